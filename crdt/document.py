@@ -1,0 +1,118 @@
+"""A pycrdt document that untrusted bytes reach only through our own checks.
+
+Every update is parsed by ``crdt.update`` first, refused if it skips ahead of the
+document's state (yrs would integrate it out of order, DESIGN §5), and only then handed to
+pycrdt, whose failures (including ``PanicException``, a ``BaseException``) become
+``UpdateRejected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+from crdt.errors import UpdateGap, UpdateRejected
+from crdt.protocol import parse_state_vector
+from crdt.update import UpdateInfo, read_update
+
+CONTENT = "content"
+
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
+
+
+class Document:
+    """One collaborative document: the root XmlFragment ``content`` and its history."""
+
+    __slots__ = ("_content", "_doc")
+
+    def __init__(self, *, skip_gc: bool = False) -> None:
+        self._doc: Doc[Any] = Doc(skip_gc=skip_gc)
+        self._content: XmlFragment = self._doc.get(CONTENT, type=XmlFragment)
+
+    @property
+    def ydoc(self) -> Doc[Any]:
+        return self._doc
+
+    @property
+    def content(self) -> XmlFragment:
+        return self._content
+
+    def apply(self, update: bytes) -> UpdateInfo:
+        """Apply an update from a peer; ProtocolError, UpdateGap or UpdateRejected if not.
+
+        An ``ExceptionGroup`` from an observer is re-raised as is: the update *was* applied.
+        """
+        info = read_update(update)
+        have = self.state()
+        missing: dict[int, tuple[int, int]] = {}
+        for client, start in info.start_clocks.items():
+            known = have.get(client, 0)
+            needed = max(start, info.skip_ends.get(client, 0))
+            if needed > known:
+                missing[client] = (known, needed)
+        if missing:
+            raise UpdateGap(missing)
+        self._apply_unchecked(update)
+        return info
+
+    def _apply_unchecked(self, update: bytes) -> None:
+        """Hand bytes to pycrdt, translating every refusal into UpdateRejected."""
+        try:
+            self._doc.apply_update(update)
+        except BaseExceptionGroup:
+            raise
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:  # pyo3_runtime.PanicException is a BaseException
+            raise UpdateRejected(f"pycrdt refused the update: {type(exc).__name__}: {exc}") from exc
+
+    def state_vector(self) -> bytes:
+        return self._doc.get_state()
+
+    def state(self) -> dict[int, int]:
+        return parse_state_vector(self._doc.get_state())
+
+    def diff(self, state_vector: bytes) -> bytes:
+        """The update a peer with ``state_vector`` is missing; the vector is checked first."""
+        parse_state_vector(state_vector)
+        return self._doc.get_update(state_vector)
+
+    def encode(self) -> bytes:
+        return self._doc.get_update()
+
+    @classmethod
+    def load(cls, snapshot: bytes | None, updates: Iterable[bytes]) -> Document:
+        """Rebuild a document from stored bytes: a snapshot, then the tail in order.
+
+        Stored bytes passed our checks once, so a gap here means the tail was stored out of
+        order (several instances appending): it is applied anyway rather than dropped, since
+        the missing clocks are most likely later in the tail. Malformed bytes still raise.
+        """
+        doc = cls()
+        for batch in ([] if snapshot is None else [snapshot], updates):
+            for data in batch:
+                try:
+                    doc.apply(data)
+                except UpdateGap:
+                    doc._apply_unchecked(data)
+        return doc
+
+    def text(self) -> str:
+        """Plain text of the body, one line per top-level block."""
+        return "\n".join(_plain(child) for child in self._content.children)
+
+
+def _plain(node: object) -> str:
+    if isinstance(node, XmlText):
+        return "".join(chunk if isinstance(chunk, str) else "" for chunk, _attrs in node.diff())
+    if isinstance(node, XmlElement):
+        return "".join(_plain(child) for child in node.children)
+    return ""
+
+
+def merge_into_snapshot(snapshot: bytes | None, updates: Iterable[bytes]) -> bytes:
+    """Fold a log into one update by applying it; pycrdt's merge_updates is superlinear."""
+    return Document.load(snapshot, updates).encode()

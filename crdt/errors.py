@@ -1,0 +1,50 @@
+"""Exceptions raised by the crdt package.
+
+CrdtError
+├── ProtocolError      malformed bytes from a peer; the connection closes with ``close_code``
+│   └── FrameTooLarge  a frame over the size limit (close code 1009)
+├── UpdateRejected     well-formed on the wire, but pycrdt refused it; the document is unchanged
+└── UpdateGap          the update starts past the document's state; not applied, resync instead
+
+Foreign errors (pycrdt's ``ValueError`` and ``PanicException``) are translated in
+``crdt.document`` so that callers only ever see this tree.
+"""
+
+from __future__ import annotations
+
+
+class CrdtError(Exception):
+    """Base of every error the crdt package raises on purpose."""
+
+
+class ProtocolError(CrdtError):
+    """Bytes from a peer that do not follow the wire format; the peer is closed."""
+
+    close_code: int = 1002
+
+
+class FrameTooLarge(ProtocolError):
+    """A frame larger than the configured limit; refused before any parsing."""
+
+    close_code = 1009
+
+
+class UpdateRejected(CrdtError):
+    """pycrdt refused an update that our decoder accepted; the document is unchanged."""
+
+
+class UpdateGap(CrdtError):
+    """An update whose clocks start past what the document has seen.
+
+    yrs would integrate it out of order and diverge from Yjs (DESIGN §5), so it is held
+    back and the caller resolves it with a state-vector sync. ``missing`` maps each client
+    to ``(clock the document has, clock the update needs)``.
+    """
+
+    def __init__(self, missing: dict[int, tuple[int, int]]) -> None:
+        self.missing = missing
+        detail = ", ".join(
+            f"client {client}: have {have}, update starts at {start}"
+            for client, (have, start) in sorted(missing.items())
+        )
+        super().__init__(f"update does not follow the document's state ({detail})")

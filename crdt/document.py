@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+from pycrdt import Doc, XmlFragment
 
 from crdt.errors import UpdateGap, UpdateRejected
 from crdt.protocol import parse_state_vector
@@ -89,28 +89,46 @@ class Document:
 
         Stored bytes passed our checks once, so a gap here means the tail was stored out of
         order (several instances appending): it is applied anyway rather than dropped, since
-        the missing clocks are most likely later in the tail. Malformed bytes still raise.
+        the missing clocks are most likely later in the tail: it is held back until they come,
+        and applied at the end if they never do. Malformed bytes still raise.
         """
         doc = cls()
+        held: list[bytes] = []
         for batch in ([] if snapshot is None else [snapshot], updates):
             for data in batch:
                 try:
                     doc.apply(data)
                 except UpdateGap:
-                    doc._apply_unchecked(data)
+                    held.append(data)
+                    continue
+                if held:
+                    held = doc._retry(held)
+        for data in held:  # never filled in: keep the content rather than drop it
+            doc._apply_unchecked(data)
         return doc
 
-    def text(self) -> str:
-        """Plain text of the body, one line per top-level block."""
-        return "\n".join(_plain(child) for child in self._content.children)
+    def _retry(self, held: list[bytes]) -> list[bytes]:
+        """Apply held-back updates whose gap has closed, until no more can go in."""
+        progress = True
+        while held and progress:
+            progress = False
+            still: list[bytes] = []
+            for data in held:
+                try:
+                    self.apply(data)
+                    progress = True
+                except UpdateGap:
+                    still.append(data)
+            held = still
+        return held
 
-
-def _plain(node: object) -> str:
-    if isinstance(node, XmlText):
-        return "".join(chunk if isinstance(chunk, str) else "" for chunk, _attrs in node.diff())
-    if isinstance(node, XmlElement):
-        return "".join(_plain(child) for child in node.children)
-    return ""
+    def adds_anything(self, update: bytes) -> bool:
+        """Whether applying this (well-formed) update would change the document."""
+        info = read_update(update)
+        have = self.state()
+        return info.delete_count > 0 or any(
+            end > have.get(client, 0) for client, end in info.end_clocks.items()
+        )
 
 
 def merge_into_snapshot(snapshot: bytes | None, updates: Iterable[bytes]) -> bytes:

@@ -1,0 +1,48 @@
+# Tandem's two everyday commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+UV := $(shell command -v uv 2>/dev/null)
+APT_PACKAGES := redis-server redis-tools chromium nginx-light
+PORT ?= 8000
+
+.PHONY: run test lint deps system-deps node-deps bench clean
+
+run: deps
+	$(VENV)/bin/tandem serve --port $(PORT)
+
+test: deps system-deps node-deps lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: deps
+	$(VENV)/bin/ruff check crdt server tests
+	$(VENV)/bin/ruff format --check crdt server tests
+	$(VENV)/bin/mypy
+
+deps: $(VENV)/.synced
+
+# Python dependencies, exactly as uv.lock pins them.
+$(VENV)/.synced: pyproject.toml uv.lock
+	@if [ -z "$(UV)" ]; then python3 -m pip install -q --disable-pip-version-check uv; fi
+	uv sync --frozen --extra dev --python python3
+	@touch $@
+
+# Services and browser the tests drive for real (Debian packages; needs root or sudo).
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server redis-tools"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; \
+	  $$sudo_cmd apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Stock Yjs clients for interop tests and benchmarks, exactly as the lockfile pins them.
+node-deps: tests/js/node_modules/.package-lock.json
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+
+clean:
+	rm -rf $(VENV) tests/js/node_modules .pytest_cache .mypy_cache .ruff_cache

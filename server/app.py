@@ -1,0 +1,37 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from server.config import Config
+from server.hub import Hub
+from server.routes import api, health, pages, ws
+from server.stores import Store, open_store
+
+
+def create_app(config: Config | None = None, *, store: Store | None = None) -> Starlette:
+    config = config or Config()
+    hub = Hub(config, store if store is not None else open_store(config.store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with hub.running():
+            yield
+
+    routes = [
+        Route("/", pages.home),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/api/docs", api.list_docs),
+        Route("/api/docs/{doc:path}", api.get_doc),
+        WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.hub = hub
+    app.state.config = config
+    return app

@@ -1,0 +1,135 @@
+"""The `tandem` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+
+import uvicorn
+
+from server.config import DEFAULT_STORE, Config, build_config
+from server.errors import ConfigError, TandemError
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the collaboration hub")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; env TANDEM_HOST)")
+    p.add_argument("--port", type=int, help="port (default 8000, 0 picks a free one; TANDEM_PORT)")
+    p.add_argument("--store", help=f"store URL (default {DEFAULT_STORE}; env TANDEM_STORE)")
+    p.add_argument(
+        "--flush-interval",
+        type=float,
+        dest="flush_interval",
+        help="seconds between batched store writes (default 0.1)",
+    )
+    p.add_argument(
+        "--unload-delay",
+        type=float,
+        dest="unload_delay",
+        help="seconds an empty room stays loaded (default 5)",
+    )
+    p.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    p.set_defaults(run=_serve)
+
+
+def _bind(config: Config) -> socket.socket:
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {config.port} on {config.host} is already in use: "
+                "stop the other process or pass --port (0 picks a free port)"
+            ) from exc
+        raise ConfigError(f"cannot bind {config.host}:{config.port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # signals are ours (see _serve): uvicorn would re-raise them after shutdown
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    if server.should_exit:
+        server.force_exit = True  # a second Ctrl-C stops without waiting for connections
+    server.should_exit = True
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.app import create_app
+    from server.stores import open_store
+
+    config = build_config(vars(args))
+    open_store(config.store)  # a bad store URL fails here, before anything is bound
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    sock = _bind(config)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    app = create_app(config)
+    server = _Server(
+        uvicorn.Config(
+            app,
+            ws_max_size=config.max_frame,
+            ws_ping_interval=config.ws_ping_interval,
+            ws_ping_timeout=config.ws_ping_timeout,
+            ws_per_message_deflate=config.ws_compression,
+            lifespan="on",
+            log_level=config.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    )
+
+    async def run() -> None:
+        # A graceful stop on SIGINT/SIGTERM: uvicorn closes sockets (1012), then the lifespan
+        # flushes the store; we exit 0 rather than re-raising the signal as uvicorn would.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _request_exit, server)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            print(
+                f"Tandem is running at http://{shown}:{port}/  (store: {config.store})", flush=True
+            )
+        await serving
+
+    asyncio.run(run())
+    return 0 if server.started else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tandem", description="Tandem collaboration hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except TandemError as exc:
+        print(f"tandem: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Configuration: one frozen dataclass, built once from flags and environment, then passed in."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from server.errors import ConfigError
+
+DEFAULT_STORE = "sqlite:///./tandem.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store: str = DEFAULT_STORE
+    # Persistence: updates are written in batches; a long tail is folded into the snapshot.
+    flush_interval: float = 0.1
+    compact_max_updates: int = 500
+    compact_max_bytes: int = 1024 * 1024
+    # A room whose last client left stays loaded this long (a quick reconnect needs no reload).
+    unload_delay: float = 5.0
+    # Transport.
+    max_frame: int = 8 * 1024 * 1024
+    ws_compression: bool = False
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    # A connection whose outgoing queue passes either bound is closed; it re-syncs on reconnect.
+    send_queue_frames: int = 2048
+    send_queue_bytes: int = 16 * 1024 * 1024
+    log_level: str = "info"
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def _env_name(field: str) -> str:
+    return "TANDEM_" + field.upper()
+
+
+def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{_env_name(field.name)}={raw!r} is not a valid {kind}") from exc
+    return raw
+
+
+def build_config(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Flags win over TANDEM_* environment variables, which win over defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Config):
+        flag = flags.get(field.name)
+        if flag is not None:
+            values[field.name] = flag
+        elif _env_name(field.name) in environ:
+            values[field.name] = _convert(field, environ[_env_name(field.name)])
+    config = Config(**values)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port {config.port} is out of range")
+    for name in ("flush_interval", "unload_delay"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
+    for name in ("compact_max_updates", "compact_max_bytes", "max_frame", "send_queue_frames"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")

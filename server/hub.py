@@ -1,0 +1,200 @@
+"""The hub: the registry of open rooms and the background work that keeps them durable.
+
+Rooms load from the store on first join (concurrent first joins share one load) and unload once
+they have been empty for `unload_delay` and everything they applied is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from crdt.document import Document
+from server.closecodes import CloseCode
+from server.config import Config
+from server.connection import Connection
+from server.listeners import AwarenessEvent, HubListener, UpdateEvent
+from server.persistence import Persister
+from server.room import Room, RoomState
+from server.stores.base import Store
+
+log = logging.getLogger("tandem.hub")
+
+
+class Hub:
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self.persister = Persister(
+            store,
+            flush_interval=config.flush_interval,
+            compact_max_updates=config.compact_max_updates,
+            compact_max_bytes=config.compact_max_bytes,
+        )
+        self.started_at = time.time()
+        self.listeners: list[HubListener] = []
+        self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+
+    def add_listener(self, listener: HubListener) -> None:
+        self.listeners.append(listener)
+
+    def add_service(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Background work (broker, webhooks, …) run in the hub's task group until shutdown."""
+        self._services.append((name, run))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Hub]:
+        """Open the store and run the background work until the block exits, then flush."""
+        await self.store.open()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                background = [
+                    tasks.create_task(self.persister.run(), name="tandem-flush"),
+                    tasks.create_task(self._reap_idle_rooms(), name="tandem-reaper"),
+                ]
+                background += [
+                    tasks.create_task(_supervised(name, run), name=f"tandem-{name}")
+                    for name, run in self._services
+                ]
+                try:
+                    yield self
+                finally:
+                    for task in background:
+                        task.cancel()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        for room in list(self.rooms.values()):
+            for conn in list(room.connections):
+                conn.close(CloseCode.RESTART, "server restarting")
+        for attempt in range(5):
+            if await self.persister.flush():
+                break
+            await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            log.error("event=shutdown_flush_failed pending=%d", self.persister.pending_count)
+        for room in self.rooms.values():
+            room.close()
+        self.rooms.clear()
+        await self.store.close()
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    async def join(self, doc: str, conn: Connection) -> Room:
+        while True:
+            room = await self.open_room(doc)
+            if room.state is RoomState.OPEN:  # else it was unloaded while we waited: reopen
+                break
+        room.join(conn)
+        for listener in self.listeners:
+            listener.joined(room, conn)
+        log.info(
+            "event=joined doc=%s conn=%s user=%s conns=%d",
+            doc,
+            conn.id,
+            conn.identity.user,
+            len(room.connections),
+        )
+        return room
+
+    def leave(self, room: Room, conn: Connection) -> None:
+        room.leave(conn)
+        for listener in self.listeners:
+            listener.left(room, conn)
+        log.info("event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections))
+
+    async def open_room(self, doc: str) -> Room:
+        room = self.rooms.get(doc)
+        if room is not None:
+            return room
+        loading = self._loading.get(doc)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
+        self._loading[doc] = future
+        try:
+            room = await self._load(doc)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the waiters (if any) re-raise it; don't warn when there are none
+            raise
+        finally:
+            del self._loading[doc]
+        self.rooms[doc] = room
+        future.set_result(room)
+        for listener in self.listeners:
+            listener.room_opened(room)
+        return room
+
+    async def _load(self, doc: str) -> Room:
+        started = time.perf_counter()
+        stored = await self.store.load(doc)
+        document = await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+        log.info(
+            "event=room_loaded doc=%s updates=%d ms=%.1f",
+            doc,
+            len(stored.updates),
+            (time.perf_counter() - started) * 1e3,
+        )
+        return Room(
+            doc,
+            document,
+            on_update=self._on_update,
+            on_awareness=self._on_awareness,
+            max_frame=self.config.max_frame,
+        )
+
+    def _on_update(self, event: UpdateEvent) -> None:
+        if not event.remote:  # the instance that received it from a client persists it
+            self.persister.add(event.room.name, event.update)
+        for listener in self.listeners:
+            listener.update(event)
+
+    def _on_awareness(self, event: AwarenessEvent) -> None:
+        for listener in self.listeners:
+            listener.awareness(event)
+
+    async def _reap_idle_rooms(self) -> None:
+        interval = max(min(self.config.unload_delay / 2, 1.0), 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            idle = [
+                room
+                for room in self.rooms.values()
+                if room.empty_since is not None
+                and now - room.empty_since >= self.config.unload_delay
+            ]
+            if not idle or not await self.persister.flush():
+                continue
+            for room in idle:
+                # Re-check after the await: someone may have joined, or written, meanwhile.
+                if (
+                    room.empty_since is not None
+                    and not self.persister.has_pending(room.name)
+                    and self.rooms.get(room.name) is room
+                ):
+                    del self.rooms[room.name]
+                    room.close()
+                    for listener in self.listeners:
+                        listener.room_closed(room)
+                    log.info("event=room_unloaded doc=%s", room.name)
+
+
+async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background service alive: log a crash and restart it after a pause."""
+    while True:
+        try:
+            await run()
+            return
+        except Exception:
+            log.exception("event=service_crashed service=%s", name)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,56 @@
+"""What other parts of the hub (broker, history, events, metrics) hear about rooms.
+
+Listeners are called synchronously on the room's ordered path, so they must not block: they
+record or queue, and do their I/O in a background service of their own (see Hub.add_service).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crdt.awareness import AwarenessEntry
+
+if TYPE_CHECKING:
+    from server.connection import Connection
+    from server.room import Room
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEvent:
+    room: Room
+    update: bytes
+    # The connection that sent it; None for changes the server made itself (e.g. a restore).
+    origin: Connection | None
+    # True when it came from another hub instance (already persisted and published there).
+    remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessEvent:
+    room: Room
+    entries: list[AwarenessEntry]
+    origin: Connection | None
+    remote: bool = False
+
+
+class HubListener:
+    """Base class with no-op hooks; override the ones you need."""
+
+    def room_opened(self, room: Room) -> None:
+        pass
+
+    def room_closed(self, room: Room) -> None:
+        pass
+
+    def joined(self, room: Room, conn: Connection) -> None:
+        pass
+
+    def left(self, room: Room, conn: Connection) -> None:
+        pass
+
+    def update(self, event: UpdateEvent) -> None:
+        pass
+
+    def awareness(self, event: AwarenessEvent) -> None:
+        pass

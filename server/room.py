@@ -1,0 +1,213 @@
+"""A room: the live document of one doc id and the connections editing it.
+
+Every message of a room is handled synchronously, in arrival order, on the event loop: applying
+an update and queueing it for the other connections happen with no await in between, so there
+is one ordered path per room and no lock. Nothing here does I/O; the hub wires the callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from enum import Enum
+
+from crdt.awareness import (
+    AwarenessEntry,
+    AwarenessTable,
+    decode_awareness_update,
+    encode_awareness_update,
+)
+from crdt.document import Document
+from crdt.errors import UpdateGap
+from crdt.protocol import (
+    AuthMessage,
+    AwarenessMessage,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    encode_auth_denied,
+    encode_awareness,
+    encode_sync_step1,
+    encode_sync_step2,
+    encode_sync_update,
+    parse_message,
+)
+from server.connection import Connection
+from server.listeners import AwarenessEvent, UpdateEvent
+
+log = logging.getLogger("tandem.room")
+
+UpdateListener = Callable[[UpdateEvent], None]
+AwarenessListener = Callable[[AwarenessEvent], None]
+
+
+class RoomState(Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class RoomClosed(RuntimeError):
+    pass
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        document: Document,
+        *,
+        on_update: UpdateListener | None = None,
+        on_awareness: AwarenessListener | None = None,
+        max_frame: int = 8 * 1024 * 1024,
+    ) -> None:
+        self.name = name
+        self.document = document
+        self.connections: set[Connection] = set()
+        self.awareness = AwarenessTable()
+        self.state = RoomState.OPEN
+        self.max_frame = max_frame
+        self.empty_since: float | None = time.monotonic()
+        self._on_update = on_update
+        self._on_awareness = on_awareness
+        # Which connection announced each awareness client id: nobody else may change it.
+        self._awareness_owner: dict[int, Connection] = {}
+
+    def __repr__(self) -> str:
+        return f"<Room {self.name} {self.state.value} conns={len(self.connections)}>"
+
+    # -- membership -------------------------------------------------------------------------
+
+    def join(self, conn: Connection) -> None:
+        if self.state is not RoomState.OPEN:
+            raise RoomClosed(f"room {self.name} is {self.state.value}")
+        self.connections.add(conn)
+        self.empty_since = None
+        conn.send(encode_sync_step1(self.document.state_vector()))
+        states = self.awareness.states()
+        if states:
+            conn.send(encode_awareness(encode_awareness_update(states)))
+
+    def leave(self, conn: Connection) -> None:
+        """Forget a connection and remove every awareness client it announced (no ghosts)."""
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        if conn.awareness_ids:
+            ids = [cid for cid in conn.awareness_ids if self._awareness_owner.get(cid) is conn]
+            for cid in ids:
+                del self._awareness_owner[cid]
+            conn.awareness_ids.clear()
+            removed = self.awareness.remove(ids, time.monotonic())
+            if removed:
+                self._broadcast_awareness(removed, origin=None)
+        if not self.connections:
+            self.empty_since = time.monotonic()
+
+    def close(self) -> None:
+        self.state = RoomState.CLOSED
+
+    # -- messages from clients --------------------------------------------------------------
+
+    def receive(self, conn: Connection, frame: bytes) -> None:
+        """Handle one frame from a client; raises crdt errors for the caller to close it with."""
+        message = parse_message(frame, self.max_frame)
+        if isinstance(message, SyncUpdate | SyncStep2):
+            if not conn.identity.role.can_write:
+                self._refuse_update(conn, message.update)
+                return
+            relay = frame if isinstance(message, SyncUpdate) else None
+            self.apply_update(message.update, origin=conn, frame=relay)
+        elif isinstance(message, SyncStep1):
+            conn.send(encode_sync_step2(self.document.diff(message.state_vector)))
+        elif isinstance(message, AwarenessMessage):
+            self._receive_awareness(conn, message.update)
+        elif isinstance(message, QueryAwareness):
+            conn.send(encode_awareness(encode_awareness_update(self.awareness.states())))
+        elif isinstance(message, AuthMessage):
+            pass  # clients have nothing to tell the server through auth messages
+
+    def apply_update(
+        self,
+        update: bytes,
+        *,
+        origin: Connection | None,
+        frame: bytes | None = None,
+        remote: bool = False,
+    ) -> bool:
+        """Apply an update and relay it to every other connection; False when it had a gap.
+
+        A gap (clocks that start past our state vector) is never applied (DESIGN §5): the
+        sender is asked for a state-vector sync instead, which brings the missing part too.
+        `remote` marks updates from another hub instance (raises UpdateGap to the caller,
+        who catches up from the store).
+        """
+        try:
+            self.document.apply(update)
+        except UpdateGap as gap:
+            if remote:
+                raise
+            log.info(
+                "event=update_gap doc=%s conn=%s missing=%s",
+                self.name,
+                origin.id if origin else "-",
+                gap.missing,
+            )
+            if origin is not None:
+                origin.send(encode_sync_step1(self.document.state_vector()))
+            return False
+        relay = frame if frame is not None else encode_sync_update(update)
+        for conn in self.connections:
+            if conn is not origin:
+                conn.send(relay)
+        if self._on_update is not None:
+            self._on_update(UpdateEvent(self, update, origin, remote))
+        return True
+
+    def _refuse_update(self, conn: Connection, update: bytes) -> None:
+        """A read-only client may sync, but anything new it sends is refused and reported."""
+        if self.document.adds_anything(update):
+            log.info(
+                "event=update_refused doc=%s conn=%s user=%s reason=read-only",
+                self.name,
+                conn.id,
+                conn.identity.user,
+            )
+            conn.send(encode_auth_denied("read-only access: updates are refused"))
+
+    # -- awareness --------------------------------------------------------------------------
+
+    def _receive_awareness(self, conn: Connection, payload: bytes) -> None:
+        entries = decode_awareness_update(payload)
+        owner = self._awareness_owner
+        mine = [e for e in entries if owner.get(e.client_id, conn) is conn]
+        changed = self.awareness.apply(mine, time.monotonic())
+        if not changed:
+            return  # echoes of what everyone already has die here
+        for entry in changed:
+            if entry.state is None:
+                owner.pop(entry.client_id, None)
+                conn.awareness_ids.discard(entry.client_id)
+            else:
+                owner[entry.client_id] = conn
+                conn.awareness_ids.add(entry.client_id)
+        self._broadcast_awareness(changed, origin=conn)
+
+    def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
+        """Awareness from another instance: same clock rules, relayed to local connections."""
+        changed = self.awareness.apply(entries, time.monotonic())
+        if changed:
+            self._broadcast_awareness(changed, origin=None, remote=True)
+        return changed
+
+    def _broadcast_awareness(
+        self, entries: list[AwarenessEntry], *, origin: Connection | None, remote: bool = False
+    ) -> None:
+        # The sender gets its own change back too, as the reference server does: for a client
+        # alone in a room this is the traffic that keeps its 30 s liveness timer happy.
+        frame = encode_awareness(encode_awareness_update(entries))
+        for conn in self.connections:
+            conn.send(frame)
+        if self._on_awareness is not None:
+            self._on_awareness(AwarenessEvent(self, entries, origin, remote))

@@ -1,0 +1,113 @@
+"""The REST API over documents: listing, metadata and presence, content in several formats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from crdt.document import Document
+from crdt.render import to_prosemirror, to_text
+from server.docids import is_valid_doc_id
+from server.hub import Hub
+from server.room import Room
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def presence(room: Room | None) -> list[dict[str, Any]]:
+    """Who is in a live room, from the awareness states its clients announced."""
+    if room is None:
+        return []
+    people: list[dict[str, Any]] = []
+    for entry in room.awareness.states():
+        try:
+            state = json.loads(entry.state) if entry.state else None
+        except ValueError:
+            continue
+        user = state.get("user") if isinstance(state, dict) else None
+        if isinstance(user, dict):
+            people.append(
+                {
+                    "client_id": entry.client_id,
+                    "name": str(user.get("name", ""))[:64],
+                    "color": str(user.get("color", ""))[:32],
+                }
+            )
+        else:
+            people.append({"client_id": entry.client_id, "name": None, "color": None})
+    return people
+
+
+async def list_docs(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    infos = {info.doc: info for info in await hub.store.list_docs()}
+    docs = []
+    for doc in sorted(set(infos) | set(hub.rooms)):
+        info = infos.get(doc)
+        room = hub.rooms.get(doc)
+        docs.append(
+            {
+                "id": doc,
+                "updated_at": iso(info.updated_at) if info else None,
+                "size": info.size if info else 0,
+                "editors": len(room.connections) if room else 0,
+            }
+        )
+    docs.sort(key=lambda d: d["updated_at"] or "~", reverse=True)
+    return JSONResponse({"docs": docs})
+
+
+async def current_document(hub: Hub, doc: str) -> Document:
+    """The live document when the room is open, else one loaded from the store."""
+    room = hub.rooms.get(doc)
+    if room is not None:
+        return room.document
+    stored = await hub.store.load(doc)
+    return await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+
+
+async def get_doc(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return error(400, "invalid document id")
+    fmt = request.query_params.get("format")
+    if fmt is not None:
+        return await _content(hub, doc, fmt)
+    info = await hub.store.info(doc)
+    room = hub.rooms.get(doc)
+    if info is None and room is None:
+        return error(404, f"no document {doc!r}")
+    return JSONResponse(
+        {
+            "id": doc,
+            "created_at": iso(info.created_at) if info else None,
+            "updated_at": iso(info.updated_at) if info else None,
+            "size": info.size if info else 0,
+            "live": room is not None,
+            "editors": len(room.connections) if room else 0,
+            "presence": presence(room),
+        }
+    )
+
+
+async def _content(hub: Hub, doc: str, fmt: str) -> Response:
+    if fmt not in {"text", "json"}:
+        return error(400, f"unknown format {fmt!r}: use text or json")
+    if doc not in hub.rooms and await hub.store.info(doc) is None:
+        return error(404, f"no document {doc!r}")
+    document = await current_document(hub, doc)
+    if fmt == "text":
+        return PlainTextResponse(to_text(document.content))
+    return JSONResponse(to_prosemirror(document.content))

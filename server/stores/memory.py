@@ -1,0 +1,83 @@
+"""An in-memory Store: the fast twin of the real backends for unit tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from server.stores.base import EMPTY, DocInfo, StoredDoc, TailStats
+
+
+@dataclass
+class _Record:
+    created_at: float
+    updated_at: float
+    snapshot: bytes | None = None
+    generation: int = 0
+    tail: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._docs: dict[str, _Record] = {}
+        self._seq = 0
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def load(self, doc: str) -> StoredDoc:
+        record = self._docs.get(doc)
+        if record is None:
+            return EMPTY
+        return StoredDoc(
+            snapshot=record.snapshot,
+            updates=[data for _, data in record.tail],
+            generation=record.generation,
+            tail_end=str(record.tail[-1][0]) if record.tail else "",
+        )
+
+    async def append(self, batch: Mapping[str, Sequence[bytes]]) -> dict[str, TailStats]:
+        now = time.time()
+        stats: dict[str, TailStats] = {}
+        for doc, updates in batch.items():
+            if not updates:
+                continue
+            record = self._docs.setdefault(doc, _Record(created_at=now, updated_at=now))
+            for update in updates:
+                self._seq += 1
+                record.tail.append((self._seq, bytes(update)))
+            record.updated_at = now
+            stats[doc] = TailStats(len(record.tail), sum(len(d) for _, d in record.tail))
+        return stats
+
+    async def compact(self, doc: str, snapshot: bytes, *, generation: int, tail_end: str) -> bool:
+        record = self._docs.get(doc)
+        if record is None or record.generation != generation:
+            return False
+        end = int(tail_end) if tail_end else 0
+        record.snapshot = snapshot
+        record.generation += 1
+        record.tail = [(seq, data) for seq, data in record.tail if seq > end]
+        return True
+
+    async def list_docs(self) -> list[DocInfo]:
+        return [self._info(doc, record) for doc, record in sorted(self._docs.items())]
+
+    async def info(self, doc: str) -> DocInfo | None:
+        record = self._docs.get(doc)
+        return None if record is None else self._info(doc, record)
+
+    async def delete(self, doc: str) -> bool:
+        return self._docs.pop(doc, None) is not None
+
+    @staticmethod
+    def _info(doc: str, record: _Record) -> DocInfo:
+        size = len(record.snapshot or b"") + sum(len(d) for _, d in record.tail)
+        return DocInfo(doc, record.created_at, record.updated_at, size, len(record.tail))

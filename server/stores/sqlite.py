@@ -1,0 +1,190 @@
+"""The embedded default store: one SQLite file, WAL mode, every call on one worker thread.
+
+Appends from all documents in a flush go in one transaction, so the write cost is per batch,
+not per keystroke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from server.errors import StoreError
+from server.stores.base import EMPTY, DocInfo, StoredDoc, TailStats
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    doc TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    snapshot BLOB,
+    generation INTEGER NOT NULL DEFAULT 0,
+    snapshot_size INTEGER NOT NULL DEFAULT 0,
+    tail_count INTEGER NOT NULL DEFAULT 0,
+    tail_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS updates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS updates_doc_seq ON updates (doc, seq);
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-sqlite")
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._db
+        if db is None:
+            raise StoreError("the SQLite store is not open")
+
+        def call() -> T:
+            try:
+                return fn(db)
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite ({self.path}): {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def open(self) -> None:
+        def connect() -> sqlite3.Connection:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            return db
+
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(lambda db: db.close())
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def load(self, doc: str) -> StoredDoc:
+        def read(db: sqlite3.Connection) -> StoredDoc:
+            db.execute("BEGIN")
+            try:
+                row = db.execute(
+                    "SELECT snapshot, generation FROM docs WHERE doc = ?", (doc,)
+                ).fetchone()
+                if row is None:
+                    return EMPTY
+                tail = db.execute(
+                    "SELECT seq, data FROM updates WHERE doc = ? ORDER BY seq", (doc,)
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
+            return StoredDoc(
+                snapshot=row[0],
+                updates=[data for _, data in tail],
+                generation=row[1],
+                tail_end=str(tail[-1][0]) if tail else "",
+            )
+
+        return await self._run(read)
+
+    async def append(self, batch: Mapping[str, Sequence[bytes]]) -> dict[str, TailStats]:
+        items = [(doc, list(updates)) for doc, updates in batch.items() if updates]
+
+        def write(db: sqlite3.Connection) -> dict[str, TailStats]:
+            now = time.time()
+            stats: dict[str, TailStats] = {}
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for doc, updates in items:
+                    db.executemany(
+                        "INSERT INTO updates (doc, data) VALUES (?, ?)",
+                        [(doc, update) for update in updates],
+                    )
+                    size = sum(len(u) for u in updates)
+                    row = db.execute(
+                        "INSERT INTO docs (doc, created_at, updated_at, tail_count, tail_size)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (doc) DO UPDATE SET"
+                        " updated_at = excluded.updated_at,"
+                        " tail_count = tail_count + excluded.tail_count,"
+                        " tail_size = tail_size + excluded.tail_size"
+                        " RETURNING tail_count, tail_size",
+                        (doc, now, now, len(updates), size),
+                    ).fetchone()
+                    stats[doc] = TailStats(row[0], row[1])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return stats
+
+        if not items:
+            return {}
+        return await self._run(write)
+
+    async def compact(self, doc: str, snapshot: bytes, *, generation: int, tail_end: str) -> bool:
+        end = int(tail_end) if tail_end else 0
+
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT generation FROM docs WHERE doc = ?", (doc,)).fetchone()
+                if row is None or row[0] != generation:
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute("DELETE FROM updates WHERE doc = ? AND seq <= ?", (doc, end))
+                count, size = db.execute(
+                    "SELECT count(*), coalesce(sum(length(data)), 0) FROM updates WHERE doc = ?",
+                    (doc,),
+                ).fetchone()
+                db.execute(
+                    "UPDATE docs SET snapshot = ?, generation = generation + 1,"
+                    " snapshot_size = ?, tail_count = ?, tail_size = ? WHERE doc = ?",
+                    (snapshot, len(snapshot), count, size, doc),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return True
+
+        return await self._run(write)
+
+    _INFO = "SELECT doc, created_at, updated_at, snapshot_size + tail_size, tail_count FROM docs"
+
+    async def list_docs(self) -> list[DocInfo]:
+        rows = await self._run(lambda db: db.execute(self._INFO + " ORDER BY doc").fetchall())
+        return [DocInfo(*row) for row in rows]
+
+    async def info(self, doc: str) -> DocInfo | None:
+        row = await self._run(
+            lambda db: db.execute(self._INFO + " WHERE doc = ?", (doc,)).fetchone()
+        )
+        return None if row is None else DocInfo(*row)
+
+    async def delete(self, doc: str) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM updates WHERE doc = ?", (doc,))
+            deleted = db.execute("DELETE FROM docs WHERE doc = ?", (doc,)).rowcount > 0
+            db.execute("COMMIT")
+            return deleted
+
+        return await self._run(write)

@@ -1,0 +1,230 @@
+"""The room and hub without a network: a fake channel records what each connection is sent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from pycrdt import Doc, Text
+
+from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
+from crdt.document import Document
+from crdt.protocol import (
+    AuthMessage,
+    AwarenessMessage,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    encode_awareness,
+    encode_sync_step1,
+    encode_sync_update,
+    parse_message,
+)
+from server.config import Config
+from server.connection import Connection
+from server.hub import Hub
+from server.identity import Identity, Role
+from server.room import Room
+from server.stores.memory import MemoryStore
+
+
+class FakeChannel:
+    def __init__(self, *, stall: bool = False) -> None:
+        self.sent: list[bytes] = []
+        self.closed: tuple[int, str] | None = None
+        self.stall = stall
+
+    async def send(self, data: bytes) -> None:
+        if self.stall:
+            await asyncio.Event().wait()
+        self.sent.append(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def queued(conn: Connection) -> list[object]:
+    return [parse_message(frame) for frame in conn._outbox]
+
+
+def edit(client_id: int, text: str, base: Doc | None = None) -> tuple[Doc, bytes]:
+    doc = base or Doc(client_id=client_id)
+    before = doc.get_state()
+    t = doc.get("t", type=Text)
+    t += text
+    return doc, doc.get_update(before)
+
+
+def test_join_sends_sync_step1_and_current_awareness() -> None:
+    room = Room("r", Document())
+    first = Connection(FakeChannel())
+    room.join(first)
+    state = encode_awareness_update([AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')])
+    room.receive(first, encode_awareness(state))
+    second = Connection(FakeChannel())
+    room.join(second)
+    messages = queued(second)
+    assert isinstance(messages[0], SyncStep1)
+    assert isinstance(messages[1], AwarenessMessage)
+    assert decode_awareness_update(messages[1].update)[0].client_id == 7
+
+
+def test_updates_reach_every_other_connection_but_not_the_sender() -> None:
+    room = Room("r", Document())
+    a, b, c = (Connection(FakeChannel()) for _ in range(3))
+    for conn in (a, b, c):
+        room.join(conn)
+        conn._outbox.clear()
+    _, update = edit(1, "hello")
+    room.receive(a, encode_sync_update(update))
+    assert queued(a) == []
+    assert [type(m) for m in queued(b)] == [SyncUpdate] == [type(m) for m in queued(c)]
+    assert str(room.document.ydoc.get("t", type=Text)) == "hello"
+
+
+def test_step1_is_answered_with_the_missing_part() -> None:
+    room = Room("r", Document())
+    writer = Connection(FakeChannel())
+    room.join(writer)
+    _, update = edit(1, "abc")
+    room.receive(writer, encode_sync_update(update))
+    reader = Connection(FakeChannel())
+    room.join(reader)
+    reader._outbox.clear()
+    room.receive(reader, encode_sync_step1(Doc().get_state()))
+    (answer,) = queued(reader)
+    assert isinstance(answer, SyncStep2)
+    fresh = Doc()
+    fresh.apply_update(answer.update)
+    assert str(fresh.get("t", type=Text)) == "abc"
+
+
+def test_awareness_echo_is_not_relayed_again() -> None:
+    room = Room("r", Document())
+    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    room.join(a)
+    room.join(b)
+    a._outbox.clear()
+    b._outbox.clear()
+    frame = encode_awareness(encode_awareness_update([AwarenessEntry(5, 3, '{"x":1}')]))
+    room.receive(a, frame)
+    assert len(queued(b)) == 1
+    room.receive(b, frame)  # b echoes what it received, as stock clients do
+    assert len(queued(a)) == 1 and len(queued(b)) == 1
+
+
+def test_a_connection_cannot_change_awareness_it_does_not_own() -> None:
+    room = Room("r", Document())
+    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    room.join(a)
+    room.join(b)
+    room.receive(a, encode_awareness(encode_awareness_update([AwarenessEntry(5, 1, "{}")])))
+    room.receive(b, encode_awareness(encode_awareness_update([AwarenessEntry(5, 9, None)])))
+    assert 5 in room.awareness
+
+
+def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
+    room = Room("r", Document())
+    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    room.join(a)
+    room.join(b)
+    entries = [AwarenessEntry(5, 1, "{}"), AwarenessEntry(6, 1, "{}")]
+    room.receive(a, encode_awareness(encode_awareness_update(entries)))
+    b._outbox.clear()
+    room.leave(a)
+    (removal,) = queued(b)
+    assert isinstance(removal, AwarenessMessage)
+    removed = decode_awareness_update(removal.update)
+    assert {(e.client_id, e.state) for e in removed} == {(5, None), (6, None)}
+    assert len(room.awareness) == 0
+
+
+def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
+    room = Room("r", Document())
+    conn = Connection(FakeChannel())
+    room.join(conn)
+    conn._outbox.clear()
+    gapped = bytes.fromhex("0101050304010174015800")  # client 5 from clock 3: 0-2 never sent
+    room.receive(conn, encode_sync_update(gapped))
+    assert room.document.state() == {}
+    (ask,) = queued(conn)
+    assert isinstance(ask, SyncStep1)
+
+
+def test_a_read_only_connection_cannot_change_the_document() -> None:
+    room = Room("r", Document())
+    reader = Connection(FakeChannel(), identity=Identity("r", "R", Role.READ, anonymous=False))
+    room.join(reader)
+    reader._outbox.clear()
+    _, update = edit(1, "nope")
+    room.receive(reader, encode_sync_update(update))
+    assert room.document.state() == {}
+    (denied,) = queued(reader)
+    assert isinstance(denied, AuthMessage) and denied.denied
+
+
+async def test_a_slow_connection_is_closed_instead_of_stalling_the_room() -> None:
+    room = Room("r", Document())
+    slow_channel = FakeChannel(stall=True)
+    slow = Connection(slow_channel, max_frames=10)
+    fast_channel = FakeChannel()
+    fast = Connection(fast_channel)
+    writers = [asyncio.create_task(c.run_writer()) for c in (slow, fast)]
+    room.join(slow)
+    room.join(fast)
+    writer = Connection(FakeChannel())
+    room.join(writer)
+    doc = None
+    for n in range(50):
+        doc, update = edit(1, f"{n},", doc)
+        room.receive(writer, encode_sync_update(update))
+    assert not slow.is_open
+    assert fast.is_open
+    async with asyncio.timeout(2):
+        while len(fast_channel.sent) < 51:  # step 1 + every update
+            await asyncio.sleep(0.01)
+    assert [type(parse_message(f)) for f in fast_channel.sent[1:]] == [SyncUpdate] * 50
+    # Its writer was stuck in send: it stops waiting and closes with "try again later".
+    assert slow_channel.sent == [] and slow_channel.closed is not None
+    assert slow_channel.closed[0] == 1013
+    for task in writers:
+        task.cancel()
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    hub = Hub(Config(unload_delay=0.1, flush_interval=0.01), MemoryStore())
+    async with hub.running():
+        yield hub
+
+
+async def test_many_first_joins_load_the_room_once(hub: Hub) -> None:
+    loads = 0
+    original = hub.store.load
+
+    async def counting_load(doc: str):  # type: ignore[no-untyped-def]
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.05)
+        return await original(doc)
+
+    hub.store.load = counting_load  # type: ignore[method-assign]
+    conns = [Connection(FakeChannel()) for _ in range(16)]
+    rooms = await asyncio.gather(*(hub.join("busy", c) for c in conns))
+    assert loads == 1
+    assert len({id(r) for r in rooms}) == 1
+    assert all(isinstance(queued(c)[0], SyncStep1) for c in conns)
+
+
+async def test_an_empty_room_unloads_after_its_updates_are_flushed(hub: Hub) -> None:
+    conn = Connection(FakeChannel())
+    room = await hub.join("doc", conn)
+    _, update = edit(1, "kept")
+    room.receive(conn, encode_sync_update(update))
+    hub.leave(room, conn)
+    async with asyncio.timeout(5):
+        while "doc" in hub.rooms:
+            await asyncio.sleep(0.02)
+    stored = await hub.store.load("doc")
+    assert stored.updates == [update]

@@ -1,0 +1,1 @@
+"""Shared test machinery: real server processes, real Yjs clients, waiting on conditions."""

@@ -10,7 +10,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from server.config import Config
 from server.hub import Hub
-from server.routes import api, health, pages, ws
+from server.routes import api, health, metrics, pages, ws
 from server.stores import Store, open_store
 
 
@@ -27,6 +27,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         Route("/", pages.home),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
+        Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
         Route("/api/docs/{doc:path}", api.get_doc),
         WebSocketRoute("/ws/{doc:path}", ws.y_websocket),

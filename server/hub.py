@@ -17,6 +17,7 @@ from server.closecodes import CloseCode
 from server.config import Config
 from server.connection import Connection
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
+from server.metrics import Metrics
 from server.persistence import Persister
 from server.room import Room, RoomState
 from server.stores.base import Store
@@ -37,6 +38,7 @@ class Hub:
             compact_max_bytes=config.compact_max_bytes,
         )
         self.started_at = time.time()
+        self.metrics = Metrics()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
 
@@ -94,6 +96,7 @@ class Hub:
             if room.state is RoomState.OPEN:  # else it was unloaded while we waited: reopen
                 break
         room.join(conn)
+        self.metrics.connections.inc()
         for listener in self.listeners:
             listener.joined(room, conn)
         log.info(
@@ -107,6 +110,7 @@ class Hub:
 
     def leave(self, room: Room, conn: Connection) -> None:
         room.leave(conn)
+        self.metrics.connections.dec()
         for listener in self.listeners:
             listener.left(room, conn)
         log.info("event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections))
@@ -155,6 +159,9 @@ class Hub:
     def _on_update(self, event: UpdateEvent) -> None:
         if not event.remote:  # the instance that received it from a client persists it
             self.persister.add(event.room.name, event.update)
+            self.metrics.updates_in.inc()
+            self.metrics.bytes_in.inc(len(event.update))
+        self.metrics.updates_out.inc(len(event.room.connections) - (event.origin is not None))
         for listener in self.listeners:
             listener.update(event)
 

@@ -144,7 +144,7 @@ class Room:
         who catches up from the store).
         """
         try:
-            self.document.apply(update)
+            info = self.document.apply(update)
         except UpdateGap as gap:
             if remote:
                 raise
@@ -157,6 +157,8 @@ class Room:
             if origin is not None:
                 origin.send(encode_sync_step1(self.document.state_vector()))
             return False
+        if info.struct_count == 0 and info.delete_count == 0:
+            return True  # an empty sync reply: nothing to relay or keep
         relay = frame if frame is not None else encode_sync_update(update)
         for conn in self.connections:
             if conn is not origin:

@@ -57,14 +57,14 @@ async def y_websocket(websocket: WebSocket) -> None:
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(conn.run_writer())
         try:
-            await _read_frames(websocket, room, conn)
+            await _read_frames(websocket, hub, room, conn)
         finally:
             hub.leave(room, conn)
             if conn.is_open:
                 conn.detach()
 
 
-async def _read_frames(websocket: WebSocket, room: Room, conn: Connection) -> None:
+async def _read_frames(websocket: WebSocket, hub: Hub, room: Room, conn: Connection) -> None:
     receive = websocket.receive
     while conn.is_open:
         try:
@@ -75,19 +75,22 @@ async def _read_frames(websocket: WebSocket, room: Room, conn: Connection) -> No
             return
         frame = message.get("bytes")
         if frame is None:
-            _close(conn, room.name, CloseCode.PROTOCOL_ERROR, "text frames are not y-websocket")
+            _close(
+                hub, conn, room.name, CloseCode.PROTOCOL_ERROR, "text frames are not y-websocket"
+            )
             return
         try:
             room.receive(conn, frame)
         except ProtocolError as exc:
-            _close(conn, room.name, exc.close_code, f"protocol error: {exc}")
+            _close(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
             return
         except CrdtError as exc:
-            _close(conn, room.name, CloseCode.PROTOCOL_ERROR, f"update rejected: {exc}")
+            _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, f"update rejected: {exc}")
             return
 
 
-def _close(conn: Connection, doc: str, code: int, reason: str) -> None:
+def _close(hub: Hub, conn: Connection, doc: str, code: int, reason: str) -> None:
+    hub.metrics.closes.labels(code=str(code)).inc()
     log.warning(
         "event=connection_closed doc=%s conn=%s code=%d reason=%r", doc, conn.id, code, reason
     )

@@ -87,3 +87,16 @@ async def test_environment_mirrors_flags(tmp_path) -> None:
         assert "store: memory://" in server.output()
     finally:
         await server.stop()
+
+
+async def test_metrics_count_connections_and_updates(tandem, yjs_clients) -> None:
+    client = await yjs_clients(tandem.ws_url, "counted")
+    await client.call("append", text="one")
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        text = await eventually(
+            lambda: http.get("/metrics"),
+            lambda r: "tandem_updates_received_total 1.0" in r.text,
+            what="the update is counted",
+        )
+    assert "tandem_connections 1.0" in text.text
+    assert "tandem_rooms 1.0" in text.text

@@ -1,0 +1,55 @@
+"""Prometheus metrics, one registry per app (tests build many apps in one process).
+
+Other modules record through the `Metrics` object the hub carries (`hub.metrics`); the names
+below are the ones operators see on `GET /metrics`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.connections = Gauge("tandem_connections", "Open WebSocket connections", registry=r)
+        self.rooms = Gauge("tandem_rooms", "Documents loaded in memory", registry=r)
+        self.updates_in = Counter(
+            "tandem_updates_received_total", "Updates applied from clients", registry=r
+        )
+        self.updates_out = Counter(
+            "tandem_updates_sent_total", "Update frames queued to clients", registry=r
+        )
+        self.bytes_in = Counter("tandem_bytes_received_total", "Bytes received", registry=r)
+        self.bytes_out = Counter("tandem_bytes_sent_total", "Bytes queued to clients", registry=r)
+        self.closes = Counter(
+            "tandem_connection_closes_total",
+            "Connections closed by the server, by close code",
+            ["code"],
+            registry=r,
+        )
+        self.limits = Counter(
+            "tandem_limit_exceeded_total",
+            "Requests or connections refused or closed because a limit was exceeded",
+            ["limit"],
+            registry=r,
+        )
+        self.fanout_seconds = Histogram(
+            "tandem_fanout_seconds",
+            "Time from receiving an update to queueing it for every other connection",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+            registry=r,
+        )
+        self.store_seconds = Histogram(
+            "tandem_store_seconds", "Store call latency", ["op"], registry=r
+        )
+        self.store_errors = Counter(
+            "tandem_store_errors_total", "Failed store calls", ["op"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

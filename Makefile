@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null)
 APT_PACKAGES := redis-server redis-tools chromium nginx-light
 PORT ?= 8000
 
-.PHONY: run test lint deps system-deps node-deps bench clean
+.PHONY: run test lint deps system-deps node-deps bench bench-deps clean
 
 run: deps
 	$(VENV)/bin/tandem serve --port $(PORT)
@@ -44,5 +44,21 @@ node-deps: tests/js/node_modules/.package-lock.json
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
 
+# Benchmarks (on demand, never in CI): Tandem against the Node reference server and
+# pycrdt-websocket, real Yjs clients under Node. BENCH_ARGS="--quick" for a smoke run.
+bench: deps bench-deps
+	$(VENV)/bin/python -m tests.bench.run $(BENCH_ARGS)
+
+bench-deps: tests/bench/node_modules/.package-lock.json .bench-venv/.installed
+
+tests/bench/node_modules/.package-lock.json: tests/bench/package-lock.json
+	npm ci --prefix tests/bench --no-audit --no-fund
+
+# The peers run in their own venv so their pins never touch ours.
+.bench-venv/.installed:
+	uv venv -q .bench-venv --python python3
+	uv pip install -q --python .bench-venv/bin/python "pycrdt-websocket==0.16.5" "uvicorn[standard]"
+	@touch $@
+
 clean:
-	rm -rf $(VENV) tests/js/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench-venv tests/js/node_modules tests/bench/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,219 @@
+// Load generator: stock yjs + y-websocket clients under Node, one workload per run.
+// Usage: node load.mjs WORKLOAD '{"url": "ws://127.0.0.1:PORT/ws", ...options}'
+// Prints one JSON object with the figures on the last line of stdout.
+import { performance } from 'node:perf_hooks'
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const waitFor = async (pred, timeoutMs, what) => {
+  const started = performance.now()
+  while (!pred()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`timeout waiting for ${what}`)
+    await sleep(5)
+  }
+  return performance.now() - started
+}
+
+const connect = (url, doc, opts = {}) => {
+  const ydoc = new Y.Doc()
+  const provider = new WebsocketProvider(url, doc, ydoc, {
+    WebSocketPolyfill: WebSocket, disableBc: true, ...opts
+  })
+  return { ydoc, provider }
+}
+
+const quantile = (sorted, q) => sorted.length === 0 ? null
+  : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+
+const summary = (samples) => {
+  const sorted = Float64Array.from(samples).sort()
+  return {
+    samples: sorted.length,
+    p50_ms: quantile(sorted, 0.5),
+    p99_ms: quantile(sorted, 0.99),
+    max_ms: sorted.length ? sorted[sorted.length - 1] : null
+  }
+}
+
+const closeAll = (clients) => clients.forEach(({ provider, ydoc }) => { provider.destroy(); ydoc.destroy() })
+
+// C clients in one document; R updates/s spread round-robin over the clients; each update sets a
+// fresh key in a Y.Map and types one character; every receiver records its arrival latency.
+async function fanout ({ url, doc = 'fanout', clients = 16, rate = 160, seconds = 10, settleMs = 30000 }) {
+  const peers = []
+  for (let i = 0; i < clients; i++) peers.push(connect(url, doc))
+  await waitFor(() => peers.every((p) => p.provider.synced), 60000, 'all clients synced')
+  const sentAt = new Map()
+  const latencies = []
+  peers.forEach(({ ydoc }) => {
+    ydoc.getMap('lat').observe((event) => {
+      if (event.transaction.local) return
+      const now = performance.now()
+      for (const key of event.keysChanged) {
+        const t0 = sentAt.get(key)
+        if (t0 !== undefined) latencies.push(now - t0)
+      }
+    })
+  })
+  const total = Math.round(rate * seconds)
+  const interval = 1000 / rate
+  const start = performance.now()
+  let sent = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
+    for (; sent < due; sent++) {
+      const { ydoc } = peers[sent % clients]
+      const key = `${sent}`
+      ydoc.transact(() => {
+        sentAt.set(key, performance.now())
+        ydoc.getMap('lat').set(key, sent)
+        const text = ydoc.getText('text')
+        text.insert(text.length, 'x')
+      })
+    }
+    await sleep(Math.max(0, start + sent * interval - performance.now()))
+  }
+  const sendSeconds = (performance.now() - start) / 1000
+  const expected = total * (clients - 1)
+  let converged = true
+  try {
+    await waitFor(() => latencies.length >= expected && peers.every((p) => p.ydoc.getMap('lat').size === total), settleMs, 'convergence')
+  } catch { converged = false }
+  const texts = new Set(peers.map((p) => p.ydoc.getText('text').toString()))
+  closeAll(peers)
+  return { workload: 'fanout', clients, rate, seconds, sent: total, achieved_rate: total / sendSeconds, received: latencies.length, expected, converged: converged && texts.size === 1, ...summary(latencies) }
+}
+
+// D documents with two clients each; R updates/s spread over the documents.
+async function manydocs ({ url, docs = 200, rate = 400, seconds = 10, settleMs = 30000 }) {
+  const pairs = []
+  for (let d = 0; d < docs; d++) pairs.push([connect(url, `many-${d}`), connect(url, `many-${d}`)])
+  const all = pairs.flat()
+  await waitFor(() => all.every((p) => p.provider.synced), 60000, 'all clients synced')
+  const sentAt = new Map()
+  const latencies = []
+  pairs.forEach(([a, b], d) => [a, b].forEach(({ ydoc }) => ydoc.getMap('lat').observe((event) => {
+    if (event.transaction.local) return
+    const now = performance.now()
+    for (const key of event.keysChanged) latencies.push(now - sentAt.get(`${d}:${key}`))
+  })))
+  const total = Math.round(rate * seconds)
+  const interval = 1000 / rate
+  const start = performance.now()
+  let sent = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
+    for (; sent < due; sent++) {
+      const d = sent % docs
+      const { ydoc } = pairs[d][(Math.floor(sent / docs)) % 2]
+      sentAt.set(`${d}:${sent}`, performance.now())
+      ydoc.getMap('lat').set(`${sent}`, sent)
+    }
+    await sleep(Math.max(0, start + sent * interval - performance.now()))
+  }
+  let converged = true
+  try { await waitFor(() => latencies.length >= total, settleMs, 'convergence') } catch { converged = false }
+  closeAll(all)
+  return { workload: 'manydocs', docs, rate, seconds, sent: total, received: latencies.length, converged, ...summary(latencies) }
+}
+
+// A writer builds a document of `ops` random-position single-character inserts; a fresh client
+// then joins and we time its sync (the room is live on the server: the writer is still there).
+async function latejoin ({ url, doc = 'latejoin', ops = 100000, batch = 100 }) {
+  const writer = connect(url, doc)
+  await waitFor(() => writer.provider.synced, 30000, 'writer synced')
+  const text = writer.ydoc.getText('text')
+  let seed = 42
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
+  for (let i = 0; i < ops; i += batch) {
+    writer.ydoc.transact(() => {
+      for (let j = 0; j < batch; j++) text.insert(Math.floor(rand() * (text.length + 1)), String.fromCharCode(97 + (i + j) % 26))
+    })
+    if (i % 5000 === 0) await sleep(1)
+  }
+  const size = Y.encodeStateAsUpdate(writer.ydoc).length
+  // Make sure the server has everything: a probe client must see the whole text.
+  const probe = connect(url, doc)
+  await waitFor(() => probe.provider.synced && probe.ydoc.getText('text').length === text.length, 120000, 'probe has the document')
+  closeAll([probe])
+  const t0 = performance.now()
+  const late = connect(url, doc)
+  await waitFor(() => late.provider.synced && late.ydoc.getText('text').length === text.length, 120000, 'late joiner synced')
+  const joinMs = performance.now() - t0
+  const equal = late.ydoc.getText('text').toString() === text.toString()
+  closeAll([late, writer])
+  return { workload: 'latejoin', ops, bytes: size, join_ms: joinMs, equal }
+}
+
+// N idle clients over D documents: time until all are synced; then they stay connected for
+// `holdMs` so the orchestrator can read the server's memory. Prints a "ready" line when synced.
+async function idle ({ url, connections = 1000, docs = 10, holdMs = 3000 }) {
+  const t0 = performance.now()
+  const peers = []
+  for (let i = 0; i < connections; i++) {
+    peers.push(connect(url, `idle-${i % docs}`))
+    if (i % 100 === 99) await sleep(1)
+  }
+  await waitFor(() => peers.every((p) => p.provider.synced), 300000, 'all idle clients synced')
+  const syncedMs = performance.now() - t0
+  process.stdout.write(JSON.stringify({ ready: true, synced_ms: syncedMs }) + '\n')
+  await sleep(holdMs)
+  const stillConnected = peers.filter((p) => p.provider.wsconnected).length
+  closeAll(peers)
+  return { workload: 'idle', connections, docs, synced_ms: syncedMs, still_connected: stillConnected }
+}
+
+// The automerge-paper editing trace, one message per edit, from a writer to an observer; then a
+// late joiner. Positions are code points; Y.Text counts UTF-16 units, which agree for this
+// trace (checked at the end: the writer's text must equal endContent).
+async function trace ({ url, doc = 'trace', file }) {
+  const data = JSON.parse(gunzipSync(readFileSync(file)).toString())
+  const writer = connect(url, doc)
+  const observer = connect(url, doc)
+  await waitFor(() => writer.provider.synced && observer.provider.synced, 30000, 'synced')
+  const wtext = writer.ydoc.getText('text')
+  if (data.startContent) wtext.insert(0, data.startContent)
+  const end = data.endContent
+  let edits = 0
+  const t0 = performance.now()
+  for (const txn of data.txns) {
+    for (const [pos, del, ins] of txn.patches) {
+      writer.ydoc.transact(() => {
+        if (del > 0) wtext.delete(pos, del)
+        if (ins) wtext.insert(pos, ins)
+      })
+      // Let the socket drain now and then, as a typist's event loop would.
+      if (++edits % 1000 === 0) await sleep(0)
+    }
+  }
+  const writeMs = performance.now() - t0
+  const otext = observer.ydoc.getText('text')
+  await waitFor(() => otext.length === end.length && otext.toString() === end, 600000, 'observer equal')
+  const observerMs = performance.now() - t0
+  const t1 = performance.now()
+  const late = connect(url, doc)
+  await waitFor(() => late.provider.synced && late.ydoc.getText('text').toString() === end, 120000, 'late joiner equal')
+  const lateMs = performance.now() - t1
+  closeAll([late, observer, writer])
+  return { workload: 'trace', edits, write_ms: writeMs, observer_equal_ms: observerMs, late_join_ms: lateMs, writer_equal: wtext.toString() === end }
+}
+
+const workloads = { fanout, manydocs, latejoin, idle, trace }
+const [name, json] = process.argv.slice(2)
+const fn = workloads[name]
+if (!fn) {
+  console.error(`unknown workload ${name}; one of ${Object.keys(workloads).join(', ')}`)
+  process.exit(2)
+}
+fn(JSON.parse(json ?? '{}')).then((result) => {
+  process.stdout.write(JSON.stringify(result) + '\n')
+  process.exit(0)
+}, (err) => {
+  console.error(err?.stack ?? String(err))
+  process.exit(1)
+})

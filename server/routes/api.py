@@ -49,11 +49,11 @@ def presence(room: Room | None) -> list[dict[str, Any]]:
     return people
 
 
-async def list_docs(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
+async def document_summaries(hub: Hub) -> list[dict[str, Any]]:
+    """Every stored or live document, most recently edited first."""
     infos = {info.doc: info for info in await hub.store.list_docs()}
     docs = []
-    for doc in sorted(set(infos) | set(hub.rooms)):
+    for doc in set(infos) | set(hub.rooms):
         info = infos.get(doc)
         room = hub.rooms.get(doc)
         docs.append(
@@ -64,8 +64,13 @@ async def list_docs(request: Request) -> Response:
                 "editors": len(room.connections) if room else 0,
             }
         )
-    docs.sort(key=lambda d: d["updated_at"] or "~", reverse=True)
-    return JSONResponse({"docs": docs})
+    # Live documents not flushed yet sort first: they are the most recent of all.
+    docs.sort(key=lambda d: (d["updated_at"] or "~", d["id"]), reverse=True)
+    return docs
+
+
+async def list_docs(request: Request) -> Response:
+    return JSONResponse({"docs": await document_summaries(request.app.state.hub)})
 
 
 async def current_document(hub: Hub, doc: str) -> Document:

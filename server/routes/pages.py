@@ -8,17 +8,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from server.hub import Hub
+from server.routes.api import document_summaries
 
 
 async def home(request: Request) -> Response:
     hub: Hub = request.app.state.hub
-    docs = await hub.store.list_docs()
-    rows = (
-        "".join(
-            f"<li><code>{html.escape(info.doc)}</code> — {info.size} bytes</li>" for info in docs
-        )
-        or "<li>No documents yet.</li>"
-    )
+    items = [
+        f"<li><code>{html.escape(d['id'])}</code> — {d['editors']} editing</li>"
+        for d in await document_summaries(hub)
+    ]
+    rows = "".join(items) or "<li>No documents yet.</li>"
     ws = f"ws://{html.escape(request.url.netloc)}/ws"
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tandem</title>

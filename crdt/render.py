@@ -1,10 +1,12 @@
-"""The document body (y-prosemirror's `content` XmlFragment) as ProseMirror JSON and plain text."""
+"""The document body (y-prosemirror's `content` XmlFragment) as ProseMirror JSON, text, HTML."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pycrdt import XmlElement, XmlFragment, XmlText
+
+from crdt.html import prosemirror_to_html
 
 # Block nodes whose text ends a line in the plain-text rendering.
 BLOCK_NODES = frozenset(
@@ -23,7 +25,8 @@ BLOCK_NODES = frozenset(
 
 def _attrs(element: XmlElement) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
-    for key, value in element.attributes:  # type: ignore[attr-defined]  # (key, value) pairs
+    pairs: list[tuple[str, Any]] = list(element.attributes)  # type: ignore[call-overload]
+    for key, value in sorted(pairs, key=lambda pair: pair[0]):  # yrs gives them in hash order
         # Yjs stores numbers as floats; ProseMirror wants heading levels as integers.
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -42,7 +45,7 @@ def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
                 {"type": name, "attrs": value}
                 if isinstance(value, dict) and value
                 else {"type": name}
-                for name, value in marks.items()
+                for name, value in sorted(marks.items())  # yrs hands them in hash order
             ]
         nodes.append(node)
     return nodes
@@ -101,3 +104,8 @@ def to_text(fragment: XmlFragment) -> str:
     if rest:
         lines.append(rest)
     return "\n".join(lines)
+
+
+def to_html(fragment: XmlFragment) -> str:
+    """Sanitized HTML with exactly DESIGN.md's nodes and marks (see ``crdt.html``)."""
+    return prosemirror_to_html(to_prosemirror(fragment))

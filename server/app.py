@@ -9,14 +9,18 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from server.config import Config
+from server.history.recorder import HistoryRecorder
 from server.hub import Hub
-from server.routes import api, health, metrics, pages, ws
+from server.routes import api, health, history, metrics, pages, ws
 from server.stores import Store, open_store
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None) -> Starlette:
     config = config or Config()
     hub = Hub(config, store if store is not None else open_store(config.store))
+    recorder = HistoryRecorder(hub)  # versions: a listener plus its background service
+    hub.add_listener(recorder)
+    hub.add_service("history", recorder.run)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -29,10 +33,12 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
+        *history.routes,  # before the catch-all below
         Route("/api/docs/{doc:path}", api.get_doc),
         WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.hub = hub
+    app.state.history = recorder
     app.state.config = config
     return app

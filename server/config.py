@@ -33,6 +33,12 @@ class Config:
     send_queue_frames: int = 2048
     send_queue_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"
+    # -- History (versions) --------------------------------------------------------------
+    # A version closes after this many seconds without an update, or after this many seconds
+    # of continuous editing; every Nth version also stores the full state (rebuild cost bound).
+    version_idle_seconds: float = 30.0
+    version_max_seconds: float = 600.0
+    version_checkpoint_every: int = 50
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -83,5 +89,8 @@ def _validate(config: Config) -> None:
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     for name in ("compact_max_updates", "compact_max_bytes", "max_frame", "send_queue_frames"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    for name in ("version_idle_seconds", "version_max_seconds", "version_checkpoint_every"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from crdt.document import Document
-from crdt.render import to_prosemirror, to_text
+from crdt.render import to_html, to_prosemirror, to_text
 from server.docids import is_valid_doc_id
 from server.hub import Hub
 from server.room import Room
@@ -108,11 +108,13 @@ async def get_doc(request: Request) -> Response:
 
 
 async def _content(hub: Hub, doc: str, fmt: str) -> Response:
-    if fmt not in {"text", "json"}:
-        return error(400, f"unknown format {fmt!r}: use text or json")
+    if fmt not in {"text", "html", "json"}:
+        return error(400, f"unknown format {fmt!r}: use text, html or json")
     if doc not in hub.rooms and await hub.store.info(doc) is None:
         return error(404, f"no document {doc!r}")
     document = await current_document(hub, doc)
     if fmt == "text":
         return PlainTextResponse(to_text(document.content))
+    if fmt == "html":
+        return HTMLResponse(to_html(document.content))
     return JSONResponse(to_prosemirror(document.content))

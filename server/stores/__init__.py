@@ -5,9 +5,24 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from server.errors import ConfigError
-from server.stores.base import DocInfo, Store, StoredDoc, TailStats
+from server.stores.base import (
+    DocInfo,
+    Store,
+    StoredDoc,
+    StoredVersion,
+    TailStats,
+    VersionInfo,
+)
 
-__all__ = ["DocInfo", "Store", "StoredDoc", "TailStats", "open_store"]
+__all__ = [
+    "DocInfo",
+    "Store",
+    "StoredDoc",
+    "StoredVersion",
+    "TailStats",
+    "VersionInfo",
+    "open_store",
+]
 
 
 def open_store(url: str) -> Store:

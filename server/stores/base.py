@@ -3,13 +3,18 @@
 A document is a compacted snapshot (one Yjs update) plus an append-only tail of updates.
 Compaction is optimistic: it names the snapshot generation and the last tail entry it folded,
 and the store applies it only if nobody compacted in between, keeping any later appends.
+
+History lives apart from the live state (its own tables or keys), so compaction never touches
+it: per version, the Yjs update from the previous version, the state vector at the version, and
+its metadata; every so often a full-state checkpoint bounds the cost of rebuilding a version.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,58 @@ class DocInfo:
     tail_count: int
 
 
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """A version's metadata (DESIGN.md, Versions); `at` is Unix time."""
+
+    version: int
+    at: float
+    authors: tuple[str, ...] = ()
+    label: str | None = None
+    added: int = 0
+    removed: int = 0
+    # Set on the version a restore made: the version whose content it brought back.
+    restored_from: int | None = None
+    # Display names of the authors, as their identities gave them.
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "at": self.at,
+                "authors": list(self.authors),
+                "label": self.label,
+                "added": self.added,
+                "removed": self.removed,
+                "restored_from": self.restored_from,
+                "names": dict(self.names),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> VersionInfo:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(
+            version=int(data["version"]),
+            at=float(data["at"]),
+            authors=tuple(str(a) for a in data.get("authors", [])),
+            label=data.get("label"),
+            added=int(data.get("added", 0)),
+            removed=int(data.get("removed", 0)),
+            restored_from=data.get("restored_from"),
+            names={str(k): str(v) for k, v in (data.get("names") or {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    info: VersionInfo
+    # The document's state vector at this version: the next version's diff starts from it.
+    state_vector: bytes
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -60,7 +117,33 @@ class Store(Protocol):
 
     async def info(self, doc: str) -> DocInfo | None: ...
 
-    async def delete(self, doc: str) -> bool: ...
+    async def delete(self, doc: str) -> bool:
+        """Remove the document: live state and history."""
+
+    # -- history ----------------------------------------------------------------------------
+
+    async def append_version(
+        self,
+        doc: str,
+        info: VersionInfo,
+        diff: bytes,
+        state_vector: bytes,
+        checkpoint: bytes | None = None,
+    ) -> bool:
+        """Record version `info.version` with the update from the previous version (and, every
+        so often, the full state at it); False, and nothing written, unless it follows the
+        last recorded version (someone else recorded that number first)."""
+
+    async def list_versions(self, doc: str) -> list[VersionInfo]:
+        """Every version's metadata, oldest first."""
+
+    async def last_version(self, doc: str) -> StoredVersion | None: ...
+
+    async def version_diffs(self, doc: str, first: int, last: int) -> list[bytes]:
+        """The diffs of versions first..last (inclusive), in order."""
+
+    async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
+        """The latest full-state checkpoint at a version <= at_most, as (version, state)."""
 
 
 EMPTY = StoredDoc(snapshot=None, updates=[], generation=0, tail_end="")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from server.stores.base import EMPTY, DocInfo, StoredDoc, TailStats
+from server.stores.base import EMPTY, DocInfo, StoredDoc, StoredVersion, TailStats, VersionInfo
 
 
 @dataclass
@@ -18,9 +18,16 @@ class _Record:
     tail: list[tuple[int, bytes]] = field(default_factory=list)
 
 
+@dataclass
+class _History:
+    versions: list[tuple[VersionInfo, bytes, bytes]] = field(default_factory=list)
+    checkpoints: dict[int, bytes] = field(default_factory=dict)
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._docs: dict[str, _Record] = {}
+        self._history: dict[str, _History] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -75,7 +82,48 @@ class MemoryStore:
         return None if record is None else self._info(doc, record)
 
     async def delete(self, doc: str) -> bool:
-        return self._docs.pop(doc, None) is not None
+        had_history = self._history.pop(doc, None) is not None
+        return self._docs.pop(doc, None) is not None or had_history
+
+    async def append_version(
+        self,
+        doc: str,
+        info: VersionInfo,
+        diff: bytes,
+        state_vector: bytes,
+        checkpoint: bytes | None = None,
+    ) -> bool:
+        history = self._history.setdefault(doc, _History())
+        if info.version != len(history.versions) + 1:
+            return False
+        history.versions.append((info, bytes(diff), bytes(state_vector)))
+        if checkpoint is not None:
+            history.checkpoints[info.version] = bytes(checkpoint)
+        return True
+
+    async def list_versions(self, doc: str) -> list[VersionInfo]:
+        history = self._history.get(doc)
+        return [] if history is None else [info for info, _, _ in history.versions]
+
+    async def last_version(self, doc: str) -> StoredVersion | None:
+        history = self._history.get(doc)
+        if history is None or not history.versions:
+            return None
+        info, _, state_vector = history.versions[-1]
+        return StoredVersion(info, state_vector)
+
+    async def version_diffs(self, doc: str, first: int, last: int) -> list[bytes]:
+        history = self._history.get(doc)
+        if history is None:
+            return []
+        return [diff for _, diff, _ in history.versions[max(first, 1) - 1 : max(last, 0)]]
+
+    async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
+        history = self._history.get(doc)
+        if history is None:
+            return None
+        found = [v for v in history.checkpoints if v <= at_most]
+        return None if not found else (max(found), history.checkpoints[max(found)])
 
     @staticmethod
     def _info(doc: str, record: _Record) -> DocInfo:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from server.errors import StoreError
-from server.stores.base import EMPTY, DocInfo, StoredDoc, TailStats
+from server.stores.base import EMPTY, DocInfo, StoredDoc, StoredVersion, TailStats, VersionInfo
 
 T = TypeVar("T")
 
@@ -36,6 +36,21 @@ CREATE TABLE IF NOT EXISTS updates (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS updates_doc_seq ON updates (doc, seq);
+-- History: its own tables, which compaction of the live log never touches.
+CREATE TABLE IF NOT EXISTS versions (
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    diff BLOB NOT NULL,
+    state_vector BLOB NOT NULL,
+    PRIMARY KEY (doc, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (doc, version)
+) WITHOUT ROWID;
 """
 
 
@@ -184,7 +199,84 @@ class SQLiteStore:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM updates WHERE doc = ?", (doc,))
             deleted = db.execute("DELETE FROM docs WHERE doc = ?", (doc,)).rowcount > 0
+            deleted |= db.execute("DELETE FROM versions WHERE doc = ?", (doc,)).rowcount > 0
+            db.execute("DELETE FROM checkpoints WHERE doc = ?", (doc,))
             db.execute("COMMIT")
             return deleted
 
         return await self._run(write)
+
+    # -- history ----------------------------------------------------------------------------
+
+    async def append_version(
+        self,
+        doc: str,
+        info: VersionInfo,
+        diff: bytes,
+        state_vector: bytes,
+        checkpoint: bytes | None = None,
+    ) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (last,) = db.execute(
+                    "SELECT coalesce(max(version), 0) FROM versions WHERE doc = ?", (doc,)
+                ).fetchone()
+                if last != info.version - 1:
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute(
+                    "INSERT INTO versions (doc, version, meta, diff, state_vector)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (doc, info.version, info.dumps(), diff, state_vector),
+                )
+                if checkpoint is not None:
+                    db.execute(
+                        "INSERT INTO checkpoints (doc, version, state) VALUES (?, ?, ?)",
+                        (doc, info.version, checkpoint),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return True
+
+        return await self._run(write)
+
+    async def list_versions(self, doc: str) -> list[VersionInfo]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT meta FROM versions WHERE doc = ? ORDER BY version", (doc,)
+            ).fetchall()
+        )
+        return [VersionInfo.loads(meta) for (meta,) in rows]
+
+    async def last_version(self, doc: str) -> StoredVersion | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT meta, state_vector FROM versions WHERE doc = ?"
+                " ORDER BY version DESC LIMIT 1",
+                (doc,),
+            ).fetchone()
+        )
+        return None if row is None else StoredVersion(VersionInfo.loads(row[0]), row[1])
+
+    async def version_diffs(self, doc: str, first: int, last: int) -> list[bytes]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT diff FROM versions WHERE doc = ? AND version BETWEEN ? AND ?"
+                " ORDER BY version",
+                (doc, first, last),
+            ).fetchall()
+        )
+        return [diff for (diff,) in rows]
+
+    async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT version, state FROM checkpoints WHERE doc = ? AND version <= ?"
+                " ORDER BY version DESC LIMIT 1",
+                (doc, at_most),
+            ).fetchone()
+        )
+        return None if row is None else (int(row[0]), bytes(row[1]))

@@ -1,0 +1,114 @@
+"""Reading history from a store: version metadata, content at a version, the diff of two.
+
+Rebuilding version v replays the version diffs after the nearest checkpoint at or before v
+(the recorder stores one every `version_checkpoint_every` versions), so the cost is bounded by
+that interval, never by the number of keystrokes or versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from crdt.document import Document
+from crdt.history import diff_documents, rebuild
+from crdt.render import to_html, to_prosemirror, to_text
+from server.errors import TandemError
+from server.stores.base import Store, VersionInfo
+
+FORMATS = ("text", "html", "json", "yjs")
+CURRENT = "current"
+EMPTY_DOC: dict[str, Any] = {"type": "doc", "content": []}
+
+
+class NoSuchVersion(TandemError):
+    def __init__(self, doc: str, version: int | str) -> None:
+        super().__init__(f"document {doc!r} has no version {version}")
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def version_json(info: VersionInfo) -> dict[str, Any]:
+    """The version object of the API (DESIGN.md, Versions)."""
+    return {
+        "version": info.version,
+        "at": iso(info.at),
+        "authors": list(info.authors),
+        "names": {user: info.names.get(user, user) for user in info.authors},
+        "label": info.label,
+        "added": info.added,
+        "removed": info.removed,
+        "restored_from": info.restored_from,
+    }
+
+
+async def rebuild_version(store: Store, doc: str, version: int) -> Document:
+    """The document exactly as it was at `version`; NoSuchVersion if it was never recorded."""
+    if version < 1:
+        raise NoSuchVersion(doc, version)
+    found = await store.checkpoint(doc, version)
+    start, state = found if found is not None else (0, None)
+    diffs = await store.version_diffs(doc, start + 1, version)
+    if len(diffs) != version - start:
+        raise NoSuchVersion(doc, version)
+    return await asyncio.to_thread(rebuild, state, diffs)
+
+
+async def stored_document(store: Store, doc: str) -> Document:
+    """The live content as the store has it (what the CLI sees; the server may hold more)."""
+    stored = await store.load(doc)
+    return await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+
+
+def parse_ref(raw: str | None, *, default: str | int) -> int | str:
+    """A version reference from a query or flag: a number, or "current"; ValueError if not."""
+    value: str | int = default if raw is None or raw == "" else raw
+    if value == CURRENT:
+        return CURRENT
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"version {number} is negative")
+    return number
+
+
+CurrentDocument = Callable[[], Awaitable[Document]]
+
+
+async def resolve(store: Store, doc: str, ref: int | str, current: CurrentDocument) -> Document:
+    """A document for a reference: a version, "current", or 0 (the empty document)."""
+    if ref == CURRENT:
+        return await current()
+    assert isinstance(ref, int)
+    if ref == 0:
+        return Document()
+    return await rebuild_version(store, doc, ref)
+
+
+def render(document: Document, fmt: str) -> tuple[str, bytes]:
+    """(media type, body) of a document in one of FORMATS."""
+    if fmt == "text":
+        return "text/plain; charset=utf-8", to_text(document.content).encode()
+    if fmt == "html":
+        return "text/html; charset=utf-8", to_html(document.content).encode()
+    if fmt == "json":
+        body = json.dumps(to_prosemirror(document.content), ensure_ascii=False)
+        return "application/json", body.encode()
+    if fmt == "yjs":
+        return "application/octet-stream", document.encode()
+    raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+
+
+async def compare(
+    store: Store, doc: str, before: int | str, after: int | str, current: CurrentDocument
+) -> dict[str, Any]:
+    """The block-level diff between two references, with its HTML rendering."""
+    old = await resolve(store, doc, before, current)
+    new = await resolve(store, doc, after, current)
+    old_json, new_json = to_prosemirror(old.content), to_prosemirror(new.content)
+    result = await asyncio.to_thread(diff_documents, old_json, new_json)
+    return {"doc": doc, "from": before, "to": after, **result.as_json()}

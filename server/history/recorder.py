@@ -1,0 +1,291 @@
+"""Recording versions: who edited, when a burst of editing ends, and what it changed.
+
+The recorder is a hub listener plus one background service. Listening is cheap and synchronous:
+each local update only notes its author in the document's open *burst*. The Yjs diff of a version
+is not assembled from keystrokes: when a version closes, the live document is diffed against the
+state vector stored with the previous version, which gives exactly the update that takes the
+previous version to this one (deletions included: Yjs always sends the whole delete set).
+
+A burst closes when no update came for `version_idle_seconds`, after `version_max_seconds` of
+continuous editing, on request (a labelled version), before and after a restore, when its room
+unloads, and when the hub shuts down.
+
+Several instances: updates relayed from another instance (`event.remote`) are not attributed
+here; the instance where an edit happened records it. Version numbers are claimed optimistically
+(`Store.append_version` refuses a number someone else took); the loser rebases its diff on the
+winner's state vector and tries again, so versions never fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from crdt.document import Document
+from crdt.history import diff_documents, restore_update
+from crdt.render import to_prosemirror
+from server.errors import StoreError
+from server.history.archive import EMPTY_DOC, rebuild_version, stored_document
+from server.hub import Hub
+from server.identity import Identity
+from server.listeners import HubListener, UpdateEvent
+from server.room import Room
+from server.stores.base import VersionInfo
+
+log = logging.getLogger("tandem.history")
+
+EMPTY_STATE_VECTOR = b"\x00"
+_APPEND_ATTEMPTS = 5
+
+
+@dataclass(slots=True)
+class Burst:
+    """Edits since the last version: who made them and when."""
+
+    started: float
+    last: float
+    authors: dict[str, str] = field(default_factory=dict)  # user id -> display name
+
+    def merge(self, other: Burst) -> None:
+        self.started = min(self.started, other.started)
+        self.last = max(self.last, other.last)
+        for user, name in other.authors.items():
+            self.authors.setdefault(user, name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """The last recorded version, as the next one is computed against it."""
+
+    version: int
+    state_vector: bytes
+    body: dict[str, Any]  # its ProseMirror JSON, for the characters added and removed
+
+
+class HistoryRecorder(HubListener):
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.store = hub.store
+        config = hub.config
+        self.idle_seconds = config.version_idle_seconds
+        self.max_seconds = config.version_max_seconds
+        self.checkpoint_every = config.version_checkpoint_every
+        self._bursts: dict[str, Burst] = {}
+        # Bursts of rooms that unloaded before their version closed, with their document.
+        self._orphans: list[tuple[str, Document, Burst]] = []
+        self._bases: dict[str, _Base] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._wakeup = asyncio.Event()
+
+    # -- listening (synchronous, on the room's ordered path) --------------------------------
+
+    def update(self, event: UpdateEvent) -> None:
+        if event.remote:
+            return  # attributed and recorded by the instance where it happened
+        now = time.monotonic()
+        burst = self._bursts.get(event.room.name)
+        if burst is None:
+            burst = self._bursts[event.room.name] = Burst(started=now, last=now)
+        burst.last = now
+        if event.origin is not None:  # None: the server's own change (a restore)
+            identity = event.origin.identity
+            burst.authors.setdefault(identity.user, identity.name)
+
+    def room_closed(self, room: Room) -> None:
+        burst = self._bursts.pop(room.name, None)
+        if burst is not None:
+            self._orphans.append((room.name, room.document, burst))
+            self._wakeup.set()
+        else:
+            self._bases.pop(room.name, None)
+
+    def open_bursts(self) -> dict[str, Burst]:
+        return dict(self._bursts)
+
+    # -- the background service ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Close versions whose burst ended; on shutdown, close every open one."""
+        tick = min(max(self.idle_seconds / 4, 0.05), 1.0)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(tick):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+                await self.close_due()
+        except asyncio.CancelledError:
+            await self.close_all()
+            raise
+
+    async def close_due(self) -> None:
+        for doc in {doc for doc, _, _ in self._orphans}:
+            await self._close_safely(doc, orphans_only=True)
+        now = time.monotonic()
+        for doc, burst in list(self._bursts.items()):
+            if now - burst.last >= self.idle_seconds or now - burst.started >= self.max_seconds:
+                await self._close_safely(doc)
+
+    async def close_all(self) -> None:
+        """Record every open burst (shutdown): those of unloaded rooms, then live rooms."""
+        for doc in {doc for doc, _, _ in self._orphans} | set(self._bursts):
+            await self._close_safely(doc)
+
+    async def _close_safely(self, doc: str, *, orphans_only: bool = False) -> None:
+        try:
+            async with self._locks[doc]:
+                await self._close_orphans(doc)
+                if not orphans_only and doc in self._bursts:
+                    await self._close_locked(doc, await self._document(doc))
+        except StoreError as exc:
+            log.error("event=version_failed doc=%s error=%s", doc, exc)
+
+    async def _close_orphans(self, doc: str) -> None:
+        """Record the bursts of this document's unloaded rooms, oldest first (lock held)."""
+        mine = [orphan for orphan in self._orphans if orphan[0] == doc]
+        self._orphans = [orphan for orphan in self._orphans if orphan[0] != doc]
+        for index, (_, document, burst) in enumerate(mine):
+            try:
+                await self._close_locked(doc, document, burst=burst, requeue=False)
+            except BaseException:
+                self._orphans = mine[index:] + self._orphans
+                raise
+
+    # -- closing a version -----------------------------------------------------------------
+
+    async def close_version(
+        self, doc: str, *, label: str | None = None, force: bool = False
+    ) -> VersionInfo | None:
+        """Close the open burst as a version; None when nothing was edited since the last one,
+        unless `force` (a version asked for by someone, e.g. to give it a label)."""
+        async with self._locks[doc]:
+            await self._close_orphans(doc)
+            document = await self._document(doc)
+            return await self._close_locked(doc, document, label=label, force=force)
+
+    async def restore(self, doc: str, version: int, by: Identity) -> VersionInfo:
+        """Make the live document equal `version`, as one change every client receives.
+
+        The edits before it become their own version first; the restore is then a version of
+        its own, labelled "Restored from version N by NAME" (NoSuchVersion if N is unknown).
+        """
+        async with self._locks[doc]:
+            target = await rebuild_version(self.store, doc, version)
+            await self._close_orphans(doc)
+            room = await self.hub.open_room(doc)
+            await self._close_locked(doc, room.document)
+            await self._base(doc)  # cached from here on: nothing awaits between apply and record
+            target_body = to_prosemirror(target.content)
+            if to_prosemirror(room.document.content) != target_body:
+                update = restore_update(room.document, target)
+                room.apply_update(update, origin=None)
+            burst = self._bursts.pop(doc, None)
+            now = time.monotonic()
+            restorer = Burst(started=now, last=now, authors={by.user: by.name})
+            if burst is not None:
+                restorer.merge(burst)
+            info = await self._close_locked(
+                doc,
+                room.document,
+                label=f"Restored from version {version} by {by.name}",
+                burst=restorer,
+                restored_from=version,
+            )
+            assert info is not None
+            log.info(
+                "event=restored doc=%s version=%d as=%d by=%s", doc, version, info.version, by.user
+            )
+            return info
+
+    async def _document(self, doc: str) -> Document:
+        room = self.hub.rooms.get(doc)
+        return room.document if room is not None else await stored_document(self.store, doc)
+
+    async def _base(self, doc: str) -> _Base:
+        base = self._bases.get(doc)
+        if base is not None:
+            return base
+        last = await self.store.last_version(doc)
+        if last is None:
+            base = _Base(0, EMPTY_STATE_VECTOR, EMPTY_DOC)
+        else:
+            document = await rebuild_version(self.store, doc, last.info.version)
+            base = _Base(last.info.version, last.state_vector, to_prosemirror(document.content))
+        self._bases[doc] = base
+        return base
+
+    async def _close_locked(
+        self,
+        doc: str,
+        document: Document,
+        *,
+        label: str | None = None,
+        burst: Burst | None = None,
+        restored_from: int | None = None,
+        requeue: bool = True,
+        force: bool = False,
+    ) -> VersionInfo | None:
+        if burst is None:  # an explicit burst (unloaded room, restore) leaves the open one alone
+            burst = self._bursts.pop(doc, None)
+        if burst is None and not force:
+            return None
+        try:
+            for _ in range(_APPEND_ATTEMPTS):
+                base = await self._base(doc)
+                # One synchronous look at the live document: state vector, diff, body.
+                state_vector = document.state_vector()
+                diff = document.diff(base.state_vector)
+                body = to_prosemirror(document.content)
+                stat = await asyncio.to_thread(diff_documents, base.body, body)
+                authors = burst.authors if burst is not None else {}
+                info = VersionInfo(
+                    version=base.version + 1,
+                    at=time.time(),
+                    authors=tuple(authors),
+                    label=label,
+                    added=stat.added,
+                    removed=stat.removed,
+                    restored_from=restored_from,
+                    names=dict(authors),
+                )
+                checkpoint = await self._checkpoint(doc, base, diff, info.version)
+                if await self.store.append_version(doc, info, diff, state_vector, checkpoint):
+                    self._bases[doc] = _Base(info.version, state_vector, body)
+                    log.info(
+                        "event=version doc=%s version=%d authors=%s added=%d removed=%d",
+                        doc,
+                        info.version,
+                        ",".join(info.authors) or "-",
+                        info.added,
+                        info.removed,
+                    )
+                    return info
+                self._bases.pop(doc, None)  # another instance recorded it: rebase and retry
+            raise StoreError(f"could not record a version of {doc!r}: numbers kept moving")
+        except BaseException:
+            if burst is not None and requeue:  # keep the authors for the next attempt
+                pending = self._bursts.get(doc)
+                if pending is not None:
+                    burst.merge(pending)
+                self._bursts[doc] = burst
+            raise
+
+    async def _checkpoint(self, doc: str, base: _Base, diff: bytes, version: int) -> bytes | None:
+        """The full state at `version` when it is due for a checkpoint (rebuilt, not the live
+        document: with several instances the two can differ by what has not arrived yet)."""
+        if version % self.checkpoint_every:
+            return None
+        previous = (
+            await rebuild_version(self.store, doc, base.version) if base.version else Document()
+        )
+
+        def fold() -> bytes:
+            return Document.load(previous.encode(), [diff]).encode()
+
+        return await asyncio.to_thread(fold)

@@ -43,7 +43,8 @@ def safe_href(value: object) -> str | None:
     """The link target if it is an http(s)/mailto or scheme-less relative URL, else None."""
     if not isinstance(value, str) or not value.strip():
         return None
-    squeezed = _IGNORED_IN_URL.sub("", value)
+    # Judge the URL as a browser could end up reading it: entities decoded, blanks removed.
+    squeezed = _IGNORED_IN_URL.sub("", html.unescape(value))
     match = _SCHEME.match(squeezed)
     if match and match.group(1).lower() not in ALLOWED_PROTOCOLS:
         return None

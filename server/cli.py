@@ -39,6 +39,36 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=_serve)
 
 
+def _add_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("history", help="list a document's versions (reads the store directly)")
+    p.add_argument("doc", metavar="DOC")
+    p.add_argument("--store", help=f"store URL (default {DEFAULT_STORE}; env TANDEM_STORE)")
+    p.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
+
+    def run(args: argparse.Namespace) -> int:
+        from server.history.commands import history
+
+        return history(args)
+
+    p.set_defaults(run=run)
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("export", help="a document's content, now or at a version")
+    p.add_argument("doc", metavar="DOC")
+    p.add_argument("--version", type=int, help="version number (default: the current content)")
+    p.add_argument("--format", choices=("text", "html", "json", "yjs"), default="text")
+    p.add_argument("--store", help=f"store URL (default {DEFAULT_STORE}; env TANDEM_STORE)")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+
+    def run(args: argparse.Namespace) -> int:
+        from server.history.commands import export
+
+        return export(args)
+
+    p.set_defaults(run=run)
+
+
 def _bind(config: Config) -> socket.socket:
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -132,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tandem", description="Tandem collaboration hub")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
+    _add_history(sub)
+    _add_export(sub)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

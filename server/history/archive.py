@@ -96,7 +96,9 @@ def render(document: Document, fmt: str) -> tuple[str, bytes]:
     if fmt == "html":
         return "text/html; charset=utf-8", to_html(document.content).encode()
     if fmt == "json":
-        body = json.dumps(to_prosemirror(document.content), ensure_ascii=False)
+        body = json.dumps(
+            to_prosemirror(document.content), ensure_ascii=False, separators=(",", ":")
+        )
         return "application/json", body.encode()
     if fmt == "yjs":
         return "application/octet-stream", document.encode()

@@ -63,7 +63,14 @@ const commands = {
     fragment().get(index).get(0).format(offset, length, { [mark]: attrs })
     return null
   },
+  async deleteAt ({ index = 0, length = 1 }) { fragment().delete(index, length); return null },
   async xml () { return fragment().toString() },
+  // The body of a Yjs update (e.g. a version exported by the server) as this Yjs build reads it.
+  async xmlOfUpdate ({ hex }) {
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, Buffer.from(hex, 'hex'))
+    return doc.getXmlFragment('content').toString()
+  },
   async json () { return fragment().toJSON() },
   async stateVector () { return Buffer.from(Y.encodeStateVector(ydoc)).toString('hex') },
   async encodeState () { return Buffer.from(Y.encodeStateAsUpdate(ydoc)).toString('hex') },

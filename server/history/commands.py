@@ -1,0 +1,118 @@
+"""`tandem history` and `tandem export`: read the store directly (the server need not run).
+
+They go through ``server.history.archive``, as the REST API does, so both give the same answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from server.config import build_config
+from server.docids import InvalidDocId, check_doc_id
+from server.errors import ConfigError, TandemError
+from server.history import archive
+from server.stores import Store, VersionInfo, open_store
+
+T = TypeVar("T")
+
+
+def _with_store(url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
+    config = build_config({"store": url})
+    if config.store.startswith("sqlite:///"):
+        path = Path(config.store[len("sqlite:///") :])
+        if not path.exists():  # opening would create an empty database
+            raise ConfigError(f"no store at {path} (pass --store or set TANDEM_STORE)")
+    store = open_store(config.store)
+
+    async def run() -> T:
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _doc_id(raw: str) -> str:
+    try:
+        return check_doc_id(raw)
+    except InvalidDocId as exc:
+        raise ConfigError(str(exc)) from None
+
+
+async def _require_doc(store: Store, doc: str) -> None:
+    if await store.info(doc) is None and not await store.list_versions(doc):
+        raise TandemError(f"no document {doc!r} in this store")
+
+
+def table(versions: list[VersionInfo]) -> str:
+    """The versions as a readable, aligned table, oldest first."""
+    header = ("VERSION", "AT (UTC)", "AUTHORS", "ADDED", "REMOVED", "LABEL")
+    rows = [
+        (
+            str(info.version),
+            archive.iso(info.at).replace("T", " ")[:19],
+            ", ".join(info.names.get(user, user) for user in info.authors) or "-",
+            f"+{info.added}",
+            f"-{info.removed}",
+            info.label or "",
+        )
+        for info in versions
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = {0, 3, 4}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join(line(row) for row in [header, *rows])
+
+
+def history(args: argparse.Namespace) -> int:
+    doc = _doc_id(args.doc)
+
+    async def work(store: Store) -> list[VersionInfo]:
+        await _require_doc(store, doc)
+        return await store.list_versions(doc)
+
+    versions = _with_store(args.store, work)
+    if args.json:
+        print(json.dumps([archive.version_json(info) for info in versions], ensure_ascii=False))
+    elif versions:
+        print(table(versions))
+    else:
+        print(f"{doc} has no versions yet")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    doc = _doc_id(args.doc)
+
+    async def work(store: Store) -> bytes:
+        await _require_doc(store, doc)
+        if args.version is None:
+            document = await archive.stored_document(store, doc)
+        else:
+            document = await archive.rebuild_version(store, doc, args.version)
+        return archive.render(document, args.format)[1]
+
+    body = _with_store(args.store, work)
+    if args.output:
+        Path(args.output).write_bytes(body)
+        return 0
+    sys.stdout.buffer.write(body)
+    if args.format != "yjs" and sys.stdout.isatty():
+        sys.stdout.buffer.write(b"\n")
+    sys.stdout.buffer.flush()
+    return 0

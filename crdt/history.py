@@ -30,6 +30,7 @@ CONTAINERS = frozenset({"bullet_list", "ordered_list", "list_item", "blockquote"
 # Two blocks in a replaced run count as one changed block when this similar, else delete + insert.
 _SIMILAR = 0.4
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+_WORDS = re.compile(r"\w+", re.UNICODE)
 
 
 def rebuild(checkpoint: bytes | None, diffs: Iterable[bytes]) -> Document:
@@ -182,6 +183,12 @@ def diff_documents(before: dict[str, Any], after: dict[str, Any]) -> DocDiff:
     return DocDiff(changes, added, removed)
 
 
+def _similarity(a: str, b: str) -> float:
+    """How alike two texts are, by their words (spaces and punctuation would flatter)."""
+    words_a, words_b = _WORDS.findall(a), _WORDS.findall(b)
+    return SequenceMatcher(None, words_a, words_b, autojunk=False).ratio()
+
+
 def _replaced(old: list[Block], new: list[Block]) -> list[BlockChange]:
     """Pair the blocks of a replaced run by position; dissimilar pairs are delete + insert."""
     out: list[BlockChange] = []
@@ -189,7 +196,7 @@ def _replaced(old: list[Block], new: list[Block]) -> list[BlockChange]:
         x = old[k] if k < len(old) else None
         y = new[k] if k < len(new) else None
         if x is not None and y is not None:
-            ratio = SequenceMatcher(None, x.text, y.text, autojunk=False).quick_ratio()
+            ratio = _similarity(x.text, y.text)
             if x.type == y.type and (ratio >= _SIMILAR or not x.text or not y.text):
                 out.append(BlockChange("change", x, y, _segments(x.text, y.text)))
                 continue

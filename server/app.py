@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from server.config import Config
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
-from server.routes import api, health, history, metrics, pages, ws
+from server.routes import api, health, history, history_page, metrics, pages, ws
 from server.stores import Store, open_store
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None) -> Starlette:
@@ -36,6 +40,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         *history.routes,  # before the catch-all below
         Route("/api/docs/{doc:path}", api.get_doc),
         WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
+        Route("/d/{doc}/history", history_page.history_page),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.hub = hub

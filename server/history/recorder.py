@@ -33,7 +33,7 @@ from server.history.archive import EMPTY_DOC, rebuild_version, stored_document
 from server.hub import Hub
 from server.identity import Identity
 from server.listeners import HubListener, UpdateEvent
-from server.room import Room
+from server.room import Room, RoomState
 from server.stores.base import VersionInfo
 
 log = logging.getLogger("tandem.history")
@@ -143,6 +143,8 @@ class HistoryRecorder(HubListener):
                 await self._close_orphans(doc)
                 if not orphans_only and doc in self._bursts:
                     await self._close_locked(doc, await self._document(doc))
+                if doc not in self.hub.rooms and doc not in self._bursts:
+                    self._bases.pop(doc, None)  # unloaded: keep nothing for it
         except StoreError as exc:
             log.error("event=version_failed doc=%s error=%s", doc, exc)
 
@@ -181,6 +183,7 @@ class HistoryRecorder(HubListener):
             room = await self.hub.open_room(doc)
             await self._close_locked(doc, room.document)
             await self._base(doc)  # cached from here on: nothing awaits between apply and record
+            room = await self._open_room(doc)  # it may have unloaded while we awaited
             target_body = to_prosemirror(target.content)
             if to_prosemirror(room.document.content) != target_body:
                 update = restore_update(room.document, target)
@@ -202,6 +205,13 @@ class HistoryRecorder(HubListener):
                 "event=restored doc=%s version=%d as=%d by=%s", doc, version, info.version, by.user
             )
             return info
+
+    async def _open_room(self, doc: str) -> Room:
+        """The document's open room; returns without suspending when it is already loaded."""
+        while True:
+            room = await self.hub.open_room(doc)
+            if room.state is RoomState.OPEN:
+                return room
 
     async def _document(self, doc: str) -> Document:
         room = self.hub.rooms.get(doc)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
+from crdt.document import Document
 from crdt.protocol import SyncUpdate, encode_sync_update, parse_message
 from crdt.render import to_text
 from server.config import Config
@@ -240,3 +241,30 @@ async def test_restore_reaches_every_connection_and_is_recorded(slow) -> None:
     assert str(ana_editor.body) == str(hub.rooms["back"].document.content)
     with pytest.raises(NoSuchVersion):
         await recorder.restore("back", 7, BEN)
+
+
+async def test_restoring_an_unloaded_document_loads_it_and_persists_the_change() -> None:
+    config = Config(version_idle_seconds=60, unload_delay=0.1, flush_interval=0.01)
+    async with started(config) as (hub, recorder):
+        ana = await _join(hub, "cold", ANA)
+        editor = Editor(1)
+        _send(hub, "cold", ana, editor.append("keep me"))
+        await recorder.close_version("cold")
+        _send(hub, "cold", ana, editor.delete(0))
+        hub.leave(hub.rooms["cold"], ana)
+        await eventually(lambda: _unloaded(hub, "cold"), what="the room unloads")
+        info = await recorder.restore("cold", 1, BEN)
+        assert info.version == 3 and to_text(hub.rooms["cold"].document.content) == "keep me"
+        versions = await hub.store.list_versions("cold")  # 2: the deletion, closed on unload
+        assert [(v.authors, v.added, v.removed) for v in versions] == [
+            (("ana",), 7, 0),
+            (("ana",), 0, 7),
+            (("ben",), 7, 0),
+        ]
+        await hub.persister.flush()
+        stored = await hub.store.load("cold")
+        assert to_text(Document.load(stored.snapshot, stored.updates).content) == "keep me"
+
+
+async def _unloaded(hub: Hub, doc: str) -> bool:
+    return doc not in hub.rooms

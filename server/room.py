@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from crdt.awareness import (
     AwarenessEntry,
@@ -35,7 +36,11 @@ from crdt.protocol import (
     parse_message,
 )
 from server.connection import Connection
+from server.events.names import stamp_awareness
 from server.listeners import AwarenessEvent, UpdateEvent
+
+if TYPE_CHECKING:
+    from server.throttle import AwarenessThrottle
 
 log = logging.getLogger("tandem.room")
 
@@ -61,6 +66,7 @@ class Room:
         on_update: UpdateListener | None = None,
         on_awareness: AwarenessListener | None = None,
         max_frame: int = 8 * 1024 * 1024,
+        throttle: AwarenessThrottle | None = None,
     ) -> None:
         self.name = name
         self.document = document
@@ -73,6 +79,8 @@ class Room:
         self._on_awareness = on_awareness
         # Which connection announced each awareness client id: nobody else may change it.
         self._awareness_owner: dict[int, Connection] = {}
+        # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
+        self._throttle = throttle
 
     def __repr__(self) -> str:
         return f"<Room {self.name} {self.state.value} conns={len(self.connections)}>"
@@ -100,6 +108,8 @@ class Room:
                 del self._awareness_owner[cid]
             conn.awareness_ids.clear()
             removed = self.awareness.remove(ids, time.monotonic())
+            if self._throttle is not None:
+                self._throttle.forget(self, ids)
             if removed:
                 self._broadcast_awareness(removed, origin=None)
         if not self.connections:
@@ -107,6 +117,10 @@ class Room:
 
     def close(self) -> None:
         self.state = RoomState.CLOSED
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is RoomState.OPEN
 
     # -- messages from clients --------------------------------------------------------------
 
@@ -184,7 +198,10 @@ class Room:
         entries = decode_awareness_update(payload)
         owner = self._awareness_owner
         mine = [e for e in entries if owner.get(e.client_id, conn) is conn]
-        changed = self.awareness.apply(mine, time.monotonic())
+        # Names others see come from the identity the server accepted (server/events/names.py).
+        mine = stamp_awareness(conn.identity, mine)
+        now = time.monotonic()
+        changed = self.awareness.apply(mine, now)
         if not changed:
             return  # echoes of what everyone already has die here
         for entry in changed:
@@ -194,7 +211,15 @@ class Room:
             else:
                 owner[entry.client_id] = conn
                 conn.awareness_ids.add(entry.client_id)
-        self._broadcast_awareness(changed, origin=conn)
+        if self._throttle is not None:
+            changed = self._throttle.admit(self, changed, conn, now)
+        if changed:
+            self._broadcast_awareness(changed, origin=conn)
+
+    def relay_awareness(self, entries: list[AwarenessEntry], origin: Connection) -> None:
+        """Relay states the throttle held back (their latest version, already applied)."""
+        if self.is_open:
+            self._broadcast_awareness(entries, origin=origin)
 
     def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
         """Awareness from another instance: same clock rules, relayed to local connections."""

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from server.config import Config
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
-from server.routes import api, health, history, history_page, metrics, pages, ws
+from server.routes import api, events, health, history, history_page, metrics, pages, ws
 from server.stores import Store, open_store
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -42,6 +42,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
         Route("/d/{doc}/history", history_page.history_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        WebSocketRoute("/events", events.events),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.hub = hub

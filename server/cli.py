@@ -36,6 +36,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="seconds an empty room stays loaded (default 5)",
     )
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    _add_events_flags(p)
     p.set_defaults(run=_serve)
 
 
@@ -67,6 +68,28 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         return export(args)
 
     p.set_defaults(run=run)
+
+
+def _add_events_flags(p: argparse.ArgumentParser) -> None:
+    """Presence, /events and webhooks (server/events/)."""
+    p.add_argument(
+        "--webhook",
+        action="append",
+        metavar="URL",
+        help="POST signed `changed` and `version` notifications here (repeatable; TANDEM_WEBHOOK)",
+    )
+    p.add_argument(
+        "--webhook-secret",
+        dest="webhook_secret",
+        help="HMAC-SHA256 key for X-Tandem-Signature (TANDEM_WEBHOOK_SECRET)",
+    )
+    p.add_argument(
+        "--events-bus",
+        dest="events_bus",
+        metavar="URL",
+        help="how instances share presence and notifications: memory:// or redis://HOST:PORT/DB "
+        "(default: the store when it is Redis, else this process only)",
+    )
 
 
 def _bind(config: Config) -> socket.socket:
@@ -113,10 +136,12 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
+    from server.events.bus import bus_url, open_bus
     from server.stores import open_store
 
     config = build_config(vars(args))
     open_store(config.store)  # a bad store URL fails here, before anything is bound
+    open_bus(bus_url(config.events_bus, config.store))  # … and so does a bad events bus URL
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -40,6 +40,22 @@ class Config:
     version_max_seconds: float = 600.0
     version_checkpoint_every: int = 50
 
+    # -- Presence, /events and webhooks (server/events/) --------------------------------------
+    # At most one awareness relay per client per this many seconds (latest wins); 0: no limit.
+    presence_interval: float = 0.08
+    # Instances announce their presence records this often; silent for 3x, they are dropped.
+    presence_heartbeat: float = 5.0
+    # At most one `changed` notification per document per this many seconds.
+    changed_interval: float = 1.0
+    # Where notifications travel between instances: memory:// or redis://…; default: the store
+    # when it is Redis, else this process only.
+    events_bus: str = ""
+    # URLs that receive signed POSTs of `changed` and `version` (env: space or comma separated).
+    webhook: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    webhook_retries: int = 5
+    webhook_backoff: float = 1.0
+
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
@@ -55,6 +71,8 @@ def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(part for part in raw.replace(",", " ").split() if part)
         if kind == "bool":
             lowered = raw.strip().lower()
             if lowered in {"1", "true", "yes", "on"}:
@@ -73,6 +91,8 @@ def build_config(flags: Mapping[str, Any], environ: Mapping[str, str] | None = N
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Config):
         flag = flags.get(field.name)
+        if isinstance(flag, list):  # a repeatable flag (argparse "append")
+            flag = tuple(flag)
         if flag is not None:
             values[field.name] = flag
         elif _env_name(field.name) in environ:
@@ -94,3 +114,17 @@ def _validate(config: Config) -> None:
     for name in ("version_idle_seconds", "version_max_seconds", "version_checkpoint_every"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    _validate_events(config)
+
+
+def _validate_events(config: Config) -> None:
+    for name in ("presence_interval", "changed_interval", "webhook_retries", "webhook_backoff"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
+    if config.presence_heartbeat <= 0:
+        raise ConfigError("presence_heartbeat must be positive")
+    for url in config.webhook:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhook URL {url!r} must start with http:// or https://")
+    if config.webhook and not config.webhook_secret:
+        raise ConfigError("--webhook needs --webhook-secret (the key that signs every POST)")

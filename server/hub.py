@@ -16,11 +16,13 @@ from crdt.document import Document
 from server.closecodes import CloseCode
 from server.config import Config
 from server.connection import Connection
+from server.events.service import Events
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.metrics import Metrics
 from server.persistence import Persister
 from server.room import Room, RoomState
 from server.stores.base import Store
+from server.throttle import AwarenessThrottle
 
 log = logging.getLogger("tandem.hub")
 
@@ -41,6 +43,12 @@ class Hub:
         self.metrics = Metrics()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        # Presence and notifications (server/events/, server/throttle.py).
+        self.awareness_throttle = AwarenessThrottle(
+            config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
+        )
+        self.add_service("awareness-throttle", self.awareness_throttle.run)
+        self.events = Events(self)
 
     def add_listener(self, listener: HubListener) -> None:
         self.listeners.append(listener)
@@ -154,6 +162,7 @@ class Hub:
             on_update=self._on_update,
             on_awareness=self._on_awareness,
             max_frame=self.config.max_frame,
+            throttle=self.awareness_throttle,
         )
 
     def _on_update(self, event: UpdateEvent) -> None:

@@ -51,5 +51,24 @@ class Metrics:
             "tandem_store_errors_total", "Failed store calls", ["op"], registry=r
         )
 
+        # -- presence, /events and webhooks (server/events/) ------------------------------------
+        self.events_subscribers = Gauge(
+            "tandem_events_subscribers", "Open /events subscriptions", registry=r
+        )
+        self.events_sent = Counter(
+            "tandem_events_sent_total", "Notifications queued to /events subscribers", registry=r
+        )
+        self.awareness_coalesced = Counter(
+            "tandem_awareness_coalesced_total",
+            "Awareness states superseded before relay by the presence throttle",
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "tandem_webhook_deliveries_total",
+            "Webhook deliveries and attempts by outcome (delivered, retried, failed, dropped)",
+            ["outcome"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

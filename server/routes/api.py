@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +13,6 @@ from crdt.document import Document
 from crdt.render import to_html, to_prosemirror, to_text
 from server.docids import is_valid_doc_id
 from server.hub import Hub
-from server.room import Room
 
 
 def iso(ts: float) -> str:
@@ -23,30 +21,6 @@ def iso(ts: float) -> str:
 
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-def presence(room: Room | None) -> list[dict[str, Any]]:
-    """Who is in a live room, from the awareness states its clients announced."""
-    if room is None:
-        return []
-    people: list[dict[str, Any]] = []
-    for entry in room.awareness.states():
-        try:
-            state = json.loads(entry.state) if entry.state else None
-        except ValueError:
-            continue
-        user = state.get("user") if isinstance(state, dict) else None
-        if isinstance(user, dict):
-            people.append(
-                {
-                    "client_id": entry.client_id,
-                    "name": str(user.get("name", ""))[:64],
-                    "color": str(user.get("color", ""))[:32],
-                }
-            )
-        else:
-            people.append({"client_id": entry.client_id, "name": None, "color": None})
-    return people
 
 
 async def document_summaries(hub: Hub) -> list[dict[str, Any]]:
@@ -102,7 +76,7 @@ async def get_doc(request: Request) -> Response:
             "size": info.size if info else 0,
             "live": room is not None,
             "editors": len(room.connections) if room else 0,
-            "presence": presence(room),
+            "presence": hub.events.people(doc),  # across instances (server/events)
         }
     )
 

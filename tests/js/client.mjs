@@ -7,6 +7,7 @@ import { WebsocketProvider } from 'y-websocket'
 
 let ydoc = null
 let provider = null
+let awarenessMessages = 0 // awareness frames received from the server
 const closes = []
 const denied = []
 
@@ -44,6 +45,8 @@ const commands = {
     provider = new WebsocketProvider(url, doc, ydoc, {
       WebSocketPolyfill: WebSocket, params, disableBc: true, maxBackoffTime: 500
     })
+    const handleAwareness = provider.messageHandlers[1]
+    provider.messageHandlers[1] = (...args) => { awarenessMessages++; return handleAwareness(...args) }
     provider.on('connection-close', (ev) => { closes.push({ code: ev?.code ?? null, reason: ev?.reason ?? '' }) })
     provider.on('status', (ev) => out({ event: 'status', status: ev.status }))
     if (awareness) provider.awareness.setLocalState(awareness)
@@ -82,6 +85,15 @@ const commands = {
       if (id !== ydoc.clientID) states[id] = state
     })
     return states
+  },
+  async awarenessCount () { return awarenessMessages },
+  // Move a cursor `count` times, evenly over `durationMs` (e.g. 200 moves in one second).
+  async cursorBurst ({ count, durationMs }) {
+    for (let i = 1; i <= count; i++) {
+      provider.awareness.setLocalStateField('cursor', { position: i })
+      await new Promise((resolve) => setTimeout(resolve, durationMs / count))
+    }
+    return null
   },
   async status () {
     return { connected: provider.wsconnected, synced: provider.synced, closes, denied }

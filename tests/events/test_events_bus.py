@@ -1,0 +1,81 @@
+"""Contract of the notification bus, over every implementation (memory, real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server.events.bus import Bus, Message, bus_url, open_bus
+from tests.support.redis_server import redis_server
+from tests.support.waiting import eventually
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+    else:
+        async with redis_server(tmp_path) as redis_url:
+            yield redis_url
+
+
+class Running:
+    def __init__(self, bus: Bus, tasks: asyncio.TaskGroup) -> None:
+        self.bus = bus
+        self.received: list[Message] = []
+        self.connections = 0
+        self.task = tasks.create_task(bus.run(self.received.append, self._connected))
+
+    def _connected(self) -> None:
+        self.connections += 1
+
+
+async def _value(get: object) -> object:
+    assert callable(get)
+    return get()
+
+
+async def test_a_bus_delivers_its_own_messages_in_order(url: str) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        running = Running(open_bus(url), tasks)
+        await eventually(lambda: _value(lambda: running.connections), lambda n: n == 1)
+        for n in range(100):
+            running.bus.publish({"op": "n", "n": n})
+        await eventually(lambda: _value(lambda: len(running.received)), lambda n: n == 100)
+        assert [m["n"] for m in running.received] == list(range(100))
+        running.task.cancel()
+
+
+async def test_messages_published_before_connecting_are_not_lost(url: str) -> None:
+    bus = open_bus(url)
+    bus.publish({"op": "early"})
+    async with asyncio.TaskGroup() as tasks:
+        running = Running(bus, tasks)
+        await eventually(lambda: _value(lambda: running.received), lambda r: r == [{"op": "early"}])
+        running.task.cancel()
+
+
+async def test_redis_buses_share_one_stream(tmp_path: Path) -> None:
+    async with redis_server(tmp_path) as redis_url, asyncio.TaskGroup() as tasks:
+        one, two = Running(open_bus(redis_url), tasks), Running(open_bus(redis_url), tasks)
+        await eventually(
+            lambda: _value(lambda: one.connections + two.connections), lambda n: n == 2
+        )
+        one.bus.publish({"op": "from-one"})
+        two.bus.publish({"op": "from-two"})
+        for running in (one, two):
+            await eventually(
+                lambda r=running: _value(lambda: sorted(m["op"] for m in r.received)),
+                lambda ops: ops == ["from-one", "from-two"],
+            )
+        one.task.cancel()
+        two.task.cancel()
+
+
+def test_the_bus_follows_the_store_unless_given() -> None:
+    assert bus_url("", "sqlite:///x.db") == "memory://"
+    assert bus_url("", "redis://h:1/0") == "redis://h:1/0"
+    assert bus_url("redis://other:2/0", "sqlite:///x.db") == "redis://other:2/0"

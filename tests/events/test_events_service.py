@@ -1,0 +1,171 @@
+"""The events service inside a running hub (no network): presence, changed, publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pycrdt import Doc, Text
+
+from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
+from crdt.protocol import AwarenessMessage, encode_awareness, encode_sync_update, parse_message
+from server.config import Config
+from server.connection import Connection
+from server.hub import Hub
+from server.identity import Identity
+from server.stores.memory import MemoryStore
+from tests.support.waiting import eventually
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+
+class Watcher:
+    def __init__(self, hub: Hub, docs: frozenset[str] | None, tasks: asyncio.TaskGroup) -> None:
+        self.channel = Recorder()
+        self.conn = Connection(self.channel)
+        self.sub = hub.events.subscribe(self.conn, docs, lambda doc: doc != "secret")
+        tasks.create_task(self.conn.run_writer())
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(frame) for frame in self.channel.sent]
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    hub = Hub(Config(store="memory://", changed_interval=0.3), MemoryStore())
+    async with hub.running():
+        yield hub
+
+
+async def join(hub: Hub, doc: str, name: str, identity: Identity | None = None) -> Connection:
+    conn = Connection(Recorder(), identity=identity) if identity else Connection(Recorder())
+    await hub.join(doc, conn)
+    room = hub.rooms[doc]
+    state = json.dumps({"user": {"name": name, "color": "#123456"}})
+    client_id = 1000 + int(conn.id[1:])
+    room.receive(
+        conn, encode_awareness(encode_awareness_update([AwarenessEntry(client_id, 1, state)]))
+    )
+    return conn
+
+
+def presence_of(events: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    return [(e["name"], e["event"], e["count"]) for e in events if e["type"] == "presence"]
+
+
+async def test_a_watcher_sees_joins_and_leaves_in_order(hub: Hub) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        watcher = Watcher(hub, frozenset({"notes"}), tasks)
+        ana = await join(hub, "notes", "Ana")
+        ben = await join(hub, "notes", "Ben")
+        await join(hub, "other", "Cy")  # not subscribed
+        await eventually(lambda: _ready(lambda: len(watcher.events) == 2), what="two joins")
+        hub.leave(hub.rooms["notes"], ana)
+        hub.leave(hub.rooms["notes"], ben)
+        await eventually(lambda: _ready(lambda: len(watcher.events) == 4), what="two leaves")
+        assert presence_of(watcher.events) == [
+            ("Ana", "joined", 1),
+            ("Ben", "joined", 2),
+            ("Ana", "left", 1),
+            ("Ben", "left", 0),
+        ]
+        assert watcher.events[0]["user"].startswith("anon-")
+        watcher.conn.detach()
+
+
+async def test_a_new_subscriber_first_gets_current_presence(hub: Hub) -> None:
+    await join(hub, "notes", "Ana")
+    await join(hub, "secret", "Sam")
+    await eventually(lambda: _ready(lambda: hub.events.presence.count("secret") == 1))
+    async with asyncio.TaskGroup() as tasks:
+        watcher = Watcher(hub, None, tasks)
+        await eventually(lambda: _ready(lambda: len(watcher.events) == 1))
+        (first,) = watcher.events
+        assert first == {
+            "type": "presence",
+            "doc": "notes",
+            "user": first["user"],
+            "name": "Ana",
+            "event": "joined",
+            "count": 1,
+            "initial": True,
+        }
+        assert [p["name"] for p in hub.events.people("notes")] == ["Ana"]
+        watcher.conn.detach()
+
+
+async def test_a_forged_name_is_shown_under_the_real_identity(hub: Hub) -> None:
+    ana = Identity(user="ana", name="Ana", anonymous=False)
+    other = await join(hub, "notes", "Ben")
+    other._outbox.clear()
+    await join(hub, "notes", "Boss", identity=ana)
+    relayed = [parse_message(f) for f in other._outbox]
+    (entries,) = [
+        decode_awareness_update(m.update) for m in relayed if isinstance(m, AwarenessMessage)
+    ]
+    assert json.loads(entries[0].state or "")["user"]["name"] == "Ana"
+    people = await eventually(
+        lambda: _value(lambda: hub.events.people("notes")), lambda p: len(p) == 2
+    )
+    assert sorted((p["user"], p["name"]) for p in people)[0] == ("ana", "Ana")
+
+
+async def test_changes_are_notified_at_most_once_per_interval_with_their_authors(hub: Hub) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        watcher = Watcher(hub, frozenset({"notes"}), tasks)
+        ana = await join(hub, "notes", "Ana", Identity(user="ana", name="Ana", anonymous=False))
+        ben = await join(hub, "notes", "Ben", Identity(user="ben", name="Ben", anonymous=False))
+        room = hub.rooms["notes"]
+        doc = Doc(client_id=1)
+        other = Doc(client_id=2)
+        for n in range(20):
+            for conn, ydoc in ((ana, doc), (ben, other)):
+                before = ydoc.get_state()
+                text = ydoc.get("t", type=Text)
+                text += f"{n}"
+                room.receive(conn, encode_sync_update(ydoc.get_update(before)))
+            await asyncio.sleep(0.02)
+        changed = await eventually(
+            lambda: _value(lambda: [e for e in watcher.events if e["type"] == "changed"]),
+            lambda c: c and c[-1]["by"] == ["ana", "ben"] and len(c) >= 2,
+            what="trailing changed",
+        )
+        assert changed[0]["by"] == ["ana"]  # the first edit is notified at once
+        assert len(changed) <= 4  # 20 edits over ~0.4 s at one per 0.3 s
+        assert changed[0]["at"].endswith("Z")
+        watcher.conn.detach()
+
+
+async def test_published_notifications_reach_subscribers_who_may_read(hub: Hub) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        everything = Watcher(hub, None, tasks)
+        hub.events.publish("secret", {"type": "version", "version": {"version": 1}})
+        hub.events.publish("notes", {"type": "restored", "version": 3, "by": "ana"})
+        await eventually(lambda: _ready(lambda: len(everything.events) == 1))
+        assert everything.events == [
+            {"type": "restored", "doc": "notes", "version": 3, "by": "ana"}
+        ]
+        with pytest.raises(ValueError):
+            hub.events.publish("notes", {"type": "bogus"})
+        everything.conn.detach()
+
+
+async def _ready(check: Any) -> bool:
+    return bool(check())
+
+
+async def _value(get: Any) -> Any:
+    return get()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server.events.bus import Bus, Message, bus_url, open_bus
-from tests.support.redis_server import redis_server
+from tests.support.redis_server import RedisServer, redis_server
 from tests.support.waiting import eventually
 
 
@@ -79,3 +79,24 @@ def test_the_bus_follows_the_store_unless_given() -> None:
     assert bus_url("", "sqlite:///x.db") == "memory://"
     assert bus_url("", "redis://h:1/0") == "redis://h:1/0"
     assert bus_url("redis://other:2/0", "sqlite:///x.db") == "redis://other:2/0"
+
+
+async def test_a_redis_bus_reconnects_and_says_so(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    await server.start()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            running = Running(open_bus(server.url), tasks)
+            await eventually(lambda: _value(lambda: running.connections), lambda n: n == 1)
+            await server.stop()
+            running.bus.publish({"op": "while-down"})
+            await server.start()
+            await eventually(
+                lambda: _value(lambda: running.connections), lambda n: n == 2, what="reconnect"
+            )
+            await eventually(
+                lambda: _value(lambda: running.received), lambda r: r == [{"op": "while-down"}]
+            )
+            running.task.cancel()
+    finally:
+        await server.stop()

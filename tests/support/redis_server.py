@@ -13,36 +13,49 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from tests.support.services import free_port, require_executable
 
 
-@contextlib.asynccontextmanager
-async def redis_server(workdir: Path) -> AsyncIterator[str]:
-    """Yield the URL of a fresh redis-server (no persistence); kill it at the end."""
-    executable = require_executable("redis-server", "/usr/bin/redis-server")
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        executable,
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(workdir),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = aioredis.Redis.from_url(url)
+class RedisServer:
+    def __init__(self, workdir: Path) -> None:
+        self.executable = require_executable("redis-server", "/usr/bin/redis-server")
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            self.executable,
+            *("--port", str(self.port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        client = aioredis.Redis.from_url(self.url)
         try:
             async with asyncio.timeout(10):
                 while True:
                     try:
                         await client.ping()
-                        break
+                        return
                     except RedisConnectionError:
                         await asyncio.sleep(0.05)
         finally:
             await client.aclose()
-        yield url
+
+    async def stop(self) -> None:
+        """SIGKILL: connected clients see their sockets die."""
+        if self.proc is not None:
+            if self.proc.returncode is None:
+                self.proc.kill()
+            await self.proc.wait()
+            self.proc = None
+
+
+@contextlib.asynccontextmanager
+async def redis_server(workdir: Path) -> AsyncIterator[str]:
+    """Yield the URL of a fresh redis-server (no persistence); kill it at the end."""
+    server = RedisServer(workdir)
+    await server.start()
+    try:
+        yield server.url
     finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+        await server.stop()

@@ -71,31 +71,29 @@ class Person:
 class PresenceTable:
     def __init__(self) -> None:
         self._docs: dict[str, dict[str, Record]] = {}
+        # doc -> user -> keys of that user's records: joins, leaves and counts in O(1).
+        self._users: dict[str, dict[str, set[str]]] = {}
         self._by_instance: dict[str, set[tuple[str, str]]] = {}
 
     # -- reading ----------------------------------------------------------------------------
 
     def people(self, doc: str) -> list[Person]:
         """One entry per user, oldest first; name and colour of their latest connection."""
-        by_user: dict[str, list[Record]] = {}
-        for record in self._docs.get(doc, {}).values():
-            by_user.setdefault(record.user, []).append(record)
+        records = self._docs.get(doc, {})
         people = []
-        for user, records in by_user.items():
-            latest = max(records, key=lambda r: r.since)
-            since = min(r.since for r in records)
-            people.append(Person(user, latest.name, latest.color, since, len(records)))
+        for user, keys in self._users.get(doc, {}).items():
+            mine = [records[key] for key in keys]
+            latest = max(mine, key=lambda r: (r.since, r.key))
+            since = min(r.since for r in mine)
+            people.append(Person(user, latest.name, latest.color, since, len(mine)))
         people.sort(key=lambda p: (p.since, p.user))
         return people
 
     def count(self, doc: str) -> int:
-        return len({r.user for r in self._docs.get(doc, {}).values()})
+        return len(self._users.get(doc, ()))
 
     def docs(self) -> list[str]:
         return sorted(self._docs)
-
-    def instance_records(self, instance: str) -> list[Record]:
-        return [self._docs[doc][key] for doc, key in self._by_instance.get(instance, ())]
 
     def instances(self) -> set[str]:
         return set(self._by_instance)
@@ -109,28 +107,37 @@ class PresenceTable:
         if previous is not None and previous.user != record.user:
             changes = self.remove(record.doc, record.key)
             return changes + self.add(record)
-        present = previous is not None or any(r.user == record.user for r in records.values())
         records[record.key] = record
         self._by_instance.setdefault(record.instance, set()).add((record.doc, record.key))
-        if present:
+        users = self._users.setdefault(record.doc, {})
+        keys = users.get(record.user)
+        if keys is not None:
+            keys.add(record.key)
             return []
-        return [Change("joined", record, self.count(record.doc))]
+        users[record.user] = {record.key}
+        return [Change("joined", record, len(users))]
 
     def remove(self, doc: str, key: str) -> list[Change]:
         records = self._docs.get(doc)
         record = records.pop(key, None) if records is not None else None
-        if record is None or records is None:
+        if record is None:
             return []
+        if not records:
+            del self._docs[doc]
         owned = self._by_instance.get(record.instance)
         if owned is not None:
             owned.discard((doc, key))
             if not owned:
                 del self._by_instance[record.instance]
-        if not records:
-            del self._docs[doc]
-        if any(r.user == record.user for r in (records or {}).values()):
+        users = self._users[doc]
+        keys = users[record.user]
+        keys.discard(key)
+        if keys:
             return []
-        return [Change("left", record, self.count(doc))]
+        del users[record.user]
+        if not users:
+            del self._users[doc]
+        return [Change("left", record, len(users))]
 
     def replace_instance(self, instance: str, records: Iterable[Record]) -> list[Change]:
         """What one instance reports having now (its heartbeat): joins and leaves to get there."""

@@ -173,3 +173,35 @@ async def _ready(check: Any) -> bool:
 
 async def _value(get: Any) -> Any:
     return get()
+
+
+async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(hub: Hub) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        watcher = Watcher(hub, frozenset({"quiet"}), tasks)
+        conn = Connection(Recorder())
+        await hub.join("quiet", conn)
+        events = await eventually(
+            lambda: _value(lambda: watcher.events), lambda e: len(e) == 1, what="grace expiry"
+        )
+        assert (events[0]["name"], events[0]["event"], events[0]["count"]) == (
+            "Anonymous",
+            "joined",
+            1,
+        )
+        hub.leave(hub.rooms["quiet"], conn)
+        await eventually(lambda: _value(lambda: len(watcher.events)), lambda n: n == 2)
+        assert watcher.events[1]["event"] == "left"
+        watcher.conn.detach()
+
+
+async def test_a_connection_that_leaves_before_it_is_announced_leaves_no_trace(hub: Hub) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        watcher = Watcher(hub, frozenset({"brief", "after"}), tasks)
+        conn = Connection(Recorder())
+        await hub.join("brief", conn)
+        hub.leave(hub.rooms["brief"], conn)
+        await join(hub, "after", "Ana")  # a marker: everything before it has been handled
+        await eventually(lambda: _value(lambda: len(watcher.events)), lambda n: n >= 1)
+        await asyncio.sleep(0)
+        assert [(e["doc"], e["name"]) for e in watcher.events] == [("after", "Ana")]
+        watcher.conn.detach()

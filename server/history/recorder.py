@@ -29,7 +29,7 @@ from crdt.document import Document
 from crdt.history import diff_documents, restore_update
 from crdt.render import to_prosemirror
 from server.errors import StoreError
-from server.history.archive import EMPTY_DOC, rebuild_version, stored_document
+from server.history.archive import EMPTY_DOC, rebuild_version, stored_document, version_json
 from server.hub import Hub
 from server.identity import Identity
 from server.listeners import HubListener, UpdateEvent
@@ -204,6 +204,8 @@ class HistoryRecorder(HubListener):
             log.info(
                 "event=restored doc=%s version=%d as=%d by=%s", doc, version, info.version, by.user
             )
+            # Notify /events subscribers (server/events).
+            self.hub.events.publish(doc, {"type": "restored", "version": version, "by": by.user})
             return info
 
     async def _open_room(self, doc: str) -> Room:
@@ -275,6 +277,8 @@ class HistoryRecorder(HubListener):
                         info.added,
                         info.removed,
                     )
+                    # Notify /events subscribers and webhooks (server/events).
+                    self.hub.events.publish(doc, {"type": "version", "version": version_json(info)})
                     return info
                 self._bases.pop(doc, None)  # another instance recorded it: rebase and retry
             raise StoreError(f"could not record a version of {doc!r}: numbers kept moving")

@@ -183,3 +183,31 @@ async def test_events_metrics_are_exported(tandem: TandemProcess, watchers) -> N
         text = (await http.get("/metrics")).text
     assert "tandem_events_subscribers 1.0" in text
     assert "tandem_awareness_coalesced_total" in text
+
+
+async def test_versions_and_restores_are_notified(tandem, yjs_clients, watchers) -> None:
+    watcher = await watchers(tandem.url, "story")
+    ana = await yjs_clients(tandem.ws_url, "story", awareness=named("Ana"))
+    await ana.call("append", text="once upon a time")
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        await eventually(
+            lambda: http.get("/api/docs/story", params={"format": "text"}),
+            lambda r: "once" in r.text,
+            what="the edit reaches the server",
+        )
+        first = (await http.post("/api/docs/story/versions", json={"label": "opening"})).json()
+        await ana.call("append", text="the end")
+        await eventually(
+            lambda: http.get("/api/docs/story", params={"format": "text"}),
+            lambda r: "the end" in r.text,
+        )
+        restored = await http.post("/api/docs/story/restore", json={"version": 1})
+        assert restored.status_code == 200, restored.text
+    await watcher.wait_for(lambda w: len(w.of_type("restored")) == 1, what="restored")
+    versions = [e["version"] for e in watcher.of_type("version")]
+    assert versions[0] == first and first["label"] == "opening"
+    assert [v["version"] for v in versions] == [1, 2, 3]  # the edits before it, the restore
+    assert versions[2]["restored_from"] == 1
+    assert watcher.of_type("restored") == [
+        {"type": "restored", "doc": "story", "version": 1, "by": "anonymous"}
+    ]

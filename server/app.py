@@ -7,13 +7,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from server.auth import Authenticator, AuthError, auth_error_response
 from server.config import Config
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
+from server.limits import ConnectionLimiter
 from server.routes import api, events, health, history, history_page, metrics, pages, ws
+from server.security import SecurityMiddleware
 from server.stores import Store, open_store
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -44,8 +48,15 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityMiddleware, config=config, metrics=hub.metrics)],
+        exception_handlers={AuthError: auth_error_response},
+    )
     app.state.hub = hub
     app.state.history = recorder
+    app.state.auth = Authenticator.from_config(config)
+    app.state.connection_limiter = ConnectionLimiter(config)
     app.state.config = config
     return app

@@ -37,6 +37,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
     _add_events_flags(p)
+    _add_security_flags(p)
     p.set_defaults(run=_serve)
 
 
@@ -92,6 +93,108 @@ def _add_events_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+# -- security: flags of `serve`, `tandem token`, and the checks before binding -----------------
+
+_LIMIT_FLAGS = (
+    ("--max-frame", "max_frame", int, "bytes per WebSocket frame (1009 beyond; default 8 MiB)"),
+    ("--max-doc-bytes", "max_doc_bytes", int, "bytes per document (4413 beyond; default 64 MiB)"),
+    ("--update-rate", "update_rate", float, "sync messages/s per connection (default 100)"),
+    ("--update-burst", "update_burst", int, "burst of sync messages (default 500)"),
+    ("--awareness-rate", "awareness_rate", float, "awareness messages/s (default 30)"),
+    ("--awareness-burst", "awareness_burst", int, "burst of awareness messages (default 100)"),
+    ("--max-connections", "max_connections", int, "sockets in total (default 10000)"),
+    ("--max-connections-per-doc", "max_connections_per_doc", int, "per document (default 500)"),
+    (
+        "--max-connections-per-address",
+        "max_connections_per_address",
+        int,
+        "per client address (default 200)",
+    ),
+    ("--max-rooms", "max_rooms", int, "documents open in memory (default 10000)"),
+    ("--max-body", "max_body", int, "HTTP request body bytes (413 beyond; default 1 MiB)"),
+)
+
+
+def _add_security_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("security (see SECURITY.md; every flag has a TANDEM_* mirror)")
+    g.add_argument("--auth-secret", dest="auth_secret", help="HS256 secret: tokens required")
+    g.add_argument(
+        "--auth-verifier",
+        dest="auth_verifier",
+        metavar="MODULE:FUNCTION",
+        help="your own token check: called with (token, doc), returns an Identity or raises",
+    )
+    g.add_argument(
+        "--allow-origin",
+        dest="allow_origin",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin (https://app.example) whose pages may connect; repeat; * for any",
+    )
+    g.add_argument("--tls-cert", dest="tls_cert", metavar="PEM", help="serve https/wss")
+    g.add_argument("--tls-key", dest="tls_key", metavar="PEM", help="private key of --tls-cert")
+    g.add_argument(
+        "--insecure-no-auth",
+        dest="insecure_no_auth",
+        action="store_true",
+        default=None,
+        help="allow no auth on a non-loopback address or behind a proxy",
+    )
+    for flag, dest, kind, text in _LIMIT_FLAGS:
+        g.add_argument(flag, dest=dest, type=kind, help=text)
+
+
+def check_exposure(config: Config) -> None:
+    """Refuse to serve an open hub beyond this machine unless told to, loudly."""
+    from server.security import is_loopback_host
+
+    open_hub = config.auth_secret is None and config.auth_verifier is None
+    if open_hub and not is_loopback_host(config.host) and not config.insecure_no_auth:
+        raise ConfigError(
+            f"refusing to serve {config.host} without authentication: pass --auth-secret "
+            "(or TANDEM_AUTH_SECRET), or --insecure-no-auth if you really mean it"
+        )
+
+
+def _add_token(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("token", help="print a signed access token")
+    p.add_argument("--user", required=True, help="user id (the sub claim)")
+    p.add_argument("--name", help="display name (default: the user id)")
+    p.add_argument(
+        "--doc",
+        dest="docs",
+        action="append",
+        required=True,
+        metavar="PATTERN",
+        help="document id or glob pattern (team-*, *); repeat for several",
+    )
+    p.add_argument("--role", choices=["read", "write", "admin"], default="write")
+    p.add_argument("--ttl", type=float, default=3600.0, help="seconds of validity (default 3600)")
+    p.add_argument("--auth-secret", dest="auth_secret", help="(default: TANDEM_AUTH_SECRET)")
+    p.set_defaults(run=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from server.auth import mint_token
+
+    config = build_config({"auth_secret": args.auth_secret})
+    if config.auth_secret is None:
+        raise ConfigError("no secret: pass --auth-secret or set TANDEM_AUTH_SECRET")
+    if args.ttl <= 0:
+        raise ConfigError("--ttl must be positive")
+    print(
+        mint_token(
+            config.auth_secret,
+            user=args.user,
+            name=args.name,
+            docs=args.docs,
+            role=args.role,
+            ttl=args.ttl,
+        )
+    )
+    return 0
+
+
 def _bind(config: Config) -> socket.socket:
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -136,12 +239,15 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
+    from server.auth import Authenticator
     from server.events.bus import bus_url, open_bus
     from server.stores import open_store
 
     config = build_config(vars(args))
     open_store(config.store)  # a bad store URL fails here, before anything is bound
     open_bus(bus_url(config.events_bus, config.store))  # … and so does a bad events bus URL
+    check_exposure(config)
+    Authenticator.from_config(config)  # so does a verifier that cannot be imported
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -149,6 +255,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     app = create_app(config)
+    scheme = "https" if config.tls_cert else "http"
     server = _Server(
         uvicorn.Config(
             app,
@@ -160,6 +267,8 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=config.log_level,
             access_log=False,
             timeout_graceful_shutdown=10,
+            ssl_certfile=config.tls_cert,
+            ssl_keyfile=config.tls_key,
         )
     )
 
@@ -174,7 +283,8 @@ def _serve(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.02)
         if server.started:
             print(
-                f"Tandem is running at http://{shown}:{port}/  (store: {config.store})", flush=True
+                f"Tandem is running at {scheme}://{shown}:{port}/  (store: {config.store})",
+                flush=True,
             )
         await serving
 
@@ -189,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_serve(sub)
     _add_history(sub)
     _add_export(sub)
+    _add_token(sub)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

@@ -17,3 +17,4 @@ class CloseCode(IntEnum):
     UNAUTHENTICATED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404
+    DOCUMENT_TOO_LARGE = 4413  # 44xx: y-websocket clients do not reconnect (it would not help)

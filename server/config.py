@@ -55,6 +55,27 @@ class Config:
     webhook_secret: str = ""
     webhook_retries: int = 5
     webhook_backoff: float = 1.0
+    # -- security (SECURITY.md): authentication, transport, limits
+    # HS256 secret for tokens; with neither a secret nor a verifier the service runs open.
+    auth_secret: str | None = None
+    # `module:function` called with (token, doc) that returns an Identity or raises.
+    auth_verifier: str | None = None
+    # Origins whose pages may open WebSockets and send unsafe requests, besides our own ("*": any).
+    allow_origin: tuple[str, ...] = ()
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Serve without auth on a non-loopback address (or behind a proxy that sets another Host).
+    insecure_no_auth: bool = False
+    max_doc_bytes: int = 64 * 1024 * 1024
+    update_rate: float = 100.0  # update messages per second per connection, sustained
+    update_burst: int = 500
+    awareness_rate: float = 30.0  # awareness messages per second per connection, sustained
+    awareness_burst: int = 100
+    max_connections: int = 10000
+    max_connections_per_doc: int = 500
+    max_connections_per_address: int = 200
+    max_rooms: int = 10000  # documents open in memory at once
+    max_body: int = 1024 * 1024  # HTTP request body bytes
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -128,3 +149,25 @@ def _validate_events(config: Config) -> None:
             raise ConfigError(f"webhook URL {url!r} must start with http:// or https://")
     if config.webhook and not config.webhook_secret:
         raise ConfigError("--webhook needs --webhook-secret (the key that signs every POST)")
+    _validate_security(config)
+
+
+def _validate_security(config: Config) -> None:
+    for name in (
+        "max_doc_bytes",
+        "update_rate",
+        "update_burst",
+        "awareness_rate",
+        "awareness_burst",
+        "max_connections",
+        "max_connections_per_doc",
+        "max_connections_per_address",
+        "max_rooms",
+        "max_body",
+    ):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    if config.auth_secret is not None and len(config.auth_secret.encode()) < 32:
+        raise ConfigError("the auth secret must be at least 32 bytes (e.g. `openssl rand -hex 32`)")

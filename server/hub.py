@@ -17,6 +17,7 @@ from server.closecodes import CloseCode
 from server.config import Config
 from server.connection import Connection
 from server.events.service import Events
+from server.limits import LimitExceeded
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.metrics import Metrics
 from server.persistence import Persister
@@ -130,6 +131,12 @@ class Hub:
         loading = self._loading.get(doc)
         if loading is not None:
             return await asyncio.shield(loading)
+        if len(self.rooms) + len(self._loading) >= self.config.max_rooms:
+            raise LimitExceeded(
+                "rooms",
+                CloseCode.TRY_AGAIN_LATER,
+                f"too many documents open ({self.config.max_rooms}); try again later",
+            )
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[doc] = future
         try:
@@ -163,6 +170,8 @@ class Hub:
             on_awareness=self._on_awareness,
             max_frame=self.config.max_frame,
             throttle=self.awareness_throttle,
+            max_doc_bytes=self.config.max_doc_bytes,
+            size=(len(stored.snapshot or b"") + sum(len(u) for u in stored.updates)),
         )
 
     def _on_update(self, event: UpdateEvent) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 
 
 class Role(StrEnum):
@@ -15,6 +16,13 @@ class Role(StrEnum):
     def can_write(self) -> bool:
         return self is not Role.READ
 
+    def allows(self, need: Role) -> bool:
+        """Whether this role includes everything `need` may do (read < write < admin)."""
+        return _RANK[self] >= _RANK[need]
+
+
+_RANK = {Role.READ: 0, Role.WRITE: 1, Role.ADMIN: 2}
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -24,6 +32,11 @@ class Identity:
     anonymous: bool = True
     # Unix time at which the credential stops being valid (None: never).
     expires_at: float | None = None
+    # Glob patterns (fnmatch, case-sensitive) of the document ids this identity may open.
+    docs: tuple[str, ...] = ("*",)
+
+    def can_access(self, doc: str) -> bool:
+        return any(fnmatchcase(doc, pattern) for pattern in self.docs)
 
 
 ANONYMOUS = Identity(user="anonymous", name="Anonymous")

@@ -35,8 +35,10 @@ from crdt.protocol import (
     encode_sync_update,
     parse_message,
 )
+from server.closecodes import CloseCode
 from server.connection import Connection
 from server.events.names import stamp_awareness
+from server.limits import LimitExceeded
 from server.listeners import AwarenessEvent, UpdateEvent
 
 if TYPE_CHECKING:
@@ -67,6 +69,8 @@ class Room:
         on_awareness: AwarenessListener | None = None,
         max_frame: int = 8 * 1024 * 1024,
         throttle: AwarenessThrottle | None = None,
+        max_doc_bytes: int | None = None,
+        size: int = 0,
     ) -> None:
         self.name = name
         self.document = document
@@ -74,6 +78,9 @@ class Room:
         self.awareness = AwarenessTable()
         self.state = RoomState.OPEN
         self.max_frame = max_frame
+        # Bytes of updates the document holds (an upper bound, measured exactly near the limit).
+        self.max_doc_bytes = max_doc_bytes
+        self.size = size
         self.empty_since: float | None = time.monotonic()
         self._on_update = on_update
         self._on_awareness = on_awareness
@@ -157,6 +164,8 @@ class Room:
         `remote` marks updates from another hub instance (raises UpdateGap to the caller,
         who catches up from the store).
         """
+        if origin is not None and self.max_doc_bytes is not None:
+            self._check_size(update)
         try:
             info = self.document.apply(update)
         except UpdateGap as gap:
@@ -173,6 +182,7 @@ class Room:
             return False
         if info.struct_count == 0 and info.delete_count == 0:
             return True  # an empty sync reply: nothing to relay or keep
+        self.size += len(update)
         relay = frame if frame is not None else encode_sync_update(update)
         for conn in self.connections:
             if conn is not origin:
@@ -180,6 +190,19 @@ class Room:
         if self._on_update is not None:
             self._on_update(UpdateEvent(self, update, origin, remote))
         return True
+
+    def _check_size(self, update: bytes) -> None:
+        """LimitExceeded (4413) when an update from a client would grow the document too big."""
+        assert self.max_doc_bytes is not None
+        if self.size + len(update) <= self.max_doc_bytes or not self.document.adds_anything(update):
+            return
+        self.size = len(self.document.encode())  # the running sum overcounts: measure
+        if self.size + len(update) > self.max_doc_bytes:
+            raise LimitExceeded(
+                "doc_size",
+                CloseCode.DOCUMENT_TOO_LARGE,
+                f"document size limit reached ({self.max_doc_bytes} bytes); update refused",
+            )
 
     def _refuse_update(self, conn: Connection, update: bytes) -> None:
         """A read-only client may sync, but anything new it sends is refused and reported."""

@@ -11,8 +11,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from crdt.document import Document
 from crdt.render import to_html, to_prosemirror, to_text
+from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
 from server.hub import Hub
+from server.identity import Identity, Role
 
 
 def iso(ts: float) -> str:
@@ -23,11 +25,13 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def document_summaries(hub: Hub) -> list[dict[str, Any]]:
-    """Every stored or live document, most recently edited first."""
+async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
+    """Every stored or live document (that `identity` may read), most recently edited first."""
     infos = {info.doc: info for info in await hub.store.list_docs()}
     docs = []
     for doc in set(infos) | set(hub.rooms):
+        if identity is not None and not identity.can_access(doc):
+            continue
         info = infos.get(doc)
         room = hub.rooms.get(doc)
         docs.append(
@@ -44,7 +48,8 @@ async def document_summaries(hub: Hub) -> list[dict[str, Any]]:
 
 
 async def list_docs(request: Request) -> Response:
-    return JSONResponse({"docs": await document_summaries(request.app.state.hub)})
+    identity = await authenticate_request(request, None, Role.READ)
+    return JSONResponse({"docs": await document_summaries(request.app.state.hub, identity)})
 
 
 async def current_document(hub: Hub, doc: str) -> Document:
@@ -61,6 +66,7 @@ async def get_doc(request: Request) -> Response:
     doc = request.path_params["doc"]
     if not is_valid_doc_id(doc):
         return error(400, "invalid document id")
+    await authenticate_request(request, doc, Role.READ)
     fmt = request.query_params.get("format")
     if fmt is not None:
         return await _content(hub, doc, fmt)

@@ -13,9 +13,10 @@ from server.routes.api import document_summaries
 
 async def home(request: Request) -> Response:
     hub: Hub = request.app.state.hub
+    # With auth on, the list is for token holders only (GET /api/docs filters it per token).
+    listed = [] if request.app.state.auth.enabled else await document_summaries(hub)
     items = [
-        f"<li><code>{html.escape(d['id'])}</code> — {d['editors']} editing</li>"
-        for d in await document_summaries(hub)
+        f"<li><code>{html.escape(d['id'])}</code> — {d['editors']} editing</li>" for d in listed
     ]
     rows = "".join(items) or "<li>No documents yet.</li>"
     ws = f"ws://{html.escape(request.url.netloc)}/ws"

@@ -74,6 +74,7 @@ const commands = {
     Y.applyUpdate(doc, Buffer.from(hex, 'hex'))
     return doc.getXmlFragment('content').toString()
   },
+  async text ({ name }) { return ydoc.getText(name).toString() },
   async json () { return fragment().toJSON() },
   async stateVector () { return Buffer.from(Y.encodeStateVector(ydoc)).toString('hex') },
   async encodeState () { return Buffer.from(Y.encodeStateAsUpdate(ydoc)).toString('hex') },

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-_BANNER = re.compile(r"running at (http://\S+?)/?\s")
+_BANNER = re.compile(r"running at (https?://\S+?)/?\s")
 
 
 class TandemProcess:
@@ -24,7 +24,7 @@ class TandemProcess:
 
     @property
     def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://", 1) + "/ws"
+        return "ws" + self.url.removeprefix("http") + "/ws"
 
     async def start(self, timeout: float = 20.0) -> TandemProcess:
         self.proc = await asyncio.create_subprocess_exec(

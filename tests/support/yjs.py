@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,12 @@ class YjsClient:
         self.client_id: int | None = None
 
     @classmethod
-    async def spawn(cls) -> YjsClient:
+    async def spawn(cls, env: dict[str, str] | None = None) -> YjsClient:
         node = require_node_clients()
         proc = await asyncio.create_subprocess_exec(
             node,
             str(JS / "client.mjs"),
+            env={**os.environ, **env} if env else None,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -52,8 +54,10 @@ class YjsClient:
         return cls(proc)
 
     @classmethod
-    async def connected(cls, ws_url: str, doc: str, **kwargs: Any) -> YjsClient:
-        client = await cls.spawn()
+    async def connected(
+        cls, ws_url: str, doc: str, *, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> YjsClient:
+        client = await cls.spawn(env)
         result = await client.call("connect", url=ws_url, doc=doc, **kwargs)
         client.client_id = result["clientId"]
         return client

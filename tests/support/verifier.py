@@ -1,0 +1,21 @@
+"""An embedding application's own token check, for `--auth-verifier tests.support.verifier:verify`.
+
+Tokens look like `ROLE:USER`; the document `vault` is closed to everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.auth import Forbidden
+from server.identity import Identity, Role
+
+
+async def verify(token: str, doc: str | None) -> Identity:
+    await asyncio.sleep(0)  # verifiers may be async (ask another service)
+    role, _, user = token.partition(":")
+    if role not in {"read", "write", "admin"} or not user:
+        raise ValueError("not one of our tokens")
+    if doc == "vault":
+        raise Forbidden("the vault is closed")
+    return Identity(user=user, name=user.title(), role=Role(role), anonymous=False)

@@ -24,18 +24,22 @@ def clean_name(raw: object, *, fallback: str = "Anonymous", limit: int = MAX_NAM
     """Plain, short, single-line text for a display name; `fallback` when nothing is left."""
     if not isinstance(raw, str):
         return fallback
-    text = bleach.clean(raw[:_MAX_INPUT], tags=set(), attributes={}, strip=True)
-    text = html.unescape(text)
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char in "<>" or category in {"Cc", "Cf", "Cs", "Co", "Cn"}:
-            kept.append(" " if category == "Cc" else "")
-        elif category in {"Zl", "Zp"}:
-            kept.append(" ")
-        else:
-            kept.append(char)
-    text = " ".join("".join(kept).split())
+    # Control characters go first (bleach would turn some into "?"), and again after entities
+    # are decoded (`&#7;`).
+    text = bleach.clean(_plain(raw[:_MAX_INPUT], keep="<>"), tags=set(), attributes={}, strip=True)
+    text = " ".join(_plain(html.unescape(text)).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text or fallback
+
+
+def _plain(text: str, keep: str = "") -> str:
+    """Drop `<`, `>` (unless kept), format and unassigned characters; controls → space."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in {"Cc", "Zl", "Zp"}:
+            kept.append(" ")
+        elif (char in keep or char not in "<>") and category not in {"Cf", "Cs", "Co", "Cn"}:
+            kept.append(char)
+    return "".join(kept)

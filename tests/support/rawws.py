@@ -17,14 +17,14 @@ class RawWebSocket:
         self.writer = writer
 
     @classmethod
-    async def connect(cls, ws_url: str) -> RawWebSocket:
+    async def connect(cls, ws_url: str, *, host: str | None = None) -> RawWebSocket:
         url = urlsplit(ws_url)
         assert url.hostname is not None and url.port is not None
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
             (
-                f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {host or url.netloc}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             ).encode()

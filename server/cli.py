@@ -241,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.auth import Authenticator
     from server.events.bus import bus_url, open_bus
+    from server.security import redact_tokens_in_logs
     from server.stores import open_store
 
     config = build_config(vars(args))
@@ -255,6 +256,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     app = create_app(config)
+    redact_tokens_in_logs()
     scheme = "https" if config.tls_cert else "http"
     server = _Server(
         uvicorn.Config(

@@ -71,6 +71,25 @@ def content_security_policy(host: str, *, frameable: bool) -> str:
     )
 
 
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Keep `?token=…` out of the logs (uvicorn logs every WebSocket path with its query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", message)
+            record.args = None
+        return True
+
+
+def redact_tokens_in_logs() -> None:
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactTokens())
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, *, config: Config, metrics: Metrics) -> None:
         self.app = app

@@ -46,10 +46,13 @@ async def test_bearer_header_is_accepted(secured) -> None:
 async def test_stock_clients_with_tokens_converge_and_a_tokenless_one_is_told_4401(
     secured, yjs_clients
 ) -> None:
-    ana = await yjs_clients(secured.ws_url, "notes", params={"token": token("ana")})
+    ana_token = token("ana")
+    ana = await yjs_clients(secured.ws_url, "notes", params={"token": ana_token})
     ben = await yjs_clients(secured.ws_url, "notes", params={"token": token("ben")})
     await ana.call("append", text="hello")
     await eventually(ben.xml, lambda x: "hello" in x, what="ben sees ana's edit")
+    assert "token=[redacted]" in secured.output()
+    assert ana_token not in secured.output()  # tokens never reach the logs
 
     eve = await yjs_clients(secured.ws_url, "notes", waitSync=False)
     status = await eventually(lambda: eve.call("status"), lambda s: s["closes"], what="eve refused")

@@ -1,0 +1,272 @@
+"""Hostile frames against a live server while stock Yjs clients keep editing the same rooms.
+
+Frames come from hypothesis: mutations of real frames captured from stock Yjs clients, valid
+message headers around random payloads, and raw bytes. Each case sends one or more frames, then
+a probe (an awareness update the server echoes back) to learn whether the connection survived;
+the first malformed frame closes it with 1002/1009 and the next case reconnects.
+
+Two rooms: in `fuzz-r` the fuzzers hold read tokens, so whatever they send, the document must
+be exactly what the valid clients wrote; in `fuzz-w` they hold write tokens, so their frames
+reach pycrdt (where the panics live) and the valid clients must keep converging with each
+other, with a newly joined client and with the server's own export.
+
+`TANDEM_FUZZ_EXAMPLES` sets the number of cases (default 10,000, half per room).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+from collections import Counter
+from typing import Any
+
+import websockets
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from pycrdt import Doc, XmlFragment
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as connect_sync
+
+from crdt.awareness import AwarenessEntry, encode_awareness_update
+from crdt.lib0 import Encoder
+from crdt.protocol import SyncStep2, encode_awareness, encode_sync_step1, parse_message
+from tests.security.conftest import SECRET, serving, token
+from tests.support.waiting import eventually
+
+EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "10000"))
+# Closing a connection is the only acceptable answer to a bad frame; 1011 would be a bug.
+EXPECTED_CLOSES = {1002, 1009}
+VALID_IDS = {"ana": 3_141_592_653, "ben": 2_718_281_828, "cid": 1_618_033_988, "dot": 1_414_213_562}
+
+
+def _varbytes(payload: bytes) -> bytes:
+    enc = Encoder()
+    enc.write_var_bytes(payload)
+    return enc.to_bytes()
+
+
+async def _capture_real_frames(ws_url: str, yjs_clients: Any) -> list[bytes]:
+    """Frames stock Yjs clients really send, as the server relays them byte for byte."""
+    frames: list[bytes] = []
+    async with websockets.connect(f"{ws_url}/seed?token={token(role='read')}") as observer:
+        frames.append(await observer.recv())  # type: ignore[arg-type]
+        writer = await yjs_clients(ws_url, "seed", params={"token": token()}, clientId=7)
+        await writer.call("setAwareness", state={"user": {"name": "Seed", "color": "#123456"}})
+        await writer.call("append", text="hello")
+        await writer.call("append", text="wörld ✓")
+        await writer.call("typeAt", index=0, offset=2, text="XYZ")
+        await writer.call("formatAt", index=1, offset=0, length=3, mark="strong")
+        await writer.call("formatAt", index=0, offset=1, length=2, mark="link", attrs={"href": "x"})
+        await writer.call("setAwareness", state={"user": {"name": "Seed 2"}, "cursor": None})
+        await observer.send(encode_sync_step1(b"\x00"))
+        async with asyncio.timeout(10):
+            while len(frames) < 9:
+                frames.append(await observer.recv())  # type: ignore[arg-type]
+    frames += [
+        bytes.fromhex(await writer.call("stateVector")),
+        encode_sync_step1(bytes.fromhex(await writer.call("stateVector"))),
+        b"\x00\x01" + _varbytes(bytes.fromhex(await writer.call("encodeState"))),
+        b"\x03",
+    ]
+    return [f for f in frames if isinstance(f, bytes)]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, corpus: list[bytes]) -> bytes:
+    frame = bytearray(draw(st.sampled_from(corpus)))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "cut", "splice", "big"]))
+        at = draw(st.integers(0, max(len(frame) - 1, 0)))
+        if op == "flip" and frame:
+            frame[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and frame:
+            frame[at] = draw(
+                st.sampled_from([0x00, 0x01, 0x7F, 0x80, 0xFF, draw(st.integers(0, 255))])
+            )
+        elif op == "insert":
+            frame[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete" and frame:
+            del frame[at : at + draw(st.integers(1, 8))]
+        elif op == "cut":
+            del frame[at:]
+        elif op == "splice":
+            other = draw(st.sampled_from(corpus))
+            frame[at:] = other[draw(st.integers(0, len(other))) :]
+        elif op == "big":  # a varint that claims a huge length or count
+            frame[at:at] = draw(st.sampled_from([b"\xff\xff\xff\xff\x0f", b"\x80\x80\x80\x80\x01"]))
+    return bytes(frame)
+
+
+def _framed() -> st.SearchStrategy[bytes]:
+    """A valid message header around arbitrary content."""
+    header = st.sampled_from([b"\x00\x00", b"\x00\x01", b"\x00\x02", b"\x01", b"\x02\x00"])
+    return st.builds(lambda h, p: h + _varbytes(p), header, st.binary(max_size=96))
+
+
+class Fuzzer:
+    """One connection at a time; a new one after each close."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ws: ClientConnection | None = None
+        self._open = contextlib.ExitStack()
+        self.cases = 0
+        self.frames = 0
+        self.closes: Counter[int | None] = Counter()
+        self.survived = 0
+        self._client = 0
+        self._clock = 0
+
+    def case(self, frames: list[bytes]) -> None:
+        if self.ws is None:
+            self.ws = self._open.enter_context(
+                connect_sync(self.url, open_timeout=10, compression=None)
+            )
+            # Not `random`: hypothesis seeds it, and a reused id would not be echoed again.
+            self._client = secrets.randbits(30) | 1 << 30
+        self.cases += 1
+        self._clock += 1
+        probe = encode_awareness(
+            encode_awareness_update([AwarenessEntry(self._client, self._clock, "{}")])
+        )
+        try:
+            for frame in frames:
+                self.ws.send(frame)
+                self.frames += 1
+            self.ws.send(probe)  # the server echoes our own awareness change back
+            while self.ws.recv(timeout=15) != probe:
+                pass
+            self.survived += 1
+        except ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+            self.closes[code] += 1
+            self._open.close()
+            self.ws = None
+            assert code in EXPECTED_CLOSES, f"closed with {code}: {closed.rcvd}"
+
+    def run(self, corpus: list[bytes], examples: int) -> None:
+        frame = st.one_of(_mutated(corpus), _mutated(corpus), _framed(), st.binary(max_size=64))
+
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(st.lists(frame, min_size=1, max_size=3))
+        def fuzz(frames: list[bytes]) -> None:
+            self.case(frames)
+
+        with self._open:
+            fuzz()
+
+
+async def _server_xml(ws_url: str, doc: str) -> str:
+    """The server's own export of a document, as XML like Yjs prints it."""
+    async with websockets.connect(f"{ws_url}/{doc}?token={token(role='read')}") as ws:
+        await ws.send(encode_sync_step1(b"\x00"))
+        async with asyncio.timeout(10):
+            while not isinstance(message := parse_message(await ws.recv()), SyncStep2):  # type: ignore[arg-type]
+                pass
+    ydoc: Doc = Doc()
+    ydoc.apply_update(message.update)
+    return str(ydoc.get("content", type=XmlFragment))
+
+
+async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_clients) -> None:
+    env = {  # the fuzzers send as fast as they can: rate limits are tested elsewhere
+        "TANDEM_UPDATE_RATE": "1000000",
+        "TANDEM_UPDATE_BURST": "1000000",
+        "TANDEM_AWARENESS_RATE": "1000000",
+        "TANDEM_AWARENESS_BURST": "1000000",
+        "TANDEM_LOG_LEVEL": "warning",
+    }
+    async with serving(tmp_path, "--auth-secret", SECRET, env=env) as server:
+        url = server.ws_url
+        corpus = await _capture_real_frames(url, yjs_clients)
+        assert len(corpus) >= 12
+        valid = {
+            name: await yjs_clients(
+                url,
+                "fuzz-r" if name in {"ana", "ben"} else "fuzz-w",
+                params={"token": token(name)},
+                clientId=client_id,
+            )
+            for name, client_id in VALID_IDS.items()
+        }
+        written: dict[str, list[str]] = {"fuzz-r": [], "fuzz-w": []}
+        done = asyncio.Event()
+
+        async def edit() -> None:  # the valid clients keep writing during the whole run
+            turn = 0
+            while not done.is_set():
+                for name, client in valid.items():
+                    text = f"{name} {turn}"
+                    await client.call("append", text=text)
+                    written["fuzz-r" if name in {"ana", "ben"} else "fuzz-w"].append(text)
+                turn += 1
+                await asyncio.sleep(0.5)
+
+        readers = Fuzzer(f"{url}/fuzz-r?token={token('r', role='read')}")
+        writers = Fuzzer(f"{url}/fuzz-w?token={token('w', role='write')}")
+        started = time.perf_counter()
+        editing = asyncio.create_task(edit())
+        try:
+            await asyncio.to_thread(readers.run, corpus, EXAMPLES // 2)
+            await asyncio.to_thread(writers.run, corpus, EXAMPLES - EXAMPLES // 2)
+        finally:
+            done.set()
+            await editing
+        elapsed = time.perf_counter() - started
+
+        assert server.proc is not None and server.proc.returncode is None, "the server died"
+        log = server.output()
+        assert "Traceback" not in log
+        panics = [line for line in log.splitlines() if "PanicException" in line]
+        assert all("event=connection_closed" in line for line in panics), panics[:3]
+
+        # Read-only fuzzers changed nothing: the room holds exactly what ana and ben wrote.
+        ana, ben = valid["ana"], valid["ben"]
+        await eventually(
+            lambda: _server_xml(url, "fuzz-r"),
+            lambda x: x.count("<paragraph>") == len(written["fuzz-r"]),
+        )
+        expected = await ana.xml()
+        assert await ben.xml() == expected == await _server_xml(url, "fuzz-r")
+        assert sorted(expected.replace("</paragraph>", "").split("<paragraph>")[1:]) == sorted(
+            written["fuzz-r"]
+        )
+        late = await yjs_clients(url, "fuzz-r", params={"token": token("late")})
+        assert await late.xml() == expected
+
+        # Writers reached pycrdt; the valid clients, a newcomer and the server still agree.
+        cid, dot = valid["cid"], valid["dot"]
+        newcomer = await yjs_clients(url, "fuzz-w", params={"token": token("new")})
+        final = await eventually(
+            lambda: asyncio.gather(
+                cid.xml(), dot.xml(), newcomer.xml(), _server_xml(url, "fuzz-w")
+            ),
+            lambda xs: len(set(xs)) == 1,
+            what="fuzz-w converges",
+        )
+        for text in written["fuzz-w"]:
+            assert f"<paragraph>{text}</paragraph>" in final[0]
+        for client in valid.values():
+            assert [c for c in (await client.call("status"))["closes"] if c["code"]] == []
+
+        fuzzers = (readers, writers)
+        refused = sum("update rejected: pycrdt refused" in line for line in log.splitlines())
+        print(
+            f"\nfuzz: {sum(f.cases for f in fuzzers)} cases, {sum(f.frames for f in fuzzers)} "
+            f"frames in {elapsed:.1f}s ({EXAMPLES / elapsed:.0f}/s); "
+            f"connection survived {sum(f.survived for f in fuzzers)}, "
+            f"closed {dict(readers.closes + writers.closes)}; pycrdt refused {refused} updates "
+            f"({len(panics)} panics), all caught; server alive, 0 tracebacks; "
+            f"valid edits {len(written['fuzz-r'])} (read room, exact) + "
+            f"{len(written['fuzz-w'])} (write room, converged)"
+        )

@@ -27,7 +27,7 @@ def clean_name(raw: object, *, fallback: str = "Anonymous", limit: int = MAX_NAM
     # Control characters go first (bleach would turn some into "?"), and again after entities
     # are decoded (`&#7;`).
     text = bleach.clean(_plain(raw[:_MAX_INPUT], keep="<>"), tags=set(), attributes={}, strip=True)
-    text = " ".join(_plain(html.unescape(text)).split())
+    text = " ".join(_plain(unicodedata.normalize("NFC", html.unescape(text))).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text or fallback

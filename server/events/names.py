@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from typing import Any
 
+from crdt import sanitize
 from crdt.awareness import AwarenessEntry
 from server.identity import Identity
 
@@ -35,19 +35,12 @@ _PALETTE = (
     "#808000",
     "#000075",
 )
-# Unicode categories never shown in a name: controls, format characters (bidi overrides,
-# zero-width joiners), unassigned, private use, surrogates, line and paragraph separators.
-_DROPPED = {"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"}
 
 
 def clean_name(raw: object, fallback: str = DEFAULT_NAME) -> str:
-    """A name safe to show anywhere: NFC, printable, single-spaced, at most 64 characters."""
-    if not isinstance(raw, str):
-        return fallback
-    text = unicodedata.normalize("NFC", raw)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROPPED)
-    text = " ".join(text.replace("<", "").replace(">", "").split())[:MAX_NAME].strip()
-    return text or fallback
+    """A name safe to show anywhere: markup stripped by bleach, then NFC, printable,
+    single-spaced plain text of at most 64 characters (crdt.sanitize)."""
+    return sanitize.clean_name(raw, fallback=fallback, limit=MAX_NAME)
 
 
 def color_for(user: str) -> str:

@@ -8,17 +8,21 @@ subscriber that reads too slowly overflows its bounded outbox and is closed with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server.auth import Authenticator, AuthError, authenticate_request
 from server.closecodes import CloseCode
 from server.connection import Connection
 from server.docids import is_valid_doc_id
 from server.hub import Hub
-from server.identity import ANONYMOUS, Identity
+from server.identity import Identity, Role
+from server.limits import ConnectionLimiter, LimitExceeded
+from server.routes.ws import refuse
 
 log = logging.getLogger("tandem.events.ws")
 
@@ -46,13 +50,17 @@ class Access:
     may_read: Callable[[str], bool]
 
 
-def access(websocket: WebSocket) -> Access | None:
-    """Who is asking and which documents they may read; None refuses the handshake.
+async def access(websocket: WebSocket, docs: frozenset[str] | None) -> Access:
+    """Who is asking and which documents they may read; raises AuthError (4401/4403).
 
-    The one place /events decides permissions: without an auth secret everyone may read
-    everything (the service is loopback-only then).
+    The one place /events decides permissions (server.auth): `docs=*` means every document the
+    token covers; a list naming a document outside it is refused. Without auth everyone may
+    read everything (the service is loopback-only then).
     """
-    return Access(ANONYMOUS, lambda doc: True)
+    identity = await authenticate_request(websocket, None, Role.READ)
+    for doc in sorted(docs or ()):
+        Authenticator.authorize(identity, doc, Role.READ)
+    return Access(identity, identity.can_access)
 
 
 def parse_docs(raw: str | None) -> frozenset[str] | None:
@@ -78,11 +86,26 @@ async def events(websocket: WebSocket) -> None:
         log.info("event=events_refused reason=%r", str(exc))
         await websocket.close(code=CloseCode.POLICY)  # before accept: the handshake gets 403
         return
-    who = access(websocket)
-    if who is None:
-        log.info("event=events_refused reason=unauthenticated")
-        await websocket.close(code=CloseCode.UNAUTHENTICATED)
+    try:
+        who = await access(websocket, docs)
+    except AuthError as exc:
+        await refuse(websocket, hub, "-", exc.close_code, str(exc))
         return
+    limiter: ConnectionLimiter = websocket.app.state.connection_limiter
+    address = websocket.client.host if websocket.client else None
+    with contextlib.ExitStack() as admitted:
+        try:
+            admitted.enter_context(limiter.admit(None, address))
+        except LimitExceeded as exc:
+            hub.metrics.limits.labels(limit=exc.limit).inc()
+            await refuse(websocket, hub, "-", exc.close_code, exc.reason)
+            return
+        await _subscribe(websocket, hub, docs, who)
+
+
+async def _subscribe(
+    websocket: WebSocket, hub: Hub, docs: frozenset[str] | None, who: Access
+) -> None:
     await websocket.accept()
     conn = Connection(
         TextChannel(websocket),

@@ -14,13 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt.document import Document
+from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
 from server.errors import StoreError
 from server.history import archive
 from server.history.archive import NoSuchVersion
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
-from server.identity import ANONYMOUS, Identity, Role
+from server.identity import Identity, Role
 from server.routes.api import current_document, error
 
 MAX_LABEL = 200
@@ -32,17 +33,14 @@ class Refused(Exception):
 
 
 async def _caller(request: Request, doc: str, need: Role) -> Identity:
-    """Who is asking, checked for `need` on `doc`; raises Refused otherwise.
+    """Who is asking, checked for `need` on `doc`; raises Refused or an AuthError otherwise.
 
-    Without auth configured the service is loopback-only and every caller is the anonymous
-    writer; with auth this is where the request's token is checked.
+    The request's token is checked by `server.auth` (an AuthError becomes 401/403 in the app);
+    without auth configured every caller is the anonymous writer (loopback only).
     """
     if not is_valid_doc_id(doc):
         raise Refused(error(400, "invalid document id"))
-    identity = ANONYMOUS
-    if need is not Role.READ and not identity.role.can_write:
-        raise Refused(error(403, f"{need.value} access to {doc!r} is needed"))
-    return identity
+    return await authenticate_request(request, doc, need)
 
 
 def _hub(request: Request) -> Hub:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
 import pytest
 import websockets
@@ -164,3 +167,48 @@ async def test_a_verifier_that_cannot_be_imported_stops_the_start(tmp_path) -> N
     with pytest.raises(RuntimeError, match="cannot import auth verifier module"):
         async with serving(tmp_path, "--auth-verifier", "no.such.module:verify"):
             pass
+
+
+async def test_history_routes_need_read_to_look_and_write_to_change(secured, yjs_clients) -> None:
+    writer = await yjs_clients(secured.ws_url, "memo", params={"token": token()})
+    await writer.call("append", text="v1")
+    reader = {"Authorization": f"Bearer {token('r', role='read')}"}
+    editor = {"Authorization": f"Bearer {token('w', docs=['memo'])}"}
+    elsewhere = {"Authorization": f"Bearer {token('x', docs=['other'], role='admin')}"}
+    async with httpx.AsyncClient(base_url=secured.url) as http:
+        assert (await http.get("/api/docs/memo/versions")).status_code == 401
+        assert (await http.get("/api/docs/memo/versions", headers=elsewhere)).status_code == 403
+        recorded = await eventually(
+            lambda: http.post("/api/docs/memo/versions", json={"label": "x"}, headers=editor),
+            lambda r: r.status_code == 201,
+            what="a writer records a version",
+        )
+        version = recorded.json()["version"]
+        refused = await http.post("/api/docs/memo/versions", json={}, headers=reader)
+        assert refused.status_code == 403
+        assert refused.json() == {"error": "write access needs a write token, not read"}
+        restore = await http.post(
+            "/api/docs/memo/restore", json={"version": version}, headers=reader
+        )
+        assert restore.status_code == 403
+        listed = await http.get("/api/docs/memo/versions", headers=reader)
+        assert listed.status_code == 200 and [v["version"] for v in listed.json()] == [version]
+
+
+async def test_events_need_a_token_and_only_carry_covered_documents(secured, yjs_clients) -> None:
+    url = secured.ws_url.removesuffix("/ws") + "/events"
+    assert (await closed_with(f"{url}?docs=*"))[0] == 4401
+    team = token("t", docs=["team-*"], role="read")
+    assert await closed_with(f"{url}?docs=team-a,other&token={team}") == (
+        4403,
+        "the token does not cover document 'other'",
+    )
+    async with websockets.connect(f"{url}?docs=*&token={team}") as events:
+        for doc in ("other", "team-a"):
+            client = await yjs_clients(secured.ws_url, doc, params={"token": token()})
+            await client.call("append", text=doc)
+        seen = []
+        async with asyncio.timeout(10):
+            while not any(m.get("type") == "changed" for m in seen):
+                seen.append(json.loads(await events.recv()))
+    assert {m["doc"] for m in seen} == {"team-a"}, seen

@@ -43,6 +43,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
         Route("/api/docs", api.list_docs),
         *history.routes,  # before the catch-all below
         Route("/api/docs/{doc:path}", api.get_doc),
+        Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
         WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
         Route("/d/{doc}/history", history_page.history_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

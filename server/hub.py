@@ -153,6 +153,20 @@ class Hub:
             listener.room_opened(room)
         return room
 
+    async def delete(self, doc: str) -> bool:
+        """Delete a document: its editors are closed (4404, no reconnect), then its data."""
+        room = self.rooms.pop(doc, None)
+        if room is not None:
+            for conn in list(room.connections):
+                conn.close(CloseCode.NOT_FOUND, "document deleted")
+            room.close()
+        for listener in self.listeners:
+            listener.deleted(doc)
+        self.persister.discard(doc)
+        existed = await self.store.delete(doc)
+        log.info("event=document_deleted doc=%s existed=%s", doc, existed)
+        return existed or room is not None
+
     async def _load(self, doc: str) -> Room:
         started = time.perf_counter()
         stored = await self.store.load(doc)

@@ -43,6 +43,9 @@ class HubListener:
     def room_closed(self, room: Room) -> None:
         pass
 
+    def deleted(self, doc: str) -> None:
+        """The document was deleted: forget everything kept for it."""
+
     def joined(self, room: Room, conn: Connection) -> None:
         pass
 

@@ -45,6 +45,10 @@ class Persister:
     def has_pending(self, doc: str) -> bool:
         return doc in self._pending
 
+    def discard(self, doc: str) -> None:
+        """Drop a deleted document's unwritten updates."""
+        self._pending.pop(doc, None)
+
     @property
     def pending_count(self) -> int:
         return sum(len(v) for v in self._pending.values())

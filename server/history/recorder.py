@@ -103,6 +103,11 @@ class HistoryRecorder(HubListener):
         else:
             self._bases.pop(room.name, None)
 
+    def deleted(self, doc: str) -> None:
+        self._bursts.pop(doc, None)
+        self._orphans = [orphan for orphan in self._orphans if orphan[0] != doc]
+        self._bases.pop(doc, None)
+
     def open_bursts(self) -> dict[str, Burst]:
         return dict(self._bursts)
 

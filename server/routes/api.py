@@ -87,6 +87,18 @@ async def get_doc(request: Request) -> Response:
     )
 
 
+async def delete_doc(request: Request) -> Response:
+    """DELETE /api/docs/{doc}: admins only; connected editors are closed with 4404."""
+    hub: Hub = request.app.state.hub
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return error(400, "invalid document id")
+    await authenticate_request(request, doc, Role.ADMIN)
+    if not await hub.delete(doc):
+        return error(404, f"no document {doc!r}")
+    return Response(status_code=204)
+
+
 async def _content(hub: Hub, doc: str, fmt: str) -> Response:
     if fmt not in {"text", "html", "json"}:
         return error(400, f"unknown format {fmt!r}: use text, html or json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -50,8 +51,15 @@ class TandemProcess:
                     if match:
                         self.url = match.group(1).rstrip("/")
                         break
-        except TimeoutError:
-            raise RuntimeError("tandem did not start:\n" + "".join(self.log)) from None
+        except BaseException as exc:
+            # Reap the process whatever happened, so no test leaks a running or zombie child.
+            if self.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+            await self.proc.wait()
+            if isinstance(exc, TimeoutError):
+                raise RuntimeError("tandem did not start:\n" + "".join(self.log)) from None
+            raise
         self._pump = asyncio.create_task(self._read_rest())
         return self
 

@@ -58,7 +58,11 @@ class YjsClient:
         cls, ws_url: str, doc: str, *, env: dict[str, str] | None = None, **kwargs: Any
     ) -> YjsClient:
         client = await cls.spawn(env)
-        result = await client.call("connect", url=ws_url, doc=doc, **kwargs)
+        try:
+            result = await client.call("connect", url=ws_url, doc=doc, **kwargs)
+        except BaseException:
+            await client.kill()  # never leak a node process when connecting fails
+            raise
         client.client_id = result["clientId"]
         return client
 

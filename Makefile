@@ -5,12 +5,12 @@ UV := $(shell command -v uv 2>/dev/null)
 APT_PACKAGES := redis-server redis-tools chromium nginx-light
 PORT ?= 8000
 
-.PHONY: run test lint deps system-deps node-deps bench bench-deps clean
+.PHONY: run test lint deps system-deps node-deps bundle check-bundle bench bench-deps clean
 
 run: deps
 	$(VENV)/bin/tandem serve --port $(PORT)
 
-test: deps system-deps node-deps lint
+test: deps system-deps node-deps lint check-bundle
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: deps
@@ -39,10 +39,26 @@ system-deps:
 	fi
 
 # Stock Yjs clients for interop tests and benchmarks, exactly as the lockfile pins them.
-node-deps: tests/js/node_modules/.package-lock.json
+node-deps: tests/js/node_modules/.package-lock.json client_js/node_modules/.package-lock.json
 
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
+
+# The browser side's build tools and libraries, exactly as its lockfile pins them.
+client_js/node_modules/.package-lock.json: client_js/package-lock.json
+	npm ci --prefix client_js --no-audit --no-fund
+
+# Rebuild the committed browser bundles in server/static/ from client_js/.
+bundle: client_js/node_modules/.package-lock.json
+	node client_js/build.mjs
+
+# The committed bundles must be what a clean build from the lockfile produces, byte for byte.
+check-bundle: client_js/node_modules/.package-lock.json
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	node client_js/build.mjs --outdir "$$out" >/dev/null && \
+	if diff -r "$$out" server/static >/dev/null; then echo "server/static is fresh"; \
+	else diff -r "$$out" server/static | head -5; \
+	  echo "server/static is stale: run 'make bundle' and commit it"; exit 1; fi
 
 # Benchmarks (on demand, never in CI): Tandem against the Node reference server and
 # pycrdt-websocket, real Yjs clients under Node. BENCH_ARGS="--quick" for a smoke run.
@@ -61,4 +77,4 @@ tests/bench/node_modules/.package-lock.json: tests/bench/package-lock.json
 	@touch $@
 
 clean:
-	rm -rf $(VENV) .bench-venv tests/js/node_modules tests/bench/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench-venv tests/js/node_modules tests/bench/node_modules client_js/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,9 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
 
     routes = [
         Route("/", pages.home),
+        Route("/d/{doc}", pages.editor),
+        Route("/embed/{doc}", pages.embed),
+        Route("/favicon.ico", pages.favicon),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics),

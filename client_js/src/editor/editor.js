@@ -1,0 +1,81 @@
+// The collaborative rich-text editor: ProseMirror bound to the document's `content` fragment.
+// Used by the editor page, the embed page and the <tandem-editor> widget.
+import { dropCursor } from 'prosemirror-dropcursor'
+import { gapCursor } from 'prosemirror-gapcursor'
+import { EditorState } from 'prosemirror-state'
+import { EditorView } from 'prosemirror-view'
+import { yCursorPlugin, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prosemirror'
+import { askForLink } from '../ui/linkdialog.js'
+import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
+import { cursorBuilder, selectionBuilder } from './cursors.js'
+import { schema } from './schema.js'
+import { createToolbar } from './toolbar.js'
+
+/**
+ * @param {object} opts
+ * @param {HTMLElement} opts.mount where the editable document goes
+ * @param {import('../lib/client.js').TandemClient} opts.client
+ * @param {boolean} [opts.readonly]
+ * @param {HTMLElement} [opts.toolbarMount] where the toolbar goes (none when omitted or readonly)
+ * @param {HTMLElement} [opts.dialogHost] where dialogs are attached (default: document.body)
+ * @param {string} [opts.label] accessible name of the document
+ */
+export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document' }) {
+  let view = null
+  let toolbar = null
+
+  async function openLink () {
+    if (!view || readonly) return
+    const range = linkAt(view.state)
+    const answer = await askForLink(dialogHost || document.body, range.href)
+    view.focus()
+    if (!answer) return
+    if (!answer.href && !range.href) return
+    setLink(range, answer.href)(view.state, view.dispatch)
+  }
+
+  const plugins = [
+    ySyncPlugin(client.fragment),
+    yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder })
+  ]
+  if (!readonly) {
+    // Undo and redo touch only this user's own changes (the undo manager tracks local origins).
+    plugins.push(yUndoPlugin(), markdownRules(), ...editingKeymaps({ openLink }), dropCursor(), gapCursor())
+  }
+
+  view = new EditorView(mount, {
+    state: EditorState.create({ schema, plugins }),
+    editable: () => !readonly,
+    attributes: {
+      class: 'tandem-doc',
+      role: 'textbox',
+      'aria-multiline': 'true',
+      'aria-label': label,
+      'aria-readonly': String(readonly),
+      spellcheck: 'true'
+    },
+    // A read-only editor takes remote changes only, never a local edit (paste, drop, IME…).
+    filterTransaction: readonly ? (tr) => !tr.docChanged || tr.getMeta(ySyncPluginKey) !== undefined : undefined,
+    // `this` is the view: y-prosemirror dispatches while the view is still being constructed.
+    dispatchTransaction (tr) {
+      const state = this.state.apply(tr)
+      this.updateState(state)
+      toolbar?.update(state)
+    }
+  })
+
+  if (!readonly && toolbarMount) {
+    toolbar = createToolbar(view, { openLink })
+    toolbarMount.append(toolbar.el)
+  }
+
+  return {
+    view,
+    toolbar,
+    focus: () => view.focus(),
+    destroy () {
+      toolbar?.el.remove()
+      view.destroy()
+    }
+  }
+}

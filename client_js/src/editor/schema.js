@@ -1,0 +1,54 @@
+// The document schema. Node and mark names are the contract of the stored body (README,
+// crdt/render.py): paragraph, heading(level), bullet_list, ordered_list, list_item, blockquote,
+// code_block, horizontal_rule, hard_break; marks strong, em, code, link(href), strike.
+import { Schema } from 'prosemirror-model'
+import { nodes as basicNodes, marks as basicMarks } from 'prosemirror-schema-basic'
+import { addListNodes } from 'prosemirror-schema-list'
+
+const SAFE_HREF = /^(https?:|mailto:|\/|#)/i
+
+/** A link target that is safe to follow, or null: http(s), mailto, relative; "x.org" -> https. */
+export function safeHref (raw) {
+  const href = String(raw || '').trim()
+  if (!href) return null
+  if (SAFE_HREF.test(href)) return href
+  if (/^[a-z][a-z0-9+.-]*:/i.test(href)) return null // javascript:, data:, …
+  return 'https://' + href
+}
+
+const { image, ...blockNodes } = basicNodes // images are not part of the document body
+
+const strike = {
+  parseDOM: [
+    { tag: 's' },
+    { tag: 'del' },
+    { tag: 'strike' },
+    { style: 'text-decoration', getAttrs: (value) => (/line-through/.test(value) ? null : false) }
+  ],
+  toDOM () {
+    return ['s', 0]
+  }
+}
+
+const link = {
+  attrs: { href: { validate: 'string' } },
+  inclusive: false,
+  parseDOM: [
+    {
+      tag: 'a[href]',
+      getAttrs: (dom) => {
+        const href = safeHref(dom.getAttribute('href'))
+        return href ? { href } : false
+      }
+    }
+  ],
+  toDOM (mark) {
+    const href = safeHref(mark.attrs.href) || '#'
+    return ['a', { href, rel: 'noopener noreferrer nofollow', target: '_blank' }, 0]
+  }
+}
+
+export const schema = new Schema({
+  nodes: addListNodes(new Schema({ nodes: blockNodes }).spec.nodes, 'paragraph block*', 'block'),
+  marks: { link, em: basicMarks.em, strong: basicMarks.strong, code: basicMarks.code, strike }
+})

@@ -1,0 +1,243 @@
+// TandemClient: one document over the y-websocket protocol, with what a UI needs on top of the
+// stock provider: a connection state, an "unsynced local changes" flag, presence, token refresh
+// and the server's notifications.
+//
+//   const client = new TandemClient({ server: 'https://host', doc: 'notes', getToken, user })
+//   client.on('state', (state) => …)          // connecting | connected | reconnecting | offline
+//                                              // | unauthorized | forbidden | closed
+//   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
+//   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
+//   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
+//   client.fragment                            // the `content` XmlFragment (the document body)
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { Emitter } from './emitter.js'
+import { EventStream } from './events.js'
+
+export const State = Object.freeze({
+  CONNECTING: 'connecting',
+  CONNECTED: 'connected',
+  RECONNECTING: 'reconnecting',
+  OFFLINE: 'offline',
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  CLOSED: 'closed'
+})
+
+const TERMINAL = new Set([State.UNAUTHORIZED, State.FORBIDDEN, State.CLOSED])
+const CLOSE_UNAUTHENTICATED = 4401
+const CLOSE_FORBIDDEN = 4403
+
+/** The service's base URL (page origin when empty), normalised without a trailing slash. */
+export function baseUrl (server) {
+  const url = new URL(server || '/', window.location.href)
+  url.search = ''
+  url.hash = ''
+  return url.href.replace(/\/+$/, '')
+}
+
+/** ws(s)://host[:port][/prefix]/ws from the service's http(s) base URL. */
+export function wsUrl (server) {
+  const url = new URL(baseUrl(server))
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  return url.href.replace(/\/+$/, '') + '/ws'
+}
+
+export class TandemClient extends Emitter {
+  /**
+   * @param {object} opts
+   * @param {string} [opts.server] base URL of the service (default: this page's origin)
+   * @param {string} opts.doc document id
+   * @param {string} [opts.token] a fixed token
+   * @param {() => Promise<string|null>|string|null} [opts.getToken] supplies a (fresh) token; it is
+   *   asked again when the server closes the socket with 4401 (expired or invalid token)
+   * @param {{name: string, color: string} | ((token: string|null) => {name: string, color: string})} [opts.user]
+   *   who this is, shown to the others; a function gets the token (identity from its claims)
+   * @param {boolean} [opts.readonly] never sends document changes
+   * @param {string} [opts.eventsPath] the server's notifications socket (e.g. '/events'), if any
+   */
+  constructor ({ server = '', doc, token = null, getToken = null, user = null, readonly = false, eventsPath = null }) {
+    super()
+    this.server = baseUrl(server)
+    this.doc = doc
+    this.readonly = readonly
+    this._getToken = getToken || (() => token)
+    this._token = null
+    this.ydoc = new Y.Doc()
+    this.fragment = this.ydoc.getXmlFragment('content')
+    this.provider = new WebsocketProvider(wsUrl(server), doc, this.ydoc, {
+      connect: false,
+      disableBc: true, // every change goes through the server, so "synced" means what it says
+      maxBackoffTime: 8000
+    })
+    this.awareness = this.provider.awareness
+    if (readonly && this.provider._updateHandler) {
+      // A viewer never sends document changes (with auth the server refuses them anyway).
+      this.ydoc.off('update', this.provider._updateHandler)
+    }
+    this.state = State.CONNECTING
+    this.unsynced = false
+    this._everConnected = false
+    this._destroyed = false
+    this._pollTimer = 0
+    this._events = null
+    this._eventsPath = eventsPath
+    this._user = user
+    if (user && typeof user === 'object') this.setUser(user)
+    this._wire()
+  }
+
+  /** Fetch the token and connect. Resolves once the first connection attempt has started. */
+  async start () {
+    this._token = (await this._getToken()) || null
+    if (this._destroyed) return
+    this._applyToken()
+    if (typeof this._user === 'function') this.setUser(this._user(this._token))
+    if (navigator.onLine === false) this._setState(State.OFFLINE)
+    else this.provider.connect()
+    if (this._eventsPath) this._startEvents()
+  }
+
+  get token () {
+    return this._token
+  }
+
+  setUser ({ name, color }) {
+    this.user = { name, color }
+    this.awareness.setLocalStateField('user', { name, color })
+  }
+
+  /** Everyone connected to the document (this client first), from awareness. */
+  presence () {
+    const people = []
+    for (const [clientId, state] of this.awareness.getStates()) {
+      const user = state && state.user
+      if (!user || typeof user.name !== 'string') continue
+      people.push({ clientId, name: user.name, color: user.color, self: clientId === this.ydoc.clientID })
+    }
+    return people.sort((a, b) => (b.self - a.self) || a.name.localeCompare(b.name))
+  }
+
+  destroy () {
+    this._destroyed = true
+    clearTimeout(this._pollTimer)
+    window.removeEventListener('online', this._online)
+    window.removeEventListener('offline', this._offline)
+    this._events?.close()
+    this.awareness.setLocalState(null)
+    this.provider.destroy()
+    this.ydoc.destroy()
+    this.clear()
+  }
+
+  // -- internals -------------------------------------------------------------------------------
+
+  _wire () {
+    const provider = this.provider
+    provider.on('status', ({ status }) => {
+      if (status === 'connected') return // "connected" for us means synced, see below
+      if (TERMINAL.has(this.state) || this.state === State.OFFLINE) return
+      this._setState(this._everConnected || provider.wsUnsuccessfulReconnects > 0 ? State.RECONNECTING : State.CONNECTING)
+    })
+    provider.on('sync', (synced) => {
+      if (!synced) return
+      this._everConnected = true
+      this._setState(State.CONNECTED)
+      this._checkSynced()
+    })
+    provider.on('closed', ({ code }) => this._onTerminalClose(code))
+    this.ydoc.on('update', (_update, origin) => {
+      if (origin === provider) return
+      this._setUnsynced(true)
+      this._checkSynced()
+    })
+    this.awareness.on('change', () => this.emit('presence', this.presence()))
+    this._online = () => {
+      if (TERMINAL.has(this.state) || this._destroyed) return
+      this._setState(this._everConnected ? State.RECONNECTING : State.CONNECTING)
+      this.provider.connect()
+    }
+    this._offline = () => {
+      if (TERMINAL.has(this.state) || this._destroyed) return
+      // Stop retrying into the void; edits keep going into the local document and are sent on
+      // reconnect by the sync handshake.
+      this._setState(State.OFFLINE)
+      this.provider.disconnect()
+    }
+    window.addEventListener('online', this._online)
+    window.addEventListener('offline', this._offline)
+  }
+
+  _applyToken () {
+    if (this._token) this.provider.params = { token: this._token }
+    else this.provider.params = {}
+  }
+
+  async _onTerminalClose (code) {
+    if (code === CLOSE_UNAUTHENTICATED) {
+      // The token expired (or was refused): ask for a fresh one and go on if we get it.
+      const previous = this._token
+      let fresh = null
+      try {
+        fresh = (await this._getToken()) || null
+      } catch (err) {
+        console.warn('tandem: getToken failed', err)
+      }
+      if (this._destroyed) return
+      if (fresh && fresh !== previous) {
+        this._token = fresh
+        this._applyToken()
+        this._events?.setToken(fresh)
+        this._setState(State.RECONNECTING)
+        this.provider.connect()
+        return
+      }
+      this._setState(State.UNAUTHORIZED)
+    } else if (code === CLOSE_FORBIDDEN) {
+      this._setState(State.FORBIDDEN)
+    } else {
+      this._setState(State.CLOSED)
+    }
+  }
+
+  // Local changes count as synced once they were handed to an open, synced socket and have left
+  // the browser's send buffer; until then (offline, reconnecting) they are "unsynced" and the
+  // sync handshake sends them when the socket is back.
+  _checkSynced () {
+    clearTimeout(this._pollTimer)
+    if (!this.unsynced) return
+    const ws = this.provider.ws
+    if (this.provider.synced && ws && ws.readyState === WebSocket.OPEN) {
+      if (ws.bufferedAmount === 0) {
+        this._setUnsynced(false)
+        return
+      }
+    } else if (!this.provider.wsconnected) {
+      return // the 'sync' event calls us again
+    }
+    this._pollTimer = setTimeout(() => this._checkSynced(), 100)
+  }
+
+  _setUnsynced (value) {
+    if (this.unsynced === value) return
+    this.unsynced = value
+    this.emit('unsynced', value)
+  }
+
+  _setState (state) {
+    if (this.state === state) return
+    this.state = state
+    this.emit('state', state)
+  }
+
+  _startEvents () {
+    this._events = new EventStream({
+      server: this.server,
+      path: this._eventsPath,
+      docs: [this.doc],
+      token: this._token,
+      onEvent: (event) => this.emit('notification', event)
+    })
+    this._events.start()
+  }
+}

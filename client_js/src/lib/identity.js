@@ -1,0 +1,89 @@
+// Who the local user is: from the token when there is one, else asked once and remembered.
+
+// Six-digit hex colours only: y-prosemirror ignores any other form. All readable with white text.
+export const COLORS = [
+  '#c2410c', '#b91c1c', '#be185d', '#7e22ce', '#4338ca',
+  '#0369a1', '#0f766e', '#15803d', '#a16207', '#57534e'
+]
+
+const STORAGE_KEY = 'tandem:user'
+
+/** The claims of a JWT, without checking it (the server does that); null if it is not one. */
+export function tokenClaims (token) {
+  if (!token) return null
+  const parts = String(token).split('.')
+  if (parts.length !== 3) return null
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/')
+    const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4)
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))
+    const claims = JSON.parse(new TextDecoder().decode(bytes))
+    return claims && typeof claims === 'object' ? claims : null
+  } catch {
+    return null
+  }
+}
+
+/** A stable colour for a user id. */
+export function colorFor (id) {
+  let hash = 0
+  for (const ch of String(id)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0
+  return COLORS[hash % COLORS.length]
+}
+
+export function cleanName (name) {
+  return String(name || '').replace(/\s+/g, ' ').trim().slice(0, 40)
+}
+
+function storage () {
+  try {
+    return window.localStorage
+  } catch {
+    return null // storage disabled, or a sandboxed frame
+  }
+}
+
+/** The remembered anonymous identity {name, color}, or null if the user was never asked. */
+export function rememberedUser () {
+  try {
+    const saved = JSON.parse(storage()?.getItem(STORAGE_KEY) || 'null')
+    const name = cleanName(saved?.name)
+    if (name && COLORS.includes(saved.color)) return { name, color: saved.color }
+  } catch {}
+  return null
+}
+
+export function rememberUser ({ name, color }) {
+  const user = { name: cleanName(name), color: COLORS.includes(color) ? color : colorFor(name) }
+  try {
+    storage()?.setItem(STORAGE_KEY, JSON.stringify(user))
+  } catch {}
+  return user
+}
+
+/** The identity a token carries ({name, color}), or null without a token. */
+export function tokenUser (token) {
+  const claims = tokenClaims(token)
+  if (!claims || (!claims.sub && !claims.name)) return null
+  return {
+    name: cleanName(claims.name || claims.sub),
+    color: colorFor(claims.sub || claims.name),
+    id: claims.sub ? String(claims.sub) : null
+  }
+}
+
+/** A guest identity for embeds that cannot ask: remembered so it stays the same. */
+export function guestUser () {
+  const remembered = rememberedUser()
+  if (remembered) return remembered
+  const n = Math.floor(1000 + Math.random() * 9000)
+  return { name: `Guest ${n}`, color: COLORS[n % COLORS.length] }
+}
+
+/** Initials for an avatar: "Ada Lovelace" -> "AL", "guest 12" -> "G1". */
+export function initials (name) {
+  const words = cleanName(name).split(' ').filter(Boolean)
+  if (!words.length) return '?'
+  const letters = words.length === 1 ? [...words[0]].slice(0, 2) : [words[0][0], words[1][0]]
+  return letters.join('').toUpperCase()
+}

@@ -1,0 +1,100 @@
+// /d/{doc}: the full editor page.
+import { TandemClient } from '../lib/client.js'
+import { rememberedUser, tokenUser } from '../lib/identity.js'
+import { createEditor } from '../editor/editor.js'
+import { h, icon } from '../ui/dom.js'
+import { askForName } from '../ui/namedialog.js'
+import { basePath, pageData, pageToken } from '../ui/page.js'
+import { createPresence } from '../ui/presence.js'
+import { createStatus } from '../ui/status.js'
+
+const data = pageData()
+const doc = data.doc
+const token = pageToken()
+const fromToken = tokenUser(token)
+
+const client = new TandemClient({
+  doc,
+  server: window.location.origin + basePath(),
+  token,
+  eventsPath: data.events || null
+})
+const editor = createEditor({
+  mount: document.getElementById('editor'),
+  toolbarMount: document.getElementById('toolbar'),
+  client,
+  label: `Document ${doc}`
+})
+
+const status = createStatus(client)
+document.getElementById('status').replaceWith(status.el)
+
+const presence = createPresence()
+document.getElementById('presence').replaceWith(presence.el)
+client.on('presence', presence.render)
+presence.el.addEventListener('click', async (event) => {
+  if (fromToken || !event.target.closest('.is-self')) return
+  const user = await askForName(client.user, { cancellable: true })
+  if (user) client.setUser(user)
+})
+
+// Share: copy the document's link (never the token: each person has their own).
+const shareButton = document.getElementById('share')
+shareButton.prepend(icon('share'))
+const feedback = document.getElementById('share-feedback')
+shareButton.addEventListener('click', async () => {
+  const link = `${window.location.origin}${basePath()}/d/${encodeURIComponent(doc)}`
+  try {
+    await navigator.clipboard.writeText(link)
+    feedback.textContent = 'Link copied'
+  } catch {
+    showLink(link)
+    return
+  }
+  setTimeout(() => { feedback.textContent = '' }, 2500)
+})
+
+function showLink (link) {
+  const input = h('input', { type: 'text', readonly: true, value: link, class: 'share-link-input', 'aria-label': 'Link to this document' })
+  const dialog = h('dialog', { class: 'tandem-dialog', 'aria-label': 'Share' },
+    h('form', { method: 'dialog', class: 'tandem-dialog-form' },
+      h('h2', { class: 'tandem-dialog-title' }, 'Share this document'),
+      h('p', { class: 'tandem-dialog-text' }, 'Anyone who can reach this server can open the document with this link.'),
+      input,
+      h('div', { class: 'tandem-dialog-actions' }, h('span', { class: 'tandem-spacer' }),
+        h('button', { type: 'submit', class: 'tandem-button is-primary' }, 'Done'))))
+  dialog.addEventListener('close', () => dialog.remove())
+  document.body.append(dialog)
+  dialog.showModal()
+  input.select()
+}
+
+const history = document.getElementById('history')
+if (history && data.history !== 'true') history.remove()
+else history?.prepend(icon('history'))
+
+// Notifications from the server (WS /events), when it offers them: re-dispatched on the document
+// as `tandem:notification` events (detail: the JSON object) for the page's UI to show.
+client.on('notification', (event) => {
+  document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
+})
+
+const notice = document.getElementById('notice')
+client.on('state', (state) => {
+  if (state === 'unauthorized') notice.textContent = 'Your access link has expired. Ask for a new link to keep editing; what you typed is still on this page.'
+  else if (state === 'forbidden') notice.textContent = 'This link does not give access to this document.'
+  else notice.textContent = ''
+})
+
+async function main () {
+  let user = fromToken || rememberedUser()
+  await client.start() // the document loads while we ask for a name
+  if (!user) user = await askForName()
+  client.setUser(user)
+  presence.render(client.presence())
+  editor.focus()
+}
+
+main().catch((err) => console.error('tandem: could not start the editor', err))
+// Kept for the console and for tests: window.tandem.client is the TandemClient.
+window.tandem = { client, editor }

@@ -1,0 +1,155 @@
+// /: recent documents (last edited, who is in them) and a new-document form.
+import { EventStream } from '../lib/events.js'
+import { initials } from '../lib/identity.js'
+import { h, icon, setColor } from '../ui/dom.js'
+import { authHeaders, basePath, pageData, withToken } from '../ui/page.js'
+
+const DOC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+const REFRESH_MS = 10000
+const data = pageData()
+const base = basePath()
+const list = document.getElementById('docs')
+const summary = document.getElementById('docs-summary')
+
+// ---- new document ----
+const form = document.getElementById('create')
+const nameInput = form.elements.name
+const hint = document.getElementById('create-hint')
+const hintText = hint.textContent
+
+/** "Team notes!" -> "team-notes"; '' when nothing usable is left. */
+export function slugify (name) {
+  return name.trim().toLowerCase()
+    .normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '').replace(/-+$/, '')
+    .slice(0, 128)
+}
+
+nameInput.addEventListener('input', () => {
+  const raw = nameInput.value.trim()
+  const id = slugify(raw)
+  hint.classList.toggle('is-error', !!raw && !id)
+  hint.textContent = !raw ? hintText : id ? `Opens /d/${id}` : 'Use letters or digits.'
+})
+form.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const raw = nameInput.value.trim()
+  const id = raw ? slugify(raw) : randomId()
+  if (!DOC_ID.test(id)) {
+    nameInput.focus()
+    return
+  }
+  window.location.assign(withToken(`${base}/d/${encodeURIComponent(id)}`))
+})
+
+function randomId () {
+  const bytes = crypto.getRandomValues(new Uint8Array(4))
+  return 'doc-' + [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+// ---- the list ----
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+function ago (iso) {
+  if (!iso) return 'not saved yet'
+  const seconds = (Date.parse(iso) - Date.now()) / 1000
+  const steps = [[60, 'second'], [3600, 'minute'], [86400, 'hour'], [604800, 'day'], [2629800, 'week'], [31557600, 'month'], [Infinity, 'year']]
+  if (Math.abs(seconds) < 45) return 'just now'
+  let unit = 1
+  for (const [limit, name] of steps) {
+    if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / unit), name)
+    unit = limit
+  }
+  return ''
+}
+
+function size (bytes) {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
+}
+
+async function getJSON (path) {
+  const response = await fetch(base + path, { headers: authHeaders() })
+  if (!response.ok) throw Object.assign(new Error(`${path}: ${response.status}`), { status: response.status })
+  return response.json()
+}
+
+async function people (doc) {
+  try {
+    const meta = await getJSON(`/api/docs/${encodeURIComponent(doc.id)}`)
+    return meta.presence || []
+  } catch {
+    return [] // closed in the meantime
+  }
+}
+
+function avatars (present) {
+  const ul = h('ul', { class: 'tandem-presence', 'aria-label': 'In this document' })
+  for (const person of present.slice(0, 4)) {
+    const name = person.name || 'Someone'
+    ul.append(setColor(h('li', { class: 'tandem-avatar', title: name },
+      h('span', { 'aria-hidden': 'true' }, initials(name)), h('span', { class: 'tandem-sr' }, name)), person.color))
+  }
+  if (present.length > 4) ul.append(h('li', { class: 'tandem-avatar is-more' }, `+${present.length - 4}`))
+  return ul
+}
+
+function row (doc, present) {
+  const names = present.map((p) => p.name).filter(Boolean)
+  const meta = [h('time', { datetime: doc.updated_at || '', title: doc.updated_at ? absolute.format(new Date(doc.updated_at)) : '' }, `Edited ${ago(doc.updated_at)}`)]
+  if (doc.editors > 0) {
+    meta.push(' · ', h('span', { class: 'doc-live' },
+      names.length ? `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} ${doc.editors === 1 ? 'is' : 'are'} here`
+        : `${doc.editors} ${doc.editors === 1 ? 'person' : 'people'} here`))
+  }
+  meta.push(' · ', size(doc.size))
+  return h('li', { class: 'doc-item', dataset: { doc: doc.id } },
+    h('a', { class: 'doc-link', href: withToken(`${base}/d/${encodeURIComponent(doc.id)}`) },
+      h('span', { class: 'doc-icon' }, icon('doc')),
+      h('span', { class: 'doc-main' }, h('span', { class: 'doc-name' }, doc.id), h('span', { class: 'doc-meta' }, meta)),
+      present.length ? avatars(present) : null))
+}
+
+let loading = null
+async function refresh () {
+  if (loading) return loading
+  loading = (async () => {
+    try {
+      const { docs } = await getJSON('/api/docs')
+      const present = await Promise.all(docs.map((doc) => (doc.editors > 0 ? people(doc) : [])))
+      if (!docs.length) {
+        list.replaceChildren(h('li', { class: 'empty' }, 'No documents yet. Name one above to start writing.'))
+      } else {
+        list.replaceChildren(...docs.map((doc, i) => row(doc, present[i])))
+      }
+      const live = docs.filter((d) => d.editors > 0).length
+      summary.textContent = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}` + (live ? ` · ${live} open now` : '')
+    } catch (err) {
+      const message = err.status === 401 || err.status === 403
+        ? 'Open this page with your access link (…?token=…) to see the documents.'
+        : 'Could not load the documents. Retrying…'
+      list.replaceChildren(h('li', { class: 'empty' }, message))
+    } finally {
+      loading = null
+    }
+  })()
+  return loading
+}
+
+refresh()
+// Live updates: the server's notifications when it offers them, else a gentle poll while visible.
+if (data.events) {
+  const events = new EventStream({
+    server: window.location.origin + base,
+    path: data.events,
+    docs: ['*'],
+    token: new URLSearchParams(window.location.search).get('token'),
+    onEvent: () => refresh()
+  })
+  events.start()
+}
+setInterval(() => { if (document.visibilityState === 'visible') refresh() }, REFRESH_MS)
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') refresh() })

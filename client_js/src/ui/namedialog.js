@@ -1,0 +1,43 @@
+// "What should others call you?": asked once (then remembered in localStorage), and again when
+// the user clicks their own avatar.
+import { COLORS, cleanName, rememberUser } from '../lib/identity.js'
+import { h, setColor } from './dom.js'
+
+export function askForName (current = null, { cancellable = false } = {}) {
+  return new Promise((resolve) => {
+    const chosen = current?.color || COLORS[Math.floor(Math.random() * COLORS.length)]
+    const input = h('input', {
+      type: 'text', name: 'name', maxlength: '40', autocomplete: 'nickname', required: true,
+      placeholder: 'Your name', 'aria-label': 'Your name', value: current?.name || ''
+    })
+    const swatches = h('fieldset', { class: 'swatches' }, h('legend', {}, 'Your colour'),
+      COLORS.map((color, i) => h('label', { class: 'swatch', title: `Colour ${i + 1}` },
+        h('input', { type: 'radio', name: 'color', value: color, checked: color === chosen, 'aria-label': `Colour ${i + 1}` }),
+        setColor(h('span', { 'aria-hidden': 'true' }), color))))
+    const cancel = cancellable ? h('button', { type: 'button', class: 'tandem-button is-quiet' }, 'Cancel') : null
+    const form = h('form', { method: 'dialog', class: 'tandem-dialog-form' },
+      h('h2', { class: 'tandem-dialog-title', id: 'name-title' }, current ? 'Change your name' : 'What should others call you?'),
+      h('p', { class: 'tandem-dialog-text' }, 'Your name and colour label your cursor for everyone in the document. This browser remembers them.'),
+      input, swatches,
+      h('div', { class: 'tandem-dialog-actions' }, h('span', { class: 'tandem-spacer' }), cancel,
+        h('button', { type: 'submit', class: 'tandem-button is-primary' }, current ? 'Save' : 'Start editing')))
+    const dialog = h('dialog', { class: 'tandem-dialog', 'aria-labelledby': 'name-title' }, form)
+    let result = null
+    form.addEventListener('submit', (event) => {
+      const name = cleanName(input.value)
+      if (!name) {
+        event.preventDefault()
+        input.focus()
+        return
+      }
+      result = rememberUser({ name, color: form.elements.color.value })
+    })
+    // Without a name there is no way on: Escape does not dismiss the first question.
+    dialog.addEventListener('cancel', (event) => { if (!cancellable) event.preventDefault() })
+    cancel?.addEventListener('click', () => dialog.close())
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(result) })
+    document.body.append(dialog)
+    dialog.showModal()
+    input.focus()
+  })
+}

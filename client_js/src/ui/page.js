@@ -1,0 +1,28 @@
+// What the pages share: the page's token, links that keep it, the server's hints (data-*).
+export function pageData () {
+  return document.body.dataset
+}
+
+/** The token this page was opened with (?token=…), if any. */
+export function pageToken () {
+  return new URLSearchParams(window.location.search).get('token')
+}
+
+/** A same-site URL that carries this page's token along (pages need it, the share link not). */
+export function withToken (path) {
+  const token = pageToken()
+  if (!token) return path
+  const url = new URL(path, window.location.href)
+  url.searchParams.set('token', token)
+  return url.pathname + url.search
+}
+
+/** The base path the service is mounted at (set by the server behind a prefix), no slash at the end. */
+export function basePath () {
+  return (pageData().base || '').replace(/\/+$/, '')
+}
+
+export function authHeaders () {
+  const token = pageToken()
+  return token ? { Authorization: `Bearer ${token}` } : {}
+}

@@ -1,0 +1,42 @@
+// The connection indicator: connected / connecting / reconnecting / offline, and whether local
+// changes are still on their way. data-state and data-unsynced mirror it for styling and tests.
+import { h } from './dom.js'
+
+const LABELS = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  unauthorized: 'Signed out: the link expired',
+  forbidden: 'No access to this document',
+  closed: 'Disconnected'
+}
+
+export function createStatus (client) {
+  const dot = h('span', { class: 'tandem-status-dot', 'aria-hidden': 'true' })
+  const text = h('span', { class: 'tandem-status-text' })
+  const el = h('div', { class: 'tandem-status', role: 'status', 'aria-live': 'polite' }, dot, text)
+  let showSaving = false
+  let savingTimer = 0
+  function render () {
+    const state = client.state
+    el.dataset.state = state
+    el.dataset.unsynced = String(client.unsynced)
+    // Keystrokes reach the server within milliseconds: say "Saving…" only when it takes a while.
+    clearTimeout(savingTimer)
+    if (!client.unsynced) showSaving = false
+    else if (!showSaving) savingTimer = setTimeout(() => { showSaving = true; render() }, 700)
+    let label = LABELS[state] || state
+    if (client.unsynced && (showSaving || state !== 'connected')) {
+      label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
+    } else if (state === 'connected') {
+      label = client.readonly ? 'Connected · view only' : 'Saved'
+    }
+    text.textContent = label
+    el.title = state === 'connected' && !client.unsynced ? 'Connected: every change is on the server' : label
+  }
+  client.on('state', render)
+  client.on('unsynced', render)
+  render()
+  return { el, render }
+}

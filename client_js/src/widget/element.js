@@ -1,0 +1,121 @@
+// <tandem-editor server="https://host" doc="notes" token="…" readonly name="Ada">
+//
+// A self-contained collaborative editor for any page, of any origin. Everything lives in a shadow
+// root (styles included), so the host page's CSS and ours do not meet. Attributes:
+//   server    the service's base URL (default: the page's origin); the socket is <server>/ws
+//   doc       the document id
+//   token     a token, when the service requires one
+//   readonly  view only: no toolbar, no edits
+//   name      display name when there is no token (default: a remembered guest name)
+// Properties: `getToken` (async () => token) is asked for a fresh token when the old one expires;
+// `client` is the TandemClient (state, presence, the Yjs document).
+// Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
+import cssText from 'tandem:widget-css'
+import { TandemClient } from '../lib/client.js'
+import { cleanName, colorFor, guestUser, rememberedUser, tokenUser } from '../lib/identity.js'
+import { createEditor } from '../editor/editor.js'
+import { h } from '../ui/dom.js'
+import { createPresence } from '../ui/presence.js'
+import { createStatus } from '../ui/status.js'
+
+const DOC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+let sheet = null
+function styles () {
+  if (!sheet) {
+    sheet = new CSSStyleSheet()
+    sheet.replaceSync(cssText)
+  }
+  return sheet
+}
+
+export class TandemEditorElement extends HTMLElement {
+  static get observedAttributes () {
+    return ['server', 'doc', 'token', 'readonly', 'name']
+  }
+
+  constructor () {
+    super()
+    this.attachShadow({ mode: 'open' })
+    this.shadowRoot.adoptedStyleSheets = [styles()]
+    this.getToken = null
+    this.client = null
+    this._editor = null
+    this._restart = 0
+  }
+
+  connectedCallback () {
+    this._start()
+  }
+
+  disconnectedCallback () {
+    this._stop()
+  }
+
+  attributeChangedCallback (_name, before, after) {
+    if (before === after || !this.isConnected || !this.client) return
+    // Several attributes often change together: restart once.
+    cancelAnimationFrame(this._restart)
+    this._restart = requestAnimationFrame(() => { this._stop(); this._start() })
+  }
+
+  _identity (token) {
+    const fromToken = tokenUser(token)
+    if (fromToken) return fromToken
+    const name = cleanName(this.getAttribute('name'))
+    if (name) return { name, color: colorFor(name) }
+    return rememberedUser() || guestUser()
+  }
+
+  _start () {
+    const root = this.shadowRoot
+    const doc = this.getAttribute('doc') || ''
+    if (!DOC_ID.test(doc)) {
+      root.replaceChildren(h('p', { class: 'tandem-widget-error', role: 'alert' },
+        doc ? `“${doc}” is not a valid document id.` : 'Set the doc attribute to a document id.'))
+      return
+    }
+    const readonly = this.hasAttribute('readonly')
+    const client = new TandemClient({
+      server: this.getAttribute('server') || '',
+      doc,
+      readonly,
+      user: (token) => this._identity(token),
+      getToken: async () => (this.getToken ? await this.getToken() : null) || this.getAttribute('token')
+    })
+    this.client = client
+
+    const toolbarMount = h('div', { class: 'tandem-widget-toolbar' })
+    const mount = h('div', { class: 'tandem-widget-body' })
+    const status = createStatus(client)
+    const presence = createPresence()
+    const frame = h('div', { class: 'tandem-widget' + (readonly ? ' is-readonly' : ''), part: 'frame' },
+      readonly ? null : toolbarMount,
+      mount,
+      h('div', { class: 'tandem-widget-footer' }, status.el, presence.el))
+    root.replaceChildren(frame)
+    this._editor = createEditor({ mount, client, readonly, toolbarMount, dialogHost: frame, label: `Document ${doc}` })
+
+    const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
+    client.on('state', announce)
+    client.on('unsynced', announce)
+    client.on('presence', (people) => {
+      presence.render(people)
+      this.dispatchEvent(new CustomEvent('tandem-presence', { detail: { people } }))
+    })
+    client.start().then(() => {
+      if (this.client === client) presence.render(client.presence())
+    }).catch((err) => console.error('tandem: could not start', err))
+  }
+
+  _stop () {
+    this._editor?.destroy()
+    this.client?.destroy()
+    this._editor = null
+    this.client = null
+  }
+}
+
+export function defineTandemEditor () {
+  if (!customElements.get('tandem-editor')) customElements.define('tandem-editor', TandemEditorElement)
+}

@@ -49,7 +49,7 @@ async def test_documents_api_lists_metadata_and_content(tandem, yjs_clients) -> 
         assert (await http.get("/api/docs/missing")).status_code == 404
         assert (await http.get("/api/docs/notes?format=pdf")).status_code == 400
         home = await http.get("/")
-        assert home.status_code == 200 and "notes" in home.text
+        assert home.status_code == 200 and "/static/home.js" in home.text
 
 
 async def _run_cli(*args: str) -> tuple[int, str]:

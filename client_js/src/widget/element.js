@@ -38,6 +38,9 @@ export class TandemEditorElement extends HTMLElement {
     super()
     this.attachShadow({ mode: 'open' })
     this.shadowRoot.adoptedStyleSheets = [styles()]
+    // y-prosemirror asks the editor's root for createRange(), which only documents have
+    // (ProseMirror itself supplies getSelection() for shadow roots that lack it).
+    this.shadowRoot.createRange = () => document.createRange()
     this.getToken = null
     this.client = null
     this._editor = null

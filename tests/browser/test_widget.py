@@ -1,0 +1,187 @@
+"""The widget on a page of another origin: <tandem-editor> from /static/tandem.js, the read-only
+widget, and /embed/{doc} in an <iframe>."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.browser.test_editor import DOC, open_editor, server_json, server_text
+from tests.support.browser import Pages, screenshot
+from tests.support.services import free_port
+from tests.support.tandem import TandemProcess
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+WIDGET = "tandem-editor"
+
+
+def host_page(tandem: str, body: str) -> str:
+    """An ordinary page, as someone embedding Tandem would write it (README's snippets)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Our intranet</title>
+<link rel="icon" href="data:,">
+<script src="{html.escape(tandem)}/static/tandem.js"></script>
+<link rel="stylesheet" href="host.css">
+</head><body><h1>Team wiki</h1>{body}</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A static web server on another port (so another origin) serving the host pages."""
+    root = tmp_path_factory.mktemp("host")
+    (root / "host.css").write_text(
+        "body { font-family: Georgia, serif; max-width: 50rem; margin: 2rem auto; }\n"
+        "tandem-editor { height: 16rem; margin-bottom: 1.5rem; }\n"
+        "iframe { width: 100%; height: 18rem; border: 0; }\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", root
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def site(host_site: tuple[str, Path]) -> AsyncIterator[tuple[str, Path]]:
+    url, _ = host_site
+
+    async def up() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(url + "/host.css")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(up, timeout=10, what="the host site")
+    yield host_site
+
+
+def widget_doc(nth: int = 0) -> str:
+    return f"{WIDGET} >> nth={nth} >> {DOC}"
+
+
+async def test_widget_on_another_origin_edits_the_document(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    (root / "widget.html").write_text(
+        host_page(server.url, f'<tandem-editor server="{server.url}" doc="wiki"></tandem-editor>')
+    )
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/widget.html")
+    await visitor.wait_for_selector(f"{WIDGET} .tandem-status[data-state=connected]")
+    await visitor.click(widget_doc())
+    await visitor.keyboard.type("From the wiki, ")
+    await visitor.keyboard.press("Control+i")
+    await visitor.keyboard.type("embedded")
+    await eventually(
+        lambda: server_json(server, "wiki"), lambda j: "embedded" in str(j), what="server"
+    )
+    assert "em" in str(await server_json(server, "wiki"))
+
+    # Someone on the full editor page sees it and answers; the widget shows the answer.
+    editor = await pages.new("editor")
+    await open_editor(editor, f"{server.url}/d/wiki", "Eve")
+    await eventually(lambda: editor.inner_text(DOC), lambda t: "From the wiki, embedded" in t)
+    await editor.click(DOC)
+    await editor.keyboard.press("Control+End")
+    await editor.keyboard.type(" and answered")
+    await eventually(lambda: visitor.inner_text(widget_doc()), lambda t: "and answered" in t)
+    # Presence works across origins too: the widget lists Eve.
+    await visitor.locator(f"{WIDGET} .tandem-avatar[data-name=Eve]").wait_for()
+    await screenshot(visitor, "widget-host-page")
+
+
+async def test_readonly_widget_cannot_change_the_document(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    writer = await pages.new("writer")
+    await open_editor(writer, f"{server.url}/d/handbook", "Writer")
+    await writer.click(DOC)
+    await writer.keyboard.type("The handbook.")
+    await eventually(lambda: server_text(server, "handbook"), lambda t: t == "The handbook.")
+
+    (root / "readonly.html").write_text(
+        host_page(
+            server.url,
+            f'<tandem-editor server="{server.url}" doc="handbook" readonly></tandem-editor>',
+        )
+    )
+    reader = await pages.new("reader")
+    await reader.goto(f"{url}/readonly.html")
+    await reader.wait_for_selector(f"{WIDGET} .tandem-status[data-state=connected]")
+    doc = reader.locator(widget_doc())
+    await eventually(doc.inner_text, lambda t: "The handbook." in t, what="content shown")
+    assert await doc.get_attribute("contenteditable") == "false"
+    assert await reader.locator(f"{WIDGET} .tandem-toolbar").count() == 0
+
+    # Every way in is closed: clicking and typing, select-all and delete, pasting.
+    await doc.click()
+    await reader.keyboard.type("VANDAL")
+    await reader.keyboard.press("Control+a")
+    await reader.keyboard.press("Delete")
+    await doc.dispatch_event("paste")
+
+    # The writer's next change is relayed after anything the reader might have sent: once the
+    # server has it (and the reader shows it), the reader's keystrokes would be there too.
+    await writer.keyboard.type(" Updated.")
+    text = await eventually(
+        lambda: server_text(server, "handbook"), lambda t: "Updated." in t, what="writer"
+    )
+    await eventually(doc.inner_text, lambda t: "Updated." in t, what="reader sees updates")
+    assert text == "The handbook. Updated."
+    assert "VANDAL" not in await doc.inner_text()
+    await screenshot(reader, "widget-readonly")
+
+
+async def test_embed_page_works_in_an_iframe(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    (root / "iframe.html").write_text(
+        host_page(server.url, f'<iframe src="{server.url}/embed/minutes" title="Minutes"></iframe>')
+    )
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/iframe.html")
+    frame = visitor.frame_locator("iframe")
+    await frame.locator(f"{WIDGET} .tandem-status[data-state=connected]").wait_for()
+    await frame.locator(f"{WIDGET} {DOC}").click()
+    await visitor.keyboard.type("Typed inside the frame.")
+    await frame.locator(f"{WIDGET} [data-tool=bold]").click()
+    await visitor.keyboard.type(" Bold.")
+    body = await eventually(
+        lambda: server_json(server, "minutes"), lambda j: "Bold." in str(j), what="server"
+    )
+    assert "strong" in str(body)
+    await screenshot(visitor, "embed-iframe")
+
+
+async def test_invalid_widget_doc_explains_itself(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    (root / "bad.html").write_text(
+        host_page(server.url, f'<tandem-editor server="{server.url}" doc="../x"></tandem-editor>')
+    )
+    page = await pages.new("page")
+    await page.goto(f"{url}/bad.html")
+    message = page.locator(f"{WIDGET} .tandem-widget-error")
+    await message.wait_for()
+    assert "not a valid document id" in await message.inner_text()

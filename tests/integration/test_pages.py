@@ -1,0 +1,60 @@
+"""The pages as HTTP sees them: routes, escaping, static bundles, no inline script or style."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.support.tandem import TandemProcess
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle=", re.IGNORECASE)
+
+
+def assert_no_inline_code(page: str) -> None:
+    assert not INLINE_SCRIPT.search(page), "inline <script>"
+    assert not STYLE_ATTRIBUTE.search(page), "style attribute"
+    assert "<style" not in page.lower(), "inline <style>"
+
+
+async def test_pages_are_served_with_their_bundles(tandem: TandemProcess) -> None:
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        for path, script in [
+            ("/", "/static/home.js"),
+            ("/d/notes", "/static/editor.js"),
+            ("/embed/notes", "/static/embed.js"),
+        ]:
+            page = await http.get(path)
+            assert page.status_code == 200, path
+            assert page.headers["content-type"].startswith("text/html")
+            assert f'src="{script}"' in page.text and 'href="/static/tandem.css"' in page.text
+            assert_no_inline_code(page.text)
+            asset = await http.get(script)
+            assert asset.status_code == 200
+            assert "javascript" in asset.headers["content-type"]
+            assert len(asset.content) > 1000
+        css = await http.get("/static/tandem.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        widget = await http.get("/static/tandem.js")
+        assert widget.status_code == 200 and b"tandem-editor" in widget.content
+        assert (await http.get("/favicon.ico")).headers["content-type"] == "image/svg+xml"
+
+
+async def test_editor_page_carries_its_settings_in_data_attributes(tandem: TandemProcess) -> None:
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        page = (await http.get("/d/Team.notes_2024-01")).text
+    assert 'data-doc="Team.notes_2024-01"' in page
+    assert "<title>Team.notes_2024-01 · Tandem</title>" in page
+    # This server has no history route nor notification socket: the page does not offer them.
+    assert 'data-history="false"' in page and 'data-events=""' in page
+
+
+async def test_invalid_document_ids_are_refused(tandem: TandemProcess) -> None:
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        for path in ["/d/-leading-dash", "/d/a%20b", "/embed/%3Cscript%3E", "/d/" + "x" * 129]:
+            response = await http.get(path)
+            assert response.status_code == 400, path
+            assert "<script>" not in response.text
+        # A path with a slash is no document page at all.
+        assert (await http.get("/d/a/b")).status_code == 404

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Route, async_playwright
 
-from tests.browser.test_editor import DOC, doc_html, open_editor
+from tests.browser.helpers import DOC, doc_html, open_editor
 from tests.support.browser import Pages, launch_chromium
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually

@@ -4,53 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-from playwright.async_api import Page
 
+from tests.browser.helpers import (
+    DOC,
+    doc_html,
+    open_editor,
+    press_and_settle,
+    server_json,
+    server_text,
+)
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-DOC = ".tandem-doc"
-
-
-async def open_editor(page: Page, url: str, name: str) -> None:
-    """Open a document as a first-time visitor: answer the name question, wait until synced."""
-    await page.goto(url)
-    await page.fill("dialog input[name=name]", name)
-    await page.click("dialog button[type=submit]")
-    await page.wait_for_selector(".tandem-status[data-state=connected]")
-
-
-async def doc_html(page: Page) -> str:
-    """The document as HTML, without decorations (other people's cursors differ per page)."""
-    return str(
-        await page.eval_on_selector(
-            DOC,
-            """doc => {
-                const copy = doc.cloneNode(true)
-                const decorations = '.ProseMirror-yjs-cursor, .ProseMirror-separator, '
-                    + '.ProseMirror-trailingBreak'
-                copy.querySelectorAll(decorations).forEach(c => c.remove())
-                return copy.innerHTML
-            }""",
-        )
-    )
-
-
-async def server_json(server: TandemProcess, doc: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=server.url) as http:
-        response = await http.get(f"/api/docs/{doc}", params={"format": "json"})
-        return dict(response.json()) if response.status_code == 200 else {}
-
-
-async def server_text(server: TandemProcess, doc: str) -> str:
-    async with httpx.AsyncClient(base_url=server.url) as http:
-        response = await http.get(f"/api/docs/{doc}", params={"format": "text"})
-        return response.text if response.status_code == 200 else ""
 
 
 def marks_of(node: dict[str, Any]) -> set[str]:
@@ -81,11 +49,11 @@ async def test_two_pages_converge_on_text_and_formatting(
 
     # Grace types at the same time, at the end, with the toolbar instead of shortcuts.
     await grace.click(f"{DOC} p >> nth=-1")
-    await grace.keyboard.press("Control+End")
+    await press_and_settle(grace, "Control+End")
     await grace.click("[data-tool=italic]")
     await grace.keyboard.type("Grace was here")
     await grace.click("[data-tool=bulletList]")
-    await ada.keyboard.press("Control+Home")
+    await press_and_settle(ada, "Control+Home")
     await ada.keyboard.type("Draft ")
 
     def same(pair: tuple[str, str]) -> bool:
@@ -151,7 +119,7 @@ async def test_offline_page_keeps_editing_and_merges_on_reconnect(
     await ada.keyboard.type("Written on a train.")
     await ada.wait_for_selector(".tandem-status[data-unsynced=true]")
     await bob.click(DOC)
-    await bob.keyboard.press("Control+Home")
+    await press_and_settle(bob, "Control+Home")
     await bob.keyboard.type("Meanwhile at the office. ")
     await eventually(
         lambda: server_text(server, "offline"), lambda t: "Meanwhile at the office." in t
@@ -184,7 +152,7 @@ async def test_undo_takes_back_only_your_own_changes(server: TandemProcess, page
     await ada.keyboard.type("Ada's line")
     await eventually(lambda: bob.inner_text(DOC), lambda t: "Ada's line" in t)
     await bob.click(DOC)
-    await bob.keyboard.press("Control+End")
+    await press_and_settle(bob, "Control+End")
     await bob.keyboard.press("Enter")
     await bob.keyboard.type("Bob's line")
     await eventually(lambda: ada.inner_text(DOC), lambda t: "Bob's line" in t)
@@ -196,6 +164,38 @@ async def test_undo_takes_back_only_your_own_changes(server: TandemProcess, page
     assert text.strip() == "Bob's line"
     await ada.keyboard.press("Control+Shift+z")
     await eventually(lambda: server_text(server, "undo"), lambda t: "Ada's line" in t, what="redo")
+
+
+async def test_links_are_added_and_removed_from_the_keyboard(
+    server: TandemProcess, pages: Pages
+) -> None:
+    page = await pages.new("page")
+    await open_editor(page, f"{server.url}/d/links", "Ada")
+    await page.keyboard.type("Read the ")
+    await page.keyboard.press("Control+k")
+    await page.keyboard.type("example.org/guide")
+    await page.keyboard.press("Enter")
+    await page.keyboard.type(" today.")
+    html = await eventually(lambda: doc_html(page), lambda h: "today." in h)
+    assert 'Read the <a href="https://example.org/guide"' in html
+    assert html.endswith("https://example.org/guide</a> today.</p>")
+    body = await eventually(lambda: server_json(server, "links"), lambda j: "today." in str(j))
+    (paragraph,) = body["content"]
+    assert paragraph["content"][1] == {
+        "type": "text",
+        "text": "https://example.org/guide",
+        "marks": [{"type": "link", "attrs": {"href": "https://example.org/guide"}}],
+    }
+    # A javascript: address is refused; removing the link keeps the text.
+    await page.click(f"{DOC} a")  # a link in the editor is text to edit, not a way out
+    await page.wait_for_function("tandem.editor.view.state.selection.$from.marks().length > 0")
+    await page.keyboard.press("Control+k")
+    await page.fill("dialog input[name=href]", "javascript:alert(1)")
+    await page.keyboard.press("Enter")
+    assert "web (https://…)" in await page.inner_text("dialog .tandem-dialog-error")
+    await page.click("dialog >> text=Remove link")
+    await eventually(lambda: doc_html(page), lambda h: "<a " not in h, what="link removed")
+    assert "Read the https://example.org/guide today." in await page.inner_text(DOC)
 
 
 async def test_home_lists_documents_with_who_is_in_them(

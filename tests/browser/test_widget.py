@@ -13,7 +13,13 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.browser.test_editor import DOC, open_editor, server_json, server_text
+from tests.browser.helpers import (
+    DOC,
+    open_editor,
+    press_and_settle,
+    server_json,
+    server_text,
+)
 from tests.support.browser import Pages, screenshot
 from tests.support.services import free_port
 from tests.support.tandem import TandemProcess
@@ -100,7 +106,7 @@ async def test_widget_on_another_origin_edits_the_document(
     await open_editor(editor, f"{server.url}/d/wiki", "Eve")
     await eventually(lambda: editor.inner_text(DOC), lambda t: "From the wiki, embedded" in t)
     await editor.click(DOC)
-    await editor.keyboard.press("Control+End")
+    await press_and_settle(editor, "Control+End")
     await editor.keyboard.type(" and answered")
     await eventually(lambda: visitor.inner_text(widget_doc()), lambda t: "and answered" in t)
     # Presence works across origins too: the widget lists Eve.

@@ -24,14 +24,18 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
   let view = null
   let toolbar = null
 
-  async function openLink () {
+  function openLink () {
     if (!view || readonly) return
-    const range = linkAt(view.state)
-    const answer = await askForLink(dialogHost || document.body, range.href)
-    view.focus()
-    if (!answer) return
-    if (!answer.href && !range.href) return
-    setLink(range, answer.href)(view.state, view.dispatch)
+    // Give up the focus first: a modal dialog hands it back to the element that had it, and a
+    // contenteditable that gets the focus that way puts the browser's caret at its start.
+    // view.focus() below restores the editor's own selection instead.
+    view.dom.blur()
+    askForLink(dialogHost || document.body, linkAt(view.state).href, (answer) => {
+      // The editor's selection is still the user's here (mapped through any remote change).
+      const range = linkAt(view.state)
+      if (answer && (answer.href || range.href)) setLink(range, answer.href)(view.state, view.dispatch)
+      view.focus()
+    })
   }
 
   const plugins = [

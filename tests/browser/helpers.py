@@ -1,0 +1,63 @@
+"""What the browser tests keep doing: open the editor, read a page's or the server's copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from playwright.async_api import Page
+
+from tests.support.tandem import TandemProcess
+
+DOC = ".tandem-doc"
+
+
+async def open_editor(page: Page, url: str, name: str) -> None:
+    """Open a document as a first-time visitor: answer the name question, wait until synced."""
+    await page.goto(url)
+    await page.fill("dialog input[name=name]", name)
+    await page.click("dialog button[type=submit]")
+    await page.wait_for_selector(".tandem-status[data-state=connected]")
+
+
+async def press_and_settle(page: Page, key: str) -> None:
+    """Press a key that the browser handles (caret moves), then wait until the editor has seen
+    the new caret: it learns of it from a selectionchange event a moment later, and a remote
+    change arriving in between would put the caret back where the editor last knew it."""
+    await page.keyboard.press(key)
+    await page.wait_for_function(
+        """() => {
+            const view = tandem.editor.view
+            const dom = document.getSelection()
+            return dom.focusNode !== null
+                && view.state.selection.head === view.posAtDOM(dom.focusNode, dom.focusOffset)
+        }"""
+    )
+
+
+async def doc_html(page: Page) -> str:
+    """The document as HTML, without decorations (other people's cursors differ per page)."""
+    return str(
+        await page.eval_on_selector(
+            DOC,
+            """doc => {
+                const copy = doc.cloneNode(true)
+                const decorations = '.ProseMirror-yjs-cursor, .ProseMirror-separator, '
+                    + '.ProseMirror-trailingBreak'
+                copy.querySelectorAll(decorations).forEach(c => c.remove())
+                return copy.innerHTML
+            }""",
+        )
+    )
+
+
+async def server_json(server: TandemProcess, doc: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.get(f"/api/docs/{doc}", params={"format": "json"})
+        return dict(response.json()) if response.status_code == 200 else {}
+
+
+async def server_text(server: TandemProcess, doc: str) -> str:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.get(f"/api/docs/{doc}", params={"format": "text"})
+        return response.text if response.status_code == 200 else ""

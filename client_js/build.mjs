@@ -1,11 +1,11 @@
 // Bundles the browser side into server/static/ (or --outdir DIR). Deterministic: the same
 // lockfile and sources give the same bytes, which `make check-bundle` verifies.
 //
-// One entry per page (src/pages/*.js -> static/NAME.js) plus the widget (static/tandem.js) and
-// the pages' stylesheet (static/tandem.css). To add a page, drop src/pages/NAME.js (and its
-// stylesheet import in src/styles/pages.css) and it is picked up here.
+// One entry per page (src/pages/NAME.js -> static/NAME.js) plus the widget (static/tandem.js)
+// and the stylesheets (static/tandem.css; static/NAME.css for a page with src/styles/NAME.css).
+// To add a page, drop src/pages/NAME.js (and its stylesheet) and it is picked up here.
 import * as esbuild from 'esbuild'
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -55,9 +55,14 @@ await esbuild.build({
   plugins: [inlineWidgetCss]
 })
 
+// tandem.css for the pages built on the shared styles; a page with a stylesheet of its own
+// (src/styles/NAME.css beside src/pages/NAME.js, e.g. history) gets /static/NAME.css.
+const ownStyles = pages
+  .filter(({ out }) => existsSync(join(here, 'src', 'styles', `${out}.css`)))
+  .map(({ out }) => ({ in: `src/styles/${out}.css`, out }))
 await esbuild.build({
   ...common,
-  entryPoints: [{ in: 'src/styles/pages.css', out: 'tandem' }],
+  entryPoints: [{ in: 'src/styles/pages.css', out: 'tandem' }, ...ownStyles],
   outdir
 })
 

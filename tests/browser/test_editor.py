@@ -223,6 +223,39 @@ async def test_home_lists_documents_with_who_is_in_them(
     await home.wait_for_selector("dialog input[name=name]")
 
 
+async def test_pages_receive_the_servers_notifications(server: TandemProcess, pages: Pages) -> None:
+    home = await pages.new("home")
+    sockets: list[str] = []
+    home.on("websocket", lambda ws: sockets.append(ws.url))
+    await home.goto(f"{server.url}/")
+    await home.locator(".doc-list").wait_for()
+    await home.wait_for_function("document.querySelector('.doc-list .empty, .doc-item')")
+    assert any("/events?docs=" in url for url in sockets), sockets
+
+    ada = await pages.new("ada")
+    await open_editor(ada, f"{server.url}/d/announced", "Ada")
+    await ada.evaluate(
+        """() => {
+            window.heard = []
+            document.addEventListener('tandem:notification', (e) => heard.push(e.detail))
+        }"""
+    )
+    # The home page learns of the new document and of who is in it from /events.
+    item = home.locator(".doc-item[data-doc=announced]")
+    await eventually(item.count, lambda n: n == 1, timeout=5, what="the new document on home")
+    # Ada's page hears Bob arrive.
+    bob = await pages.new("bob")
+    await open_editor(bob, f"{server.url}/d/announced", "Bob")
+    heard = await eventually(
+        lambda: ada.evaluate("heard"),
+        lambda events: any(
+            e.get("type") == "presence" and e.get("event") == "joined" for e in events
+        ),
+        what="a presence notification on the editor page",
+    )
+    assert all(e["doc"] == "announced" for e in heard)
+
+
 async def test_narrow_screen_and_keyboard_only_use(server: TandemProcess, pages: Pages) -> None:
     phone = await pages.new("phone", viewport={"width": 390, "height": 760}, is_mobile=True)
     await phone.goto(f"{server.url}/d/narrow")

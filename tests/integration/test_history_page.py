@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +10,6 @@ import pytest
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
 from tests.support.services import require_executable
-from tests.support.tandem import ROOT
 from tests.support.waiting import eventually
 from tests.support.yjs import YjsClient
 
@@ -126,12 +124,3 @@ async def test_page_loads_only_same_origin_assets_under_a_strict_csp(tandem) -> 
         for name in ("history.js", "history.css"):
             served = await http.get(f"/static/{name}")
             assert served.status_code == 200
-
-
-def test_the_served_assets_are_their_sources() -> None:
-    """server/static holds the page's script and stylesheet exactly as client_js/src has them."""
-    for source, served in (
-        ("client_js/src/pages/history.js", "server/static/history.js"),
-        ("client_js/src/styles/history.css", "server/static/history.css"),
-    ):
-        assert Path(ROOT, source).read_bytes() == Path(ROOT, served).read_bytes(), served

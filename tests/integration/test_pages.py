@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from server.routes import pages
 from tests.support.tandem import TandemProcess
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
@@ -46,8 +50,8 @@ async def test_editor_page_carries_its_settings_in_data_attributes(tandem: Tande
         page = (await http.get("/d/Team.notes_2024-01")).text
     assert 'data-doc="Team.notes_2024-01"' in page
     assert "<title>Team.notes_2024-01 · Tandem</title>" in page
-    # This server has no history route nor notification socket: the page does not offer them.
-    assert 'data-history="false"' in page and 'data-events=""' in page
+    # The page offers history and live notifications because this server has their routes.
+    assert 'data-history="true"' in page and 'data-events="/events"' in page
 
 
 async def test_invalid_document_ids_are_refused(tandem: TandemProcess) -> None:
@@ -58,3 +62,14 @@ async def test_invalid_document_ids_are_refused(tandem: TandemProcess) -> None:
             assert "<script>" not in response.text
         # A path with a slash is no document page at all.
         assert (await http.get("/d/a/b")).status_code == 404
+
+
+def test_features_are_offered_only_when_their_routes_exist() -> None:
+    async def endpoint(request: Request) -> Response:
+        return Response()
+
+    routes: list[BaseRoute] = [Route("/d/{doc}", endpoint)]
+    assert not pages._serves(routes, "/d/notes/history")
+    assert not pages._serves(routes, "/events")
+    routes += [Route("/d/{doc}/history", endpoint), WebSocketRoute("/events", endpoint)]
+    assert pages._serves(routes, "/d/notes/history") and pages._serves(routes, "/events")

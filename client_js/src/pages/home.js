@@ -139,6 +139,13 @@ async function refresh () {
   return loading
 }
 
+// Bursts of notifications (joins, edits) make one refresh.
+let refreshTimer = 0
+function scheduleRefresh () {
+  clearTimeout(refreshTimer)
+  refreshTimer = setTimeout(refresh, 400)
+}
+
 refresh()
 // Live updates: the server's notifications when it offers them, else a gentle poll while visible.
 if (data.events) {
@@ -147,7 +154,7 @@ if (data.events) {
     path: data.events,
     docs: ['*'],
     token: new URLSearchParams(window.location.search).get('token'),
-    onEvent: () => refresh()
+    onEvent: scheduleRefresh
   })
   events.start()
 }

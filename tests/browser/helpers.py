@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.tandem import TandemProcess
 
@@ -21,18 +22,25 @@ async def open_editor(page: Page, url: str, name: str) -> None:
 
 
 async def press_and_settle(page: Page, key: str) -> None:
-    """Press a key that the browser handles (caret moves), then wait until the editor has seen
-    the new caret: it learns of it from a selectionchange event a moment later, and a remote
-    change arriving in between would put the caret back where the editor last knew it."""
-    await page.keyboard.press(key)
-    await page.wait_for_function(
-        """() => {
-            const view = tandem.editor.view
-            const dom = document.getSelection()
-            return dom.focusNode !== null
-                && view.state.selection.head === view.posAtDOM(dom.focusNode, dom.focusOffset)
-        }"""
-    )
+    """Press Control+Home or Control+End and make sure the editor's caret got there.
+
+    The editor learns of a caret the browser moved from a selectionchange event a moment later;
+    a remote change arriving in between puts the caret back where the editor last knew it. So
+    press again until the editor's own selection is at the start (or end) of the document.
+    """
+    edge = {"Control+Home": "atStart", "Control+End": "atEnd"}[key]
+    settled = f"""() => {{
+        const state = tandem.editor.view.state
+        return state.selection.head === state.selection.constructor.{edge}(state.doc).head
+    }}"""
+    for _ in range(5):
+        await page.keyboard.press(key)
+        try:
+            await page.wait_for_function(settled, timeout=1000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"{key} did not move the editor's caret")
 
 
 async def doc_html(page: Page) -> str:

@@ -43,9 +43,12 @@ def _serves(routes: list[BaseRoute], path: str) -> bool:
 
 def _common(request: Request) -> dict[str, str]:
     routes = request.app.routes
+    auth = getattr(request.app.state, "auth", None)
     return {
         "base": request.scope.get("root_path", "").rstrip("/"),
         "events": EVENTS_PATH if _serves(routes, EVENTS_PATH) else "",
+        # With auth on, the pages need a token (?token=…) before they ask the API for anything.
+        "auth": "true" if auth is not None and auth.enabled else "false",
     }
 
 

@@ -1,16 +1,22 @@
-"""Browser tests: one Chromium and one `tandem serve` per module, fresh contexts per test."""
+"""Browser tests: one Chromium and one `tandem serve` per module, fresh contexts per test, and a
+static site on another port for pages that embed Tandem."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
 from tests.support.browser import Pages, launch_chromium
+from tests.support.services import free_port
 from tests.support.tandem import TandemProcess
+from tests.support.waiting import eventually
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -37,3 +43,41 @@ async def pages(browser: Browser) -> AsyncIterator[Pages]:
     yield opened
     await opened.close()
     assert not opened.errors, "\n".join(opened.errors)
+
+
+@pytest.fixture(scope="module")
+def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A static web server on another port (so another origin) serving the host pages."""
+    root = tmp_path_factory.mktemp("host")
+    (root / "host.css").write_text(
+        "body { font-family: Georgia, serif; max-width: 50rem; margin: 2rem auto; }\n"
+        "tandem-editor { height: 16rem; margin-bottom: 1.5rem; }\n"
+        "iframe { width: 100%; height: 18rem; border: 0; }\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", root
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def site(host_site: tuple[str, Path]) -> AsyncIterator[tuple[str, Path]]:
+    url, _ = host_site
+
+    async def up() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(url + "/host.css")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(up, timeout=10, what="the host site")
+    yield host_site

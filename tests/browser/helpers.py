@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import httpx
@@ -69,3 +70,13 @@ async def server_text(server: TandemProcess, doc: str) -> str:
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get(f"/api/docs/{doc}", params={"format": "text"})
         return response.text if response.status_code == 200 else ""
+
+
+def host_page(tandem: str, body: str) -> str:
+    """An ordinary page, as someone embedding Tandem would write it (README's snippets)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Our intranet</title>
+<link rel="icon" href="data:,">
+<script src="{html.escape(tandem)}/static/tandem.js"></script>
+<link rel="stylesheet" href="host.css">
+</head><body><h1>Team wiki</h1>{body}</body></html>"""

@@ -93,6 +93,10 @@ async def test_remote_cursor_is_labelled_with_the_name(server: TandemProcess, pa
     await ada.keyboard.type("Where is everyone?")
     label = lin.locator(".tandem-cursor-label", has_text="Ada Lovelace")
     await label.wait_for()
+    # Ada's selection shows too, in her colour (set through the CSSOM: the page's CSP forbids
+    # style attributes, and any violation would fail the test as a console error).
+    await ada.keyboard.press("Control+a")
+    await lin.locator(".tandem-selection").first.wait_for()
     # The presence bar lists both, with their own colours.
     avatars = lin.locator(".topbar .tandem-avatar")
     await eventually(avatars.count, lambda n: n == 2, what="two avatars")
@@ -188,7 +192,9 @@ async def test_links_are_added_and_removed_from_the_keyboard(
     }
     # A javascript: address is refused; removing the link keeps the text.
     await page.click(f"{DOC} a")  # a link in the editor is text to edit, not a way out
-    await page.wait_for_function("tandem.editor.view.state.selection.$from.marks().length > 0")
+    await page.wait_for_function(
+        "() => tandem.editor.view.state.selection.$from.marks().length > 0"
+    )
     await page.keyboard.press("Control+k")
     await page.fill("dialog input[name=href]", "javascript:alert(1)")
     await page.keyboard.press("Enter")
@@ -229,7 +235,7 @@ async def test_pages_receive_the_servers_notifications(server: TandemProcess, pa
     home.on("websocket", lambda ws: sockets.append(ws.url))
     await home.goto(f"{server.url}/")
     await home.locator(".doc-list").wait_for()
-    await home.wait_for_function("document.querySelector('.doc-list .empty, .doc-item')")
+    await home.wait_for_function("() => document.querySelector('.doc-list .empty, .doc-item')")
     assert any("/events?docs=" in url for url in sockets), sockets
 
     ada = await pages.new("ada")
@@ -263,7 +269,7 @@ async def test_narrow_screen_and_keyboard_only_use(server: TandemProcess, pages:
     await phone.keyboard.type("Kim")
     await phone.keyboard.press("Enter")
     await phone.wait_for_selector(".tandem-status[data-state=connected]")
-    await phone.wait_for_function("document.activeElement?.classList.contains('ProseMirror')")
+    await phone.wait_for_function("() => document.activeElement?.classList.contains('ProseMirror')")
     await phone.keyboard.type("Typed on a phone.")
     await phone.keyboard.press("Control+Alt+1")  # heading shortcut
     await eventually(lambda: server_text(server, "narrow"), lambda t: "Typed on a phone." in t)

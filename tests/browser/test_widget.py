@@ -3,25 +3,21 @@ widget, and /embed/{doc} in an <iframe>."""
 
 from __future__ import annotations
 
-import html
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from tests.browser.helpers import (
     DOC,
+    host_page,
     open_editor,
     press_and_settle,
     server_json,
     server_text,
 )
 from tests.support.browser import Pages, screenshot
-from tests.support.services import free_port
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 
@@ -30,52 +26,18 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 WIDGET = "tandem-editor"
 
 
-def host_page(tandem: str, body: str) -> str:
-    """An ordinary page, as someone embedding Tandem would write it (README's snippets)."""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Our intranet</title>
-<link rel="icon" href="data:,">
-<script src="{html.escape(tandem)}/static/tandem.js"></script>
-<link rel="stylesheet" href="host.css">
-</head><body><h1>Team wiki</h1>{body}</body></html>"""
-
-
-@pytest.fixture(scope="module")
-def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A static web server on another port (so another origin) serving the host pages."""
-    root = tmp_path_factory.mktemp("host")
-    (root / "host.css").write_text(
-        "body { font-family: Georgia, serif; max-width: 50rem; margin: 2rem auto; }\n"
-        "tandem-editor { height: 16rem; margin-bottom: 1.5rem; }\n"
-        "iframe { width: 100%; height: 18rem; border: 0; }\n"
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}", root
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def site(host_site: tuple[str, Path]) -> AsyncIterator[tuple[str, Path]]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(
+    host_site: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[TandemProcess]:
+    """This module's hub lets the host site's pages connect (an open hub refuses WebSocket
+    handshakes from other origins unless --allow-origin names them)."""
+    db = tmp_path_factory.mktemp("widget") / "tandem.db"
     url, _ = host_site
-
-    async def up() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(url + "/host.css")).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    await eventually(up, timeout=10, what="the host site")
-    yield host_site
+    process = TandemProcess("--port", "0", "--store", f"sqlite:///{db}", "--allow-origin", url)
+    await process.start()
+    yield process
+    await process.stop()
 
 
 def widget_doc(nth: int = 0) -> str:

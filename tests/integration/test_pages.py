@@ -34,6 +34,13 @@ async def test_pages_are_served_with_their_bundles(tandem: TandemProcess) -> Non
             assert page.headers["content-type"].startswith("text/html")
             assert f'src="{script}"' in page.text and 'href="/static/tandem.css"' in page.text
             assert_no_inline_code(page.text)
+            # The pages run under the server's strict policy; only /embed may be framed.
+            csp = page.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            framing = (
+                "frame-ancestors *" if path.startswith("/embed/") else "frame-ancestors 'none'"
+            )
+            assert framing in csp
             asset = await http.get(script)
             assert asset.status_code == 200
             assert "javascript" in asset.headers["content-type"]

@@ -16,10 +16,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-async def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:
+async def launch_chromium(playwright: Playwright) -> Browser:
     executable = require_executable("chromium", "/usr/bin/chromium")
-    args = [*CHROMIUM_ARGS, *extra_args]
-    return await playwright.chromium.launch(executable_path=executable, args=args)
+    return await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
 
 @dataclass

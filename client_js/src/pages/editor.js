@@ -1,6 +1,6 @@
 // /d/{doc}: the full editor page.
 import { TandemClient } from '../lib/client.js'
-import { rememberedUser, tokenUser } from '../lib/identity.js'
+import { rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
@@ -12,9 +12,12 @@ const data = pageData()
 const doc = data.doc
 const token = pageToken()
 const fromToken = tokenUser(token)
+// A read token gets the document without a toolbar (the server refuses its edits anyway).
+const readonly = tokenClaims(token)?.role === 'read'
 
 const client = new TandemClient({
   doc,
+  readonly,
   server: window.location.origin + basePath(),
   token,
   eventsPath: data.events || null
@@ -23,6 +26,7 @@ const editor = createEditor({
   mount: document.getElementById('editor'),
   toolbarMount: document.getElementById('toolbar'),
   client,
+  readonly,
   label: `Document ${doc}`
 })
 
@@ -92,9 +96,13 @@ async function main () {
   if (!user) user = await askForName()
   client.setUser(user)
   presence.render(client.presence())
-  editor.focus()
+  if (!readonly) editor.focus()
 }
 
-main().catch((err) => console.error('tandem: could not start the editor', err))
+if (data.auth === 'true' && !token) {
+  notice.textContent = 'This document needs an access link: open it with the ?token=… you were given.'
+} else {
+  main().catch((err) => console.error('tandem: could not start the editor', err))
+}
 // Kept for the console and for tests: window.tandem.client is the TandemClient.
 window.tandem = { client, editor }

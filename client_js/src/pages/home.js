@@ -146,17 +146,27 @@ function scheduleRefresh () {
   refreshTimer = setTimeout(refresh, 400)
 }
 
-refresh()
-// Live updates: the server's notifications when it offers them, else a gentle poll while visible.
-if (data.events) {
-  const events = new EventStream({
-    server: window.location.origin + base,
-    path: data.events,
-    docs: ['*'],
-    token: new URLSearchParams(window.location.search).get('token'),
-    onEvent: scheduleRefresh
-  })
-  events.start()
+const token = new URLSearchParams(window.location.search).get('token')
+if (data.auth === 'true' && !token) {
+  // Nothing to ask the API without a token: say how to get in instead of collecting 401s.
+  list.replaceChildren(h('li', { class: 'empty' }, 'This Tandem needs an access link: open the page with the ?token=… you were given.'))
+} else {
+  start()
 }
-setInterval(() => { if (document.visibilityState === 'visible') refresh() }, REFRESH_MS)
-document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') refresh() })
+
+function start () {
+  refresh()
+  // Live updates: the server's notifications when it offers them, else a gentle poll while visible.
+  if (data.events) {
+    const events = new EventStream({
+      server: window.location.origin + base,
+      path: data.events,
+      docs: ['*'],
+      token,
+      onEvent: scheduleRefresh
+    })
+    events.start()
+  }
+  setInterval(() => { if (document.visibilityState === 'visible') refresh() }, REFRESH_MS)
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') refresh() })
+}

@@ -5,14 +5,14 @@
 //   server    the service's base URL (default: the page's origin); the socket is <server>/ws
 //   doc       the document id
 //   token     a token, when the service requires one
-//   readonly  view only: no toolbar, no edits
+//   readonly  view only: no toolbar, no edits (implied by a token with role "read")
 //   name      display name when there is no token (default: a remembered guest name)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the old one expires;
 // `client` is the TandemClient (state, presence, the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
-import { cleanName, colorFor, guestUser, rememberedUser, tokenUser } from '../lib/identity.js'
+import { cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { h } from '../ui/dom.js'
 import { createPresence } from '../ui/presence.js'
@@ -78,7 +78,8 @@ export class TandemEditorElement extends HTMLElement {
         doc ? `“${doc}” is not a valid document id.` : 'Set the doc attribute to a document id.'))
       return
     }
-    const readonly = this.hasAttribute('readonly')
+    // A read token makes a viewer too (the server would refuse its edits anyway).
+    const readonly = this.hasAttribute('readonly') || tokenClaims(this.getAttribute('token'))?.role === 'read'
     const client = new TandemClient({
       server: this.getAttribute('server') || '',
       doc,

@@ -27,7 +27,7 @@ from server.redisconn import RedisClient, client_options, connect, doc_key, safe
 
 log = logging.getLogger("tandem.broker.redis")
 
-_MAX_BACKOFF = 2.0
+_MAX_BACKOFF = 1.0
 
 
 def channel_of(doc: str) -> str:

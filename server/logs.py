@@ -15,7 +15,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
+# key=value pairs; a value runs to the next " key=" (so an unquoted error message with spaces
+# stays whole), or is a quoted %r / JSON string.
+_PAIR = re.compile(
+    r"""(\w+)=('(?:[^'\\]|\\.)*'(?=\s|$)|"(?:[^"\\]|\\.)*"(?=\s|$)|.*?(?=\s+\w+=|\s*$))""",
+    re.DOTALL,
+)
+_INT = re.compile(r"-?\d{1,18}")
+_FLOAT = re.compile(r"-?\d+\.\d+")
 _NEEDS_QUOTES = re.compile(r"""[\s"'=]""")
 
 
@@ -45,11 +52,10 @@ def _value(raw: str) -> Any:
             return ast.literal_eval(raw)
         except (ValueError, SyntaxError):
             return raw
-    for kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            pass
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if _FLOAT.fullmatch(raw):
+        return float(raw)
     return raw
 
 

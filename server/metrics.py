@@ -77,6 +77,11 @@ class Metrics:
             "Messages dropped because the publish queue overflowed during an outage",
             registry=r,
         )
+        self.unconfirmed_persisted = Counter(
+            "tandem_broker_unconfirmed_persisted_total",
+            "Remote updates written here because their sender never confirmed storing them",
+            registry=r,
+        )
         self.catchups = Counter(
             "tandem_catchups_total",
             "Catch-ups with other instances and the store, by reason",

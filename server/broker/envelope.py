@@ -17,6 +17,7 @@ from crdt.errors import ProtocolError
 from crdt.lib0 import Decoder, Encoder
 
 _HEADER = struct.Struct(">2sBB16sQd16s")
+_SEQ = struct.Struct(">Q")
 _MAGIC = b"TB"
 _VERSION = 1
 EVERYONE = bytes(16)
@@ -27,6 +28,7 @@ class Kind(IntEnum):
     AWARENESS = 2  # body: an awareness update (y-protocols encoding)
     SYNC_REQUEST = 3  # body: the sender's state vector; instances with the room reply
     SYNC_REPLY = 4  # body: varBytes update missing from the requester, varBytes awareness
+    FLUSHED = 5  # body: u64, the sender's last UPDATE seq now in the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,16 @@ class Envelope:
         except ValueError:
             raise ProtocolError(f"unknown broker message kind {kind}") from None
         return cls(checked, instance, seq, sent_at, target, data[_HEADER.size :])
+
+
+def encode_seq(seq: int) -> bytes:
+    return _SEQ.pack(seq)
+
+
+def decode_seq(body: bytes) -> int:
+    if len(body) != _SEQ.size:
+        raise ProtocolError("a flushed message carries one u64")
+    return int(_SEQ.unpack(body)[0])
 
 
 def encode_reply(update: bytes, awareness: bytes) -> bytes:

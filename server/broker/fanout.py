@@ -11,6 +11,11 @@ receiver never trusts it to be complete:
   state vector, answered by every instance with the room open with exactly what we lack (their
   unflushed updates included), and after a reconnect a state-vector diff against the store too.
 
+Remote updates are persisted by the instance that received them from a client, which says so
+(FLUSHED) after each flush. If that confirmation does not come in time, the sender may have died
+with them unflushed: every instance that applied them writes them itself (a repeat costs a few
+bytes; Yjs ignores it), so what any live room holds reaches the store.
+
 Only instances with a room open subscribe to its channel (room_opened / room_closed). Presence
 from other instances expires here if not renewed (their hub may have died without a word).
 Publishing goes through a bounded in-order queue, so a Redis outage delays fan-out instead of
@@ -25,6 +30,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +38,15 @@ from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_aware
 from crdt.document import Document
 from crdt.errors import CrdtError, ProtocolError, UpdateGap
 from server.broker.base import Broker, BrokerError
-from server.broker.envelope import EVERYONE, Envelope, Kind, decode_reply, encode_reply
+from server.broker.envelope import (
+    EVERYONE,
+    Envelope,
+    Kind,
+    decode_reply,
+    decode_seq,
+    encode_reply,
+    encode_seq,
+)
 from server.errors import StoreError
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.room import Room, RoomState
@@ -44,6 +58,8 @@ log = logging.getLogger("tandem.fanout")
 
 # y-protocols' outdatedTimeout: clients renew their presence every 15 s.
 AWARENESS_TIMEOUT = 30.0
+# How long a remote update may stay unconfirmed by its sender before we persist it ourselves.
+CONFIRM_TIMEOUT = 5.0
 MAX_HELD = 256  # remote updates held back per room while a gap is being filled
 OUTBOX_LIMIT = 50_000  # messages queued while Redis is away; the oldest go first after that
 PUBLISH_BATCH = 256
@@ -63,6 +79,7 @@ class Fanout(HubListener):
         *,
         awareness_timeout: float = AWARENESS_TIMEOUT,
         outbox_limit: int = OUTBOX_LIMIT,
+        confirm_timeout: float = CONFIRM_TIMEOUT,
     ) -> None:
         self.hub = hub
         self.broker = broker
@@ -70,6 +87,7 @@ class Fanout(HubListener):
         self.name = self.instance.hex()[:8]
         self.awareness_timeout = awareness_timeout
         self.outbox_limit = outbox_limit
+        self.confirm_timeout = confirm_timeout
         self.metrics = hub.metrics
         self.publish_error: str | None = None
         self.subscribe_error: str | None = None
@@ -83,7 +101,12 @@ class Fanout(HubListener):
         self._held: dict[str, list[bytes]] = {}
         self._remote_presence: dict[str, dict[int, tuple[int, float]]] = {}
         self._was_connected = False
+        # Our published updates not yet flushed (same objects the persister holds), by doc.
+        self._unflushed: dict[str, deque[tuple[bytes, int]]] = {}
+        # Remote updates their sender has not confirmed as stored: (seq, update, arrived).
+        self._unconfirmed: dict[tuple[bytes, str], deque[tuple[int, bytes, float]]] = {}
         self.metrics.broker_queue.set_function(lambda: len(self._outbox))
+        hub.persister.flushed_listeners.append(self._flushed)
 
     def __repr__(self) -> str:
         return f"<Fanout {self.name} via {self.broker!r}>"
@@ -106,6 +129,7 @@ class Fanout(HubListener):
                 tasks.create_task(self._publish_loop(), name="tandem-broker-publisher")
                 tasks.create_task(self._catch_up_loop(), name="tandem-broker-catch-up")
                 tasks.create_task(self._expire_presence_loop(), name="tandem-broker-presence")
+                tasks.create_task(self._unconfirmed_loop(), name="tandem-broker-unconfirmed")
         finally:
             # Last words (presence removals of the sockets just closed) go out if they can.
             if self._outbox:
@@ -128,22 +152,42 @@ class Fanout(HubListener):
         self._subscribed_before.discard(doc)
         for key in [key for key in self._seen if key[1] == doc]:
             del self._seen[key]
+        for key in [key for key in self._unconfirmed if key[1] == doc]:
+            self._persist_unconfirmed(key, self._unconfirmed.pop(key))
 
     def update(self, event: UpdateEvent) -> None:
         if not event.remote:
-            self._send(event.room.name, Kind.UPDATE, event.update)
+            doc = event.room.name
+            seq = self._send(doc, Kind.UPDATE, event.update)
+            self._unflushed.setdefault(doc, deque()).append((event.update, seq))
+
+    def _flushed(self, batch: Mapping[str, Sequence[bytes]]) -> None:
+        """The persister wrote these: tell the others up to which of our updates is stored."""
+        for doc, updates in batch.items():
+            waiting = self._unflushed.get(doc)
+            if not waiting:
+                continue
+            last = None
+            for update in updates:
+                if waiting and waiting[0][0] is update:
+                    last = waiting.popleft()[1]
+            if not waiting:
+                del self._unflushed[doc]
+            if last is not None:
+                self._send(doc, Kind.FLUSHED, encode_seq(last))
 
     def awareness(self, event: AwarenessEvent) -> None:
         if not event.remote:
             self._send(event.room.name, Kind.AWARENESS, encode_awareness_update(event.entries))
 
-    def _send(self, doc: str, kind: Kind, body: bytes, target: bytes = EVERYONE) -> None:
+    def _send(self, doc: str, kind: Kind, body: bytes, target: bytes = EVERYONE) -> int:
         seq = self._seq[doc] = self._seq.get(doc, 0) + 1
         data = Envelope(kind, self.instance, seq, time.time(), target, body).encode()
         self._outbox.append((doc, data))
         self.metrics.broker_messages.labels(direction="out", kind=kind.name.lower()).inc()
         self._trim_outbox()
         self._outbox_ready.set()
+        return seq
 
     def _trim_outbox(self) -> None:
         excess = len(self._outbox) - self.outbox_limit
@@ -220,10 +264,15 @@ class Fanout(HubListener):
         self.metrics.broker_messages.labels(direction="in", kind=kind.name.lower()).inc()
         try:
             if kind is Kind.UPDATE:
+                self._unconfirmed.setdefault(key, deque()).append(
+                    (envelope.seq, envelope.body, time.monotonic())
+                )
                 self._apply(room, envelope.body, peer)
                 self.metrics.broker_delivery_seconds.observe(
                     max(0.0, time.time() - envelope.sent_at)
                 )
+            elif kind is Kind.FLUSHED:
+                self._confirmed(key, decode_seq(envelope.body))
             elif kind is Kind.AWARENESS:
                 self._presence(room, decode_awareness_update(envelope.body))
             elif kind is Kind.SYNC_REQUEST:
@@ -314,6 +363,45 @@ class Fanout(HubListener):
         missing = room.document.diff(state_vector)
         awareness = encode_awareness_update(room.awareness.states())
         self._send(room.name, Kind.SYNC_REPLY, encode_reply(missing, awareness), requester)
+
+    # -- durability of remote updates ------------------------------------------------------
+
+    def _confirmed(self, key: tuple[bytes, str], seq: int) -> None:
+        waiting = self._unconfirmed.get(key)
+        while waiting and waiting[0][0] <= seq:
+            waiting.popleft()
+        if waiting is not None and not waiting:
+            del self._unconfirmed[key]
+
+    async def _unconfirmed_loop(self) -> None:
+        interval = max(min(self.confirm_timeout / 4, 1.0), 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            self.persist_unconfirmed(time.monotonic())
+
+    def persist_unconfirmed(self, now: float) -> None:
+        """Write remote updates whose sender did not confirm them in time (it may be dead)."""
+        for key, waiting in list(self._unconfirmed.items()):
+            stale: deque[tuple[int, bytes, float]] = deque()
+            while waiting and now - waiting[0][2] > self.confirm_timeout:
+                stale.append(waiting.popleft())
+            if not waiting:
+                del self._unconfirmed[key]
+            if stale:
+                self._persist_unconfirmed(key, stale)
+
+    def _persist_unconfirmed(
+        self, key: tuple[bytes, str], entries: deque[tuple[int, bytes, float]]
+    ) -> None:
+        if not entries:
+            return
+        peer, doc = key[0].hex()[:8], key[1]
+        log.warning(
+            "event=persisting_unconfirmed doc=%s peer=%s updates=%d", doc, peer, len(entries)
+        )
+        self.metrics.unconfirmed_persisted.inc(len(entries))
+        for _, update, _ in entries:
+            self.hub.persister.add(doc, update)
 
     # -- catching up ------------------------------------------------------------------------
 

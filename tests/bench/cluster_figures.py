@@ -30,7 +30,9 @@ def summary(name: str, values_ms: list[float]) -> str:
     )
 
 
-async def latency(writer: YjsClient, readers: list[YjsClient], samples: int, tag: str) -> list[float]:
+async def latency(
+    writer: YjsClient, readers: list[YjsClient], samples: int, tag: str
+) -> list[float]:
     out = []
     for n in range(samples):
         text = f"{tag} sample {n}"
@@ -72,7 +74,8 @@ async def main(samples: int) -> None:
             hubs = [await YjsClient.connected(cluster.hub_ws_url(i), "spread") for i in (1, 2, 3)]
             clients += one + hubs
             await latency(hubs[0], hubs[1:], 5, "warm-up")
-            print(summary("same hub, client to client", await latency(one[0], one[1:], samples, "a")))
+            same_hub = await latency(one[0], one[1:], samples, "a")
+            print(summary("same hub, client to client", same_hub))
             print(
                 summary(
                     "across hubs (hub 1 -> hubs 2 and 3), client to client",
@@ -91,7 +94,7 @@ async def main(samples: int) -> None:
             await cluster.kill_hub(1)
             await type_round(typists, lines, 99)
             done = await until_converged(typists, lines)
-            print(f"hub SIGKILLed behind nginx: all 6 clients converged {done - killed:.2f} s later")
+            print(f"hub SIGKILLed behind nginx: 6 clients converged {done - killed:.2f} s later")
 
             # Redis stopped for a while during edits, then started again.
             typists2 = [
@@ -112,7 +115,8 @@ async def main(samples: int) -> None:
             ready = time.monotonic()
             print(
                 "Redis down 1.5 s mid-edit, then back: clients converged "
-                f"{done - restarted:.2f} s after it restarted, hubs ready after {ready - restarted:.2f} s"
+                f"{done - restarted:.2f} s after it restarted, "
+                f"hubs ready after {ready - restarted:.2f} s"
             )
         finally:
             for client in clients:

@@ -62,8 +62,10 @@ async def test_two_hubs_on_a_redis_cluster_converge(
 
         await eventually(
             states,
-            lambda xs, expected=expected: len(set(xs)) == 1
-            and all(f"<paragraph>{line}</paragraph>" in xs[0] for line in expected),
+            lambda xs, expected=expected: (
+                len(set(xs)) == 1
+                and all(f"<paragraph>{line}</paragraph>" in xs[0] for line in expected)
+            ),
             what=f"{doc} converges across hubs",
         )
 

@@ -100,9 +100,9 @@ def test_nginx_accepts_the_config(tmp_path: Path) -> None:
     conf = conf.replace("/dev/stdout", str(tmp_path / "access.log"))
     conf = conf.replace("/dev/stderr", str(tmp_path / "error.log"))
     (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid;\n" + conf)
+    log, conf_path = str(tmp_path / "error.log"), str(tmp_path / "nginx.conf")
     result = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log")]
-        + ["-c", str(tmp_path / "nginx.conf")],
+        [nginx, "-t", "-p", str(tmp_path), "-e", log, "-c", conf_path],
         capture_output=True,
         text=True,
         timeout=30,

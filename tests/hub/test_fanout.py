@@ -241,3 +241,35 @@ async def test_a_late_instance_gets_unflushed_updates_from_its_peers(
     await joined(b, "doc")
     await same_text(a.hub, b.hub, "doc", "only in a's memory")
     assert (await instances.store.load("doc")).empty
+
+
+async def test_remote_updates_confirmed_as_stored_are_not_written_twice(
+    instances: Instances,
+) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    _, update = edit(1, "once")
+    send_update(a, "doc", ca, update)
+    await same_text(a.hub, b.hub, "doc", "once")
+    await eventually(lambda: _return(not b.fanout._unconfirmed), what="a confirmed its flush")
+    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).updates == [update]
+
+
+async def test_updates_of_an_instance_that_died_unflushed_are_stored_by_the_others(
+    instances: Instances,
+) -> None:
+    a = await instances.start(flush_interval=60)  # a never gets to write
+    b = await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    _, update = edit(1, "only a had it")
+    send_update(a, "doc", ca, update)
+    await same_text(a.hub, b.hub, "doc", "only a had it")
+    instances.bus.brokers.discard(a.broker)  # a dies
+    b.fanout.persist_unconfirmed(time.monotonic() + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).empty, "not before the confirmation is overdue"
+    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).updates == [update]

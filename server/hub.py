@@ -45,13 +45,13 @@ class Hub:
         self.started_at = time.time()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self.health_checks: list[Callable[[], str | None]] = []
         # Presence and notifications (server/events/, server/throttle.py).
         self.awareness_throttle = AwarenessThrottle(
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
         )
         self.add_service("awareness-throttle", self.awareness_throttle.run)
         self.events = Events(self)
-        self.health_checks: list[Callable[[], str | None]] = []
 
     def add_listener(self, listener: HubListener) -> None:
         self.listeners.append(listener)

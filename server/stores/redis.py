@@ -4,6 +4,10 @@ Per document, all under one hash tag (see `server.redisconn.doc_key`):
 - `tandem:{doc}:snapshot`  the compacted snapshot (a Yjs update), absent until a compaction;
 - `tandem:{doc}:tail`      a list of updates appended since, oldest first;
 - `tandem:{doc}:meta`      a hash: created_at, updated_at, generation, snapshot_size, tail_size.
+History (versions) is kept apart, so compaction never touches it:
+- `tandem:{doc}:v:meta`, `:v:diff`, `:v:sv`  lists, entry n-1 is version n (metadata JSON, the
+  update from version n-1, the state vector at n);
+- `tandem:{doc}:v:cp` (hash version -> full state) and `:v:cpi` (sorted set of those versions).
 `tandem:docs` is the set of document ids. Every read and write of a document is one Lua script,
 so it is atomic; compaction checks the generation inside its script, so an append that lands
 between the compactor's read and its write is kept, never lost.
@@ -25,7 +29,14 @@ from redis.exceptions import RedisError
 
 from server.errors import StoreError
 from server.redisconn import INDEX_KEY, RedisClient, connect, doc_key, safe_url
-from server.stores.base import EMPTY, DocInfo, StoredDoc, TailStats
+from server.stores.base import (
+    EMPTY,
+    DocInfo,
+    StoredDoc,
+    StoredVersion,
+    TailStats,
+    VersionInfo,
+)
 
 T = TypeVar("T")
 
@@ -80,14 +91,45 @@ return {m[1], m[2], m[3], m[4], redis.call('LLEN', KEYS[2])}
 """
 
 _DELETE = """
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+local existed = redis.call('EXISTS', KEYS[1], KEYS[4])
+redis.call('DEL', unpack(KEYS))
 return existed
+"""
+
+# KEYS meta, diff, sv, cp, cpi; ARGV version, meta, diff, sv[, checkpoint]
+_APPEND_VERSION = """
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) - 1 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('RPUSH', KEYS[3], ARGV[4])
+if #ARGV >= 5 then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+  redis.call('ZADD', KEYS[5], ARGV[1], ARGV[1])
+end
+return 1
+"""
+
+_LAST_VERSION = """
+local meta = redis.call('LINDEX', KEYS[1], -1)
+if not meta then return false end
+return {meta, redis.call('LINDEX', KEYS[2], -1)}
+"""
+
+# KEYS cp, cpi; ARGV at_most
+_CHECKPOINT = """
+local found = redis.call('ZREVRANGEBYSCORE', KEYS[2], ARGV[1], '-inf', 'LIMIT', 0, 1)
+if #found == 0 then return false end
+return {found[1], redis.call('HGET', KEYS[1], found[1])}
 """
 
 
 def _keys(doc: str) -> tuple[str, str, str]:
     return doc_key(doc, "meta"), doc_key(doc, "tail"), doc_key(doc, "snapshot")
+
+
+def _version_keys(doc: str) -> tuple[str, str, str, str, str]:
+    meta, diff, sv, cp, cpi = (doc_key(doc, "v:" + p) for p in ("meta", "diff", "sv", "cp", "cpi"))
+    return meta, diff, sv, cp, cpi
 
 
 class RedisStore:
@@ -127,6 +169,9 @@ class RedisStore:
                 ("compact", _COMPACT),
                 ("info", _INFO),
                 ("delete", _DELETE),
+                ("append_version", _APPEND_VERSION),
+                ("last_version", _LAST_VERSION),
+                ("checkpoint", _CHECKPOINT),
             )
         }
         return client
@@ -220,6 +265,51 @@ class RedisStore:
         )
 
     async def delete(self, doc: str) -> bool:
-        existed = await self._script("delete", _keys(doc))
+        """The live state and the history."""
+        meta, tail, snapshot = _keys(doc)
+        existed = await self._script("delete", [meta, tail, snapshot, *_version_keys(doc)])
         await self._call("delete", lambda client: client.srem(INDEX_KEY, doc))  # type: ignore[arg-type]
         return bool(existed)
+
+    # -- history ----------------------------------------------------------------------------
+
+    async def append_version(
+        self,
+        doc: str,
+        info: VersionInfo,
+        diff: bytes,
+        state_vector: bytes,
+        checkpoint: bytes | None = None,
+    ) -> bool:
+        args: list[Any] = [info.version, info.dumps(), diff, state_vector]
+        if checkpoint is not None:
+            args.append(checkpoint)
+        return bool(await self._script("append_version", _version_keys(doc), args))
+
+    async def list_versions(self, doc: str) -> list[VersionInfo]:
+        key = _version_keys(doc)[0]
+        raw = await self._call("versions", lambda client: client.lrange(key, 0, -1))  # type: ignore[arg-type]
+        return [VersionInfo.loads(meta) for meta in raw]
+
+    async def last_version(self, doc: str) -> StoredVersion | None:
+        meta, _, sv, _, _ = _version_keys(doc)
+        raw = await self._script("last_version", [meta, sv])
+        if raw is None:
+            return None
+        return StoredVersion(VersionInfo.loads(raw[0]), bytes(raw[1]))
+
+    async def version_diffs(self, doc: str, first: int, last: int) -> list[bytes]:
+        first = max(first, 1)
+        if last < first:
+            return []
+        key = _version_keys(doc)[1]
+        raw = await self._call(
+            "versions",
+            lambda client: client.lrange(key, first - 1, last - 1),  # type: ignore[arg-type]
+        )
+        return [diff if isinstance(diff, bytes) else diff.encode() for diff in raw]
+
+    async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
+        _, _, _, cp, cpi = _version_keys(doc)
+        raw = await self._script("checkpoint", [cp, cpi], [at_most])
+        return None if raw is None else (int(raw[0]), bytes(raw[1]))

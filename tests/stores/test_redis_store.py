@@ -17,6 +17,8 @@ from server.stores.redis import RedisStore
 from tests.support.redis import RedisClusterServers, RedisServer
 from tests.support.services import free_port
 
+PARTS = ("meta", "tail", "snapshot", "bus", "v:meta", "v:diff", "v:sv", "v:cp", "v:cpi")
+
 
 def _updates(n: int) -> list[bytes]:
     doc = Document()
@@ -55,10 +57,7 @@ async def test_a_documents_keys_share_one_cluster_slot(redis_cluster_url: str) -
             await store.append({doc: _updates(1)})
         cluster = redis.RedisCluster.from_url(redis_cluster_url)
         try:
-            slots = {
-                doc: {cluster.keyslot(doc_key(doc, part)) for part in ("meta", "tail", "snapshot")}
-                for doc in docs
-            }
+            slots = {doc: {cluster.keyslot(doc_key(doc, part)) for part in PARTS} for doc in docs}
             assert all(len(s) == 1 for s in slots.values())
             owners = {cluster.get_node_from_key(doc_key(doc, "meta")).name for doc in docs}
             assert len(owners) == 3, "24 documents should spread over all three masters"

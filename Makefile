@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null)
 APT_PACKAGES := redis-server redis-tools chromium nginx-light
 PORT ?= 8000
 
-.PHONY: run test lint deps system-deps node-deps bundle check-bundle bench bench-deps clean
+.PHONY: run test lint deps system-deps node-deps bundle check-bundle bench bench-deps clean cluster-up cluster-down cluster-figures
 
 run: deps
 	$(VENV)/bin/tandem serve --port $(PORT)
@@ -75,6 +75,17 @@ tests/bench/node_modules/.package-lock.json: tests/bench/package-lock.json
 	uv venv -q .bench-venv --python python3
 	uv pip install -q --python .bench-venv/bin/python "pycrdt-websocket==0.16.5" "uvicorn[standard]"
 	@touch $@
+
+# A real local cluster on loopback: redis-server + 3 hubs + nginx (see deploy/local-cluster.sh).
+cluster-up: deps system-deps
+	deploy/local-cluster.sh start --hubs 3
+
+cluster-down:
+	deploy/local-cluster.sh stop
+
+# Convergence across hubs, recovery after a hub kill and after a Redis restart, printed.
+cluster-figures: deps system-deps node-deps
+	$(VENV)/bin/python -m tests.bench.cluster_figures
 
 clean:
 	rm -rf $(VENV) .bench-venv tests/js/node_modules tests/bench/node_modules client_js/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.auth import Authenticator, AuthError, auth_error_response
+from server.broker import Broker, broker_url, open_broker
+from server.broker import install as install_broker
 from server.config import Config
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
@@ -23,12 +25,18 @@ from server.stores import Store, open_store
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(config: Config | None = None, *, store: Store | None = None) -> Starlette:
+def create_app(
+    config: Config | None = None, *, store: Store | None = None, broker: Broker | None = None
+) -> Starlette:
     config = config or Config()
     hub = Hub(config, store if store is not None else open_store(config.store))
     recorder = HistoryRecorder(hub)  # versions: a listener plus its background service
     hub.add_listener(recorder)
     hub.add_service("history", recorder.run)
+    # Several instances: fan updates and presence out through the broker (Redis by default).
+    if broker is None and (url := broker_url(config.broker, config.store)) is not None:
+        broker = open_broker(url)
+    fanout = install_broker(hub, broker) if broker is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,4 +71,5 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> S
     app.state.auth = Authenticator.from_config(config)
     app.state.connection_limiter = ConnectionLimiter(config)
     app.state.config = config
+    app.state.fanout = fanout
     return app

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import logging
 import signal
 import socket
 import sys
@@ -16,6 +15,7 @@ import uvicorn
 
 from server.config import DEFAULT_STORE, Config, build_config
 from server.errors import ConfigError, TandemError
+from server.logs import configure_logging
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +38,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
     _add_events_flags(p)
     _add_security_flags(p)
+    _add_operations_flags(p)
     p.set_defaults(run=_serve)
 
 
@@ -195,6 +196,33 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_operations_flags(p: argparse.ArgumentParser) -> None:
+    """Several instances, storage bounds and logs (each flag has a TANDEM_* mirror)."""
+    p.add_argument(
+        "--broker",
+        help="fan-out to other instances: redis://HOST:PORT/DB, or none "
+        "(default: the store's Redis when the store is Redis; env TANDEM_BROKER)",
+    )
+    p.add_argument(
+        "--compact-max-updates",
+        type=int,
+        dest="compact_max_updates",
+        help="fold a document's update log into its snapshot past this many updates (500)",
+    )
+    p.add_argument(
+        "--compact-max-bytes",
+        type=int,
+        dest="compact_max_bytes",
+        help="... or past this many bytes (1048576)",
+    )
+    p.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=["text", "json"],
+        help="text (key=value) or json, one line per event (default text)",
+    )
+
+
 def _bind(config: Config) -> socket.socket:
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -249,9 +277,7 @@ def _serve(args: argparse.Namespace) -> int:
     open_bus(bus_url(config.events_bus, config.store))  # … and so does a bad events bus URL
     check_exposure(config)
     Authenticator.from_config(config)  # so does a verifier that cannot be imported
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(config.log_level, config.log_format)
     sock = _bind(config)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -267,6 +293,7 @@ def _serve(args: argparse.Namespace) -> int:
             ws_per_message_deflate=config.ws_compression,
             lifespan="on",
             log_level=config.log_level,
+            log_config=None,  # uvicorn's loggers go through ours (server/logs.py)
             access_log=False,
             timeout_graceful_shutdown=10,
             ssl_certfile=config.tls_cert,

@@ -76,6 +76,10 @@ class Config:
     max_connections_per_address: int = 200
     max_rooms: int = 10000  # documents open in memory at once
     max_body: int = 1024 * 1024  # HTTP request body bytes
+    # Several instances (issue 4): the broker that fans updates out to the other instances
+    # ("" = the store's Redis when the store is Redis, else none; "none" = off), and logs.
+    broker: str = ""
+    log_format: str = "text"  # text (key=value) or json, one line per event
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -129,6 +133,8 @@ def _validate(config: Config) -> None:
     for name in ("flush_interval", "unload_delay"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
+    if config.log_format not in {"text", "json"}:
+        raise ConfigError(f"log format {config.log_format!r}: use text or json")
     for name in ("compact_max_updates", "compact_max_bytes", "max_frame", "send_queue_frames"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")

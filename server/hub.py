@@ -23,6 +23,7 @@ from server.metrics import Metrics
 from server.persistence import Persister
 from server.room import Room, RoomState
 from server.stores.base import Store
+from server.stores.instrumented import InstrumentedStore
 from server.throttle import AwarenessThrottle
 
 log = logging.getLogger("tandem.hub")
@@ -31,19 +32,20 @@ log = logging.getLogger("tandem.hub")
 class Hub:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
-        self.store = store
+        self.metrics = Metrics()
+        self.store: Store = InstrumentedStore(store, self.metrics)  # latency/errors per call
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self.persister = Persister(
-            store,
+            self.store,
             flush_interval=config.flush_interval,
             compact_max_updates=config.compact_max_updates,
             compact_max_bytes=config.compact_max_bytes,
         )
         self.started_at = time.time()
-        self.metrics = Metrics()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self.health_checks: list[Callable[[], str | None]] = []
         # Presence and notifications (server/events/, server/throttle.py).
         self.awareness_throttle = AwarenessThrottle(
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
@@ -57,6 +59,10 @@ class Hub:
     def add_service(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Background work (broker, webhooks, …) run in the hub's task group until shutdown."""
         self._services.append((name, run))
+
+    def add_health_check(self, problem: Callable[[], str | None]) -> None:
+        """A readiness check for /readyz: returns what is wrong, or None when all is well."""
+        self.health_checks.append(problem)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -50,6 +50,50 @@ class Metrics:
         self.store_errors = Counter(
             "tandem_store_errors_total", "Failed store calls", ["op"], registry=r
         )
+        # Cross-instance fan-out (server/broker) and Redis.
+        self.broker_messages = Counter(
+            "tandem_broker_messages_total",
+            "Messages published to, or received from, other instances",
+            ["direction", "kind"],
+            registry=r,
+        )
+        self.broker_seconds = Histogram(
+            "tandem_broker_seconds", "Broker call latency", ["op"], registry=r
+        )
+        self.broker_errors = Counter(
+            "tandem_broker_errors_total", "Failed broker calls", ["op"], registry=r
+        )
+        self.broker_delivery_seconds = Histogram(
+            "tandem_broker_delivery_seconds",
+            "From an update's publication on another instance to its application here",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+            registry=r,
+        )
+        self.broker_queue = Gauge(
+            "tandem_broker_queue", "Messages waiting to be published", registry=r
+        )
+        self.broker_dropped = Counter(
+            "tandem_broker_dropped_total",
+            "Messages dropped because the publish queue overflowed during an outage",
+            registry=r,
+        )
+        self.unconfirmed_persisted = Counter(
+            "tandem_broker_unconfirmed_persisted_total",
+            "Remote updates written here because their sender never confirmed storing them",
+            registry=r,
+        )
+        self.catchups = Counter(
+            "tandem_catchups_total",
+            "Catch-ups with other instances and the store, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.redis_reconnects = Counter(
+            "tandem_redis_reconnects_total",
+            "Redis connections lost (and then re-established)",
+            ["client"],
+            registry=r,
+        )
 
         # -- presence, /events and webhooks (server/events/) ------------------------------------
         self.events_subscribers = Gauge(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from crdt.document import merge_into_snapshot
 from server.errors import StoreError
@@ -37,6 +37,8 @@ class Persister:
         self._flush_lock = asyncio.Lock()
         self.healthy = True
         self.last_error: str | None = None
+        # Told what each successful flush wrote (the broker confirms it to other instances).
+        self.flushed_listeners: list[Callable[[Mapping[str, Sequence[bytes]]], None]] = []
 
     def add(self, doc: str, update: bytes) -> None:
         self._pending.setdefault(doc, []).append(update)
@@ -81,6 +83,8 @@ class Persister:
                     log.error("event=flush_failed docs=%d error=%s", len(batch), exc)
                 self.healthy, self.last_error = False, str(exc)
                 return False
+            for listener in self.flushed_listeners:
+                listener(batch)
             if not self.healthy:
                 log.info("event=flush_recovered docs=%d", len(batch))
             self.healthy, self.last_error = True, None

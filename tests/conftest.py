@@ -8,6 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.redis import (  # noqa: F401  (fixtures: real Redis, shared by the session)
+    redis_cluster,
+    redis_cluster_url,
+    redis_server,
+    redis_url,
+)
 from tests.support.tandem import TandemProcess
 from tests.support.yjs import YjsClient
 

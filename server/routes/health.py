@@ -22,6 +22,7 @@ async def readyz(request: Request) -> Response:
         problems.append(f"store: {exc}")
     if not hub.persister.healthy:
         problems.append(f"persistence: {hub.persister.last_error}")
+    problems += [problem for check in hub.health_checks if (problem := check()) is not None]
     if problems:
         return JSONResponse({"ready": False, "problems": problems}, status_code=503)
     return JSONResponse({"ready": True})

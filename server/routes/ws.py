@@ -134,6 +134,7 @@ async def _read_frames(
                 hub, conn, room.name, CloseCode.PROTOCOL_ERROR, "text frames are not y-websocket"
             )
             return
+        started = time.perf_counter()
         try:
             rates.check(frame)
             room.receive(conn, frame)
@@ -147,6 +148,8 @@ async def _read_frames(
         except CrdtError as exc:
             _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, f"update rejected: {exc}")
             return
+        if frame[:1] == b"\x00" and frame[1:2] in {b"\x01", b"\x02"}:  # an update: applied, relayed
+            hub.metrics.fanout_seconds.observe(time.perf_counter() - started)
 
 
 def _close(hub: Hub, conn: Connection, doc: str, code: int, reason: str) -> None:

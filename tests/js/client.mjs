@@ -75,6 +75,25 @@ const commands = {
     return doc.getXmlFragment('content').toString()
   },
   async text ({ name }) { return ydoc.getText(name).toString() },
+  // Resolves with the wall-clock time (ms, sub-ms precision) at which `text` first appeared.
+  async waitText ({ text, timeoutMs = 10000 }) {
+    const now = () => performance.timeOrigin + performance.now()
+    const has = () => fragment().toString().includes(text)
+    if (has()) return now()
+    return await new Promise((resolve, reject) => {
+      const check = () => {
+        if (!has()) return
+        fragment().unobserveDeep(check)
+        clearTimeout(timer)
+        resolve(now())
+      }
+      const timer = setTimeout(() => {
+        fragment().unobserveDeep(check)
+        reject(new Error(`timeout waiting for ${text}`))
+      }, timeoutMs)
+      fragment().observeDeep(check)
+    })
+  },
   async json () { return fragment().toJSON() },
   async stateVector () { return Buffer.from(Y.encodeStateVector(ydoc)).toString('hex') },
   async encodeState () { return Buffer.from(Y.encodeStateAsUpdate(ydoc)).toString('hex') },

@@ -10,9 +10,16 @@ import pytest
 from server.stores import Store, open_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path / 'contract.db'}"}[request.param]
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+    elif request.param == "redis-cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+    else:
+        url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path / 'contract.db'}"}[
+            request.param
+        ]
     backend = open_store(url)
     await backend.open()
     yield backend

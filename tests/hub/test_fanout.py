@@ -1,0 +1,275 @@
+"""Cross-instance fan-out without a network: hubs in one process share an in-memory bus and store.
+
+The bus plays Redis's failures on demand (messages lost, publishes refused, a subscription
+dropped), so each catch-up path runs here deterministically; tests/cluster runs the same over
+real Redis and real processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from pycrdt import Doc, Text
+
+from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
+from crdt.protocol import AwarenessMessage, SyncUpdate, encode_awareness, encode_sync_update
+from server.broker import install
+from server.broker.fanout import Fanout
+from server.broker.memory import MemoryBroker, MemoryBus
+from server.config import Config
+from server.connection import Connection
+from server.hub import Hub
+from server.stores.memory import MemoryStore
+from tests.hub.test_room import FakeChannel, edit, queued
+from tests.support.waiting import eventually
+
+
+@dataclass
+class Instance:
+    hub: Hub
+    broker: MemoryBroker
+    fanout: Fanout
+
+
+class Instances:
+    def __init__(self) -> None:
+        self.bus = MemoryBus()
+        self.store = MemoryStore()
+        self.stack = contextlib.AsyncExitStack()
+        self.all: list[Instance] = []
+
+    async def start(self, **config: float) -> Instance:
+        settings = {"flush_interval": 0.01, "unload_delay": 60.0, **config}
+        hub = Hub(Config(**settings), self.store)  # type: ignore[arg-type]
+        broker = MemoryBroker(self.bus)
+        fanout = install(hub, broker)
+        instance = Instance(hub, broker, fanout)
+        await self.stack.enter_async_context(hub.running())
+        self.all.append(instance)
+        return instance
+
+
+@pytest.fixture
+async def instances() -> AsyncIterator[Instances]:
+    group = Instances()
+    async with group.stack:
+        yield group
+
+
+def text_of(hub: Hub, doc: str) -> str:
+    room = hub.rooms[doc]
+    return str(room.document.ydoc.get("t", type=Text))
+
+
+async def same_text(a: Hub, b: Hub, doc: str, expected: str) -> None:
+    async def probe() -> tuple[str, str]:
+        return text_of(a, doc), text_of(b, doc)
+
+    await eventually(probe, lambda pair: pair == (expected, expected), what=f"both hubs {expected}")
+
+
+async def joined(instance: Instance, doc: str) -> Connection:
+    """A connection on `doc`, once the instance subscribed and every instance went quiet."""
+    conn = Connection(FakeChannel())
+    await instance.hub.join(doc, conn)
+    await eventually(
+        lambda: _return(instance.broker.connected and doc in instance.broker._active),
+        what="subscribed",
+    )
+    await quiet(instance.broker.bus)
+    return conn
+
+
+async def quiet(bus: MemoryBus) -> None:
+    """Nothing left to catch up, publish or deliver anywhere (twice in a row, to be sure)."""
+
+    async def idle() -> bool:
+        return all(
+            not b._inbox.qsize() and not fanout._wants and not fanout._outbox
+            for b in bus.brokers
+            for fanout in [b.sink]
+            if fanout is not None
+        )
+
+    for _ in range(2):
+        await eventually(idle, what="instances quiet")
+        await asyncio.sleep(0.02)
+
+
+async def _return(value: bool) -> bool:
+    return value
+
+
+def send_update(instance: Instance, doc: str, conn: Connection, update: bytes) -> None:
+    instance.hub.rooms[doc].receive(conn, encode_sync_update(update))
+
+
+async def test_an_update_reaches_the_other_instance_once(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    ca._outbox.clear()
+    cb._outbox.clear()
+    _, update = edit(1, "hello")
+    send_update(a, "doc", ca, update)
+    await same_text(a.hub, b.hub, "doc", "hello")
+    assert [m.update for m in queued(cb) if isinstance(m, SyncUpdate)] == [update]
+    assert not [m for m in queued(ca) if isinstance(m, SyncUpdate)], "no echo to the sender"
+
+
+async def test_only_instances_with_the_room_open_subscribe(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start(unload_delay=0.05)
+    await joined(a, "doc")
+    assert "doc" not in b.broker._active
+    cb = await joined(b, "doc")
+    b.hub.leave(b.hub.rooms["doc"], cb)
+    await eventually(lambda: _return("doc" not in b.hub.rooms), what="room unloaded on b")
+    assert "doc" not in b.broker._active and "doc" not in b.broker._wanted
+
+
+async def test_presence_and_its_removal_cross_instances(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    state = encode_awareness_update([AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')])
+    a.hub.rooms["doc"].receive(ca, encode_awareness(state))
+    await eventually(lambda: _return(7 in b.hub.rooms["doc"].awareness), what="b sees Ana")
+    cb._outbox.clear()
+    a.hub.leave(a.hub.rooms["doc"], ca)
+    await eventually(lambda: _return(7 not in b.hub.rooms["doc"].awareness), what="Ana gone on b")
+    removals = [
+        entry
+        for m in queued(cb)
+        if isinstance(m, AwarenessMessage)
+        for entry in decode_awareness_update(m.update)
+    ]
+    assert [(e.client_id, e.state) for e in removals] == [(7, None)]
+
+
+async def test_a_lost_message_is_detected_and_caught_up_from_the_peer(
+    instances: Instances,
+) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    _, first = edit(1, "one ")
+    instances.bus.lose = True
+    send_update(a, "doc", ca, first)
+    await quiet(instances.bus)
+    instances.bus.lose = False
+    _, second = edit(2, "two")  # another client: no gap, only the sequence number jumps
+    send_update(a, "doc", ca, second)
+    await eventually(
+        lambda: _return(text_of(b.hub, "doc") == text_of(a.hub, "doc") != ""),
+        what="b catches up",
+    )
+    assert "one" in text_of(b.hub, "doc") and "two" in text_of(b.hub, "doc")
+
+
+async def test_a_remote_update_with_a_gap_is_held_not_applied(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    doc, first = edit(1, "abc")
+    _, second = edit(1, "def", base=doc)
+    room_b = b.hub.rooms["doc"]
+    fanout_b = b.fanout
+    # b receives the second update alone, as if the first were still in flight.
+    fanout_b._apply(room_b, second, "test")
+    assert text_of(b.hub, "doc") == "" and fanout_b._held["doc"] == [second]
+    send_update(a, "doc", ca, first)  # the first arrives: the held one follows it
+    send_update(a, "doc", ca, second)
+    await same_text(a.hub, b.hub, "doc", "abcdef")
+    assert "doc" not in fanout_b._held
+
+
+async def test_a_dropped_subscription_catches_up_from_the_store(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    instances.bus.lose = True  # b hears nothing of what a does now
+    _, update = edit(1, "while you were away")
+    send_update(a, "doc", ca, update)
+    await quiet(instances.bus)
+    await eventually(lambda: a.hub.persister.flush(), what="a flushed")
+    instances.bus.brokers.discard(a.broker)  # a is gone: no peer can answer
+    instances.bus.lose = False
+    assert text_of(b.hub, "doc") == ""
+    b.broker.reconnect()
+    await eventually(
+        lambda: _return(text_of(b.hub, "doc") == "while you were away"), what="b from store"
+    )
+
+
+async def test_refused_publishes_are_retried_in_order_and_reported(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    a.broker.fail_publish = True
+    doc = Doc(client_id=1)
+    for word in ("a", "b", "c", "d"):
+        doc, update = edit(1, word, base=doc)
+        send_update(a, "doc", ca, update)
+    await eventually(lambda: _return(a.fanout.problem() is not None), what="a not ready")
+    assert text_of(b.hub, "doc") == ""
+    a.broker.fail_publish = False
+    await same_text(a.hub, b.hub, "doc", "abcd")
+    await eventually(lambda: _return(a.fanout.problem() is None), what="a ready again")
+
+
+async def test_presence_of_a_vanished_instance_expires(instances: Instances) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    state = encode_awareness_update([AwarenessEntry(9, 1, '{"user":{"name":"Gone"}}')])
+    a.hub.rooms["doc"].receive(ca, encode_awareness(state))
+    await eventually(lambda: _return(9 in b.hub.rooms["doc"].awareness), what="b sees 9")
+    instances.bus.brokers.discard(a.broker)  # a dies without a word
+    b.fanout.expire_presence(time.monotonic() + 1)
+    assert 9 in b.hub.rooms["doc"].awareness, "still fresh"
+    b.fanout.expire_presence(time.monotonic() + b.fanout.awareness_timeout + 1)
+    assert 9 not in b.hub.rooms["doc"].awareness
+    assert any(isinstance(m, AwarenessMessage) for m in queued(cb))
+
+
+async def test_a_late_instance_gets_unflushed_updates_from_its_peers(
+    instances: Instances,
+) -> None:
+    a = await instances.start(flush_interval=60)  # nothing reaches the store in this test
+    ca = await joined(a, "doc")
+    _, update = edit(1, "only in a's memory")
+    send_update(a, "doc", ca, update)
+    b = await instances.start()
+    await joined(b, "doc")
+    await same_text(a.hub, b.hub, "doc", "only in a's memory")
+    assert (await instances.store.load("doc")).empty
+
+
+async def test_remote_updates_confirmed_as_stored_are_not_written_twice(
+    instances: Instances,
+) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    _, update = edit(1, "once")
+    send_update(a, "doc", ca, update)
+    await same_text(a.hub, b.hub, "doc", "once")
+    await eventually(lambda: _return(not b.fanout._unconfirmed), what="a confirmed its flush")
+    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).updates == [update]
+
+
+async def test_updates_of_an_instance_that_died_unflushed_are_stored_by_the_others(
+    instances: Instances,
+) -> None:
+    a = await instances.start(flush_interval=60)  # a never gets to write
+    b = await instances.start()
+    ca, _ = await joined(a, "doc"), await joined(b, "doc")
+    _, update = edit(1, "only a had it")
+    send_update(a, "doc", ca, update)
+    await same_text(a.hub, b.hub, "doc", "only a had it")
+    instances.bus.brokers.discard(a.broker)  # a dies
+    b.fanout.persist_unconfirmed(time.monotonic() + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).empty, "not before the confirmation is overdue"
+    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).updates == [update]

@@ -55,7 +55,6 @@ def create_app(
         *history.routes,  # before the catch-all below
         Route("/api/docs/{doc:path}", api.get_doc),
         Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
-        WebSocketRoute("/ws/{doc:path}", ws.y_websocket),
         Route("/d/{doc}/history", history_page.history_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
@@ -63,7 +62,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityMiddleware, config=config, metrics=hub.metrics)],
+        middleware=[
+            Middleware(SecurityMiddleware, config=config, metrics=hub.metrics),
+            Middleware(ws.YWebSocketDispatch),  # WS /ws/{doc}, past the router (see there)
+        ],
         exception_handlers={AuthError: auth_error_response},
     )
     app.state.hub = hub

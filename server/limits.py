@@ -89,9 +89,8 @@ class ConnectionLimiter:
         self.per_doc: Counter[str] = Counter()
         self.per_address: Counter[str] = Counter()
 
-    @contextlib.contextmanager
-    def admit(self, doc: str | None, address: str | None) -> Iterator[None]:
-        """Hold a place while the block runs; LimitExceeded (1013) when there is none."""
+    def acquire(self, doc: str | None, address: str | None) -> None:
+        """Take a place for a socket; LimitExceeded (1013) when there is none."""
         if self.total >= self.max_total:
             raise LimitExceeded(
                 "connections",
@@ -115,14 +114,23 @@ class ConnectionLimiter:
             self.per_doc[doc] += 1
         if address is not None:
             self.per_address[address] += 1
+
+    def release(self, doc: str | None, address: str | None) -> None:
+        """Give back the place `acquire` took (exactly once per successful acquire)."""
+        self.total -= 1
+        if doc is not None:
+            _release(self.per_doc, doc)
+        if address is not None:
+            _release(self.per_address, address)
+
+    @contextlib.contextmanager
+    def admit(self, doc: str | None, address: str | None) -> Iterator[None]:
+        """Hold a place while the block runs (acquire, then release at the end)."""
+        self.acquire(doc, address)
         try:
             yield
         finally:
-            self.total -= 1
-            if doc is not None:
-                _release(self.per_doc, doc)
-            if address is not None:
-                _release(self.per_address, address)
+            self.release(doc, address)
 
 
 def _release(counter: Counter[str], key: str) -> None:

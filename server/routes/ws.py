@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from crdt.errors import CrdtError, ProtocolError
 from server.auth import AuthError, authenticate_request
@@ -23,44 +23,85 @@ from server.room import Room
 log = logging.getLogger("tandem.ws")
 
 
-class WebSocketChannel:
-    """Adapts a Starlette WebSocket to the Channel the core speaks to."""
+class AsgiChannel:
+    """The raw ASGI `send` of one socket as the Channel the core speaks to.
 
-    __slots__ = ("_ws",)
+    Raw, not through a Starlette WebSocket: a send completes without suspending unless the
+    transport is full, which is what lets Connection write most frames without a task.
+    """
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
 
     async def send(self, data: bytes) -> None:
-        await self._ws.send({"type": "websocket.send", "bytes": data})
+        await self._send({"type": "websocket.send", "bytes": data})
 
     async def close(self, code: int, reason: str) -> None:
-        await self._ws.send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+        await self._send({"type": "websocket.close", "code": code, "reason": reason[:120]})
 
 
-async def y_websocket(websocket: WebSocket) -> None:
-    doc = websocket.path_params["doc"]
+class YWebSocketDispatch:
+    """Hands `/ws/{doc}` sockets straight to the y-websocket endpoint.
+
+    It sits inside the security middleware (host and origin checks still apply) and skips the
+    router and exception layers, whose frames would otherwise stay on every socket's stack for
+    its whole life: memory per idle connection is one of the figures we are measured on.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path.startswith(PREFIX):
+                scope["path_params"] = {"doc": path[len(PREFIX) :]}
+                await y_websocket(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+PREFIX = "/ws/"
+
+
+async def y_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    doc = scope["path_params"]["doc"]
+    hub: Hub = scope["app"].state.hub
+    identity = await _admit(WebSocket(scope, receive, send), hub, doc)
+    if identity is None:
+        return
+    limiter: ConnectionLimiter = scope["app"].state.connection_limiter
+    client = scope.get("client")
+    address = client[0] if client else None
+    try:
+        limiter.acquire(doc, address)
+    except LimitExceeded as exc:
+        hub.metrics.limits.labels(limit=exc.limit).inc()
+        await refuse(WebSocket(scope, receive, send), hub, doc, exc.close_code, exc.reason)
+        return
+    try:
+        await _serve(receive, send, hub, doc, identity)
+    finally:
+        limiter.release(doc, address)
+
+
+async def _admit(websocket: WebSocket, hub: Hub, doc: str) -> Identity | None:
+    """Check the handshake; the identity to serve, or None when it was refused."""
     if not is_valid_doc_id(doc):
         # Refused at the handshake: the server answers 403 and no socket is opened.
         log.info("event=refused reason=invalid_doc_id")
         await websocket.close(code=CloseCode.POLICY)
-        return
-    hub: Hub = websocket.app.state.hub
+        return None
     try:
-        identity = await authenticate_request(websocket, doc, Role.READ)
+        return await authenticate_request(websocket, doc, Role.READ)
     except AuthError as exc:
         await refuse(websocket, hub, doc, exc.close_code, str(exc))
-        return
-    limiter: ConnectionLimiter = websocket.app.state.connection_limiter
-    address = websocket.client.host if websocket.client else None
-    with contextlib.ExitStack() as admitted:
-        try:
-            admitted.enter_context(limiter.admit(doc, address))
-        except LimitExceeded as exc:
-            hub.metrics.limits.labels(limit=exc.limit).inc()
-            await refuse(websocket, hub, doc, exc.close_code, exc.reason)
-            return
-        await _serve(websocket, hub, doc, identity)
+        return None
 
 
 async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: str) -> None:
@@ -71,32 +112,34 @@ async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: st
     await websocket.close(code=code, reason=reason[:120])
 
 
-async def _serve(websocket: WebSocket, hub: Hub, doc: str, identity: Identity) -> None:
+async def _serve(receive: Receive, send: Send, hub: Hub, doc: str, identity: Identity) -> None:
     config = hub.config
-    await websocket.accept()
-    conn = Connection(
-        WebSocketChannel(websocket),
-        identity=identity,
-        max_frames=config.send_queue_frames,
-        max_bytes=config.send_queue_bytes,
-    )
-    try:
-        room = await hub.join(doc, conn)
-    except LimitExceeded as exc:
-        hub.metrics.limits.labels(limit=exc.limit).inc()
-        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
-        log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
-        await websocket.close(code=exc.close_code, reason=exc.reason)
+    if (await receive())["type"] != "websocket.connect":
         return
-    except StoreError as exc:
-        log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
-        await websocket.close(code=CloseCode.SERVER_ERROR, reason="document unavailable")
-        return
-    expiry = _close_at_expiry(hub, conn, doc, identity)
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(conn.run_writer())
+    await send({"type": "websocket.accept"})
+    async with asyncio.TaskGroup() as tasks:  # writer tasks, only while a socket is full
+        conn = Connection(
+            AsgiChannel(send),
+            identity=identity,
+            max_frames=config.send_queue_frames,
+            max_bytes=config.send_queue_bytes,
+            spawn=tasks.create_task,
+        )
         try:
-            await _read_frames(websocket, hub, room, conn, MessageRates(config))
+            room = await hub.join(doc, conn)
+        except LimitExceeded as exc:
+            hub.metrics.limits.labels(limit=exc.limit).inc()
+            hub.metrics.closes.labels(code=str(exc.close_code)).inc()
+            log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
+            conn.close(exc.close_code, exc.reason)
+            return
+        except StoreError as exc:
+            log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
+            conn.close(CloseCode.SERVER_ERROR, "document unavailable")
+            return
+        expiry = _close_at_expiry(hub, conn, doc, identity)
+        try:
+            await _read_frames(receive, hub, room, conn, MessageRates(config))
         finally:
             if expiry is not None:
                 expiry.cancel()
@@ -118,14 +161,10 @@ def _close_at_expiry(
 
 
 async def _read_frames(
-    websocket: WebSocket, hub: Hub, room: Room, conn: Connection, rates: MessageRates
+    receive: Receive, hub: Hub, room: Room, conn: Connection, rates: MessageRates
 ) -> None:
-    receive = websocket.receive
     while conn.is_open:
-        try:
-            message = await receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return
+        message = await receive()
         if message["type"] == "websocket.disconnect":
             return
         frame = message.get("bytes")

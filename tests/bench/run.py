@@ -86,7 +86,17 @@ def _tandem(tmp: Path, port: int) -> Server:
             "--log-level",
             "warning",
         ],
-        env={"PYTHONPATH": str(ROOT)},
+        # The peers enforce no limits: lift the per-connection rate and per-address caps that
+        # would otherwise (rightly) stop one machine opening 10k sockets or replaying a trace
+        # at full speed.
+        env={
+            "PYTHONPATH": str(ROOT),
+            "TANDEM_UPDATE_RATE": "1000000",
+            "TANDEM_UPDATE_BURST": "1000000",
+            "TANDEM_MAX_CONNECTIONS": "100000",
+            "TANDEM_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+            "TANDEM_MAX_CONNECTIONS_PER_DOC": "100000",
+        },
     )
 
 

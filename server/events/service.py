@@ -11,9 +11,9 @@ on the bus, and handles what the bus delivers from every instance (this one incl
 
 Other parts of the hub announce notifications with `hub.events.publish(doc, payload)`, e.g.
 history: `publish(doc, {"type": "version", "version": {...}})` and
-`publish(doc, {"type": "restored", "version": 12, "by": "ana"})`. Each subscriber gets them as
-JSON text frames through its own bounded outbox (server/connection.py), so a slow reader is
-closed instead of slowing anyone down.
+`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`. Each subscriber
+gets them as JSON text frames through its own bounded outbox (server/connection.py), so a slow
+reader is closed instead of slowing anyone down.
 """
 
 from __future__ import annotations

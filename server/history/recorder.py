@@ -210,7 +210,9 @@ class HistoryRecorder(HubListener):
                 "event=restored doc=%s version=%d as=%d by=%s", doc, version, info.version, by.user
             )
             # Notify /events subscribers (server/events).
-            self.hub.events.publish(doc, {"type": "restored", "version": version, "by": by.user})
+            self.hub.events.publish(
+                doc, {"type": "restored", "version": version, "by": by.user, "name": by.name}
+            )
             return info
 
     async def _open_room(self, doc: str) -> Room:

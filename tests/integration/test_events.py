@@ -209,5 +209,11 @@ async def test_versions_and_restores_are_notified(tandem, yjs_clients, watchers)
     assert [v["version"] for v in versions] == [1, 2, 3]  # the edits before it, the restore
     assert versions[2]["restored_from"] == 1
     assert watcher.of_type("restored") == [
-        {"type": "restored", "doc": "story", "version": 1, "by": "anonymous"}
+        {
+            "type": "restored",
+            "doc": "story",
+            "version": 1,
+            "by": "anonymous",
+            "name": "Anonymous",
+        }
     ]

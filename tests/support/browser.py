@@ -52,5 +52,6 @@ async def screenshot(page: Page, name: str) -> Path:
     """Save a screenshot under test-artifacts/ (kept by CI, ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}.png"
-    await page.screenshot(path=str(path), full_page=False)
+    # Animations jump to their end, so the picture shows what stays on screen.
+    await page.screenshot(path=str(path), full_page=False, animations="disabled")
     return path

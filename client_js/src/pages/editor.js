@@ -1,12 +1,15 @@
 // /d/{doc}: the full editor page.
+import { ActivityFeed } from '../lib/activity.js'
 import { TandemClient } from '../lib/client.js'
-import { rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
+import { createActivity } from '../ui/activity.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
 import { basePath, pageData, pageToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
+import { createToasts } from '../ui/toasts.js'
 
 const data = pageData()
 const doc = data.doc
@@ -77,9 +80,25 @@ const history = document.getElementById('history')
 if (history && data.history !== 'true') history.remove()
 else history?.prepend(icon('history'))
 
-// Notifications from the server (WS /events), when it offers them: re-dispatched on the document
-// as `tandem:notification` events (detail: the JSON object) for the page's UI to show.
+// Notifications from the server (WS /events), when it offers them: quiet toasts and the activity
+// panel, and re-dispatched on the document as `tandem:notification` events (detail: the JSON).
+const feed = new ActivityFeed({ self: () => ({ id: fromToken?.id, name: client.user?.name }) })
+const colors = new Map() // user id -> colour, from the presence bar while they are here
+function colorOf ({ user, name, self }) {
+  const here = client.presence().find((p) => p.name === name && !p.self)
+  if (here?.color) colors.set(user, here.color)
+  // With tokens, colours follow the user id (lib/identity.js), as the person's own page picks it.
+  return colors.get(user) || (self ? client.user?.color : fromToken ? colorFor(user) : null)
+}
+let activity = null
+if (data.events) {
+  const toasts = createToasts()
+  document.body.append(toasts.el)
+  activity = createActivity({ button: document.getElementById('activity'), feed, toasts, colorOf })
+  document.body.append(activity.panel)
+}
 client.on('notification', (event) => {
+  feed.handle(event)
   document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
 })
 
@@ -105,4 +124,4 @@ if (data.auth === 'true' && !token) {
   main().catch((err) => console.error('tandem: could not start the editor', err))
 }
 // Kept for the console and for tests: window.tandem.client is the TandemClient.
-window.tandem = { client, editor }
+window.tandem = { client, editor, feed, activity }

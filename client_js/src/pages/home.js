@@ -1,6 +1,7 @@
 // /: recent documents (last edited, who is in them) and a new-document form.
 import { EventStream } from '../lib/events.js'
 import { initials } from '../lib/identity.js'
+import { ago } from '../lib/time.js'
 import { h, icon, setColor } from '../ui/dom.js'
 import { authHeaders, basePath, pageData, withToken } from '../ui/page.js'
 
@@ -49,21 +50,7 @@ function randomId () {
 }
 
 // ---- the list ----
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-
-function ago (iso) {
-  if (!iso) return 'not saved yet'
-  const seconds = (Date.parse(iso) - Date.now()) / 1000
-  const steps = [[60, 'second'], [3600, 'minute'], [86400, 'hour'], [604800, 'day'], [2629800, 'week'], [31557600, 'month'], [Infinity, 'year']]
-  if (Math.abs(seconds) < 45) return 'just now'
-  let unit = 1
-  for (const [limit, name] of steps) {
-    if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / unit), name)
-    unit = limit
-  }
-  return ''
-}
 
 function size (bytes) {
   if (bytes < 1024) return `${bytes} B`
@@ -99,7 +86,7 @@ function avatars (present) {
 
 function row (doc, present) {
   const names = present.map((p) => p.name).filter(Boolean)
-  const meta = [h('time', { datetime: doc.updated_at || '', title: doc.updated_at ? absolute.format(new Date(doc.updated_at)) : '' }, `Edited ${ago(doc.updated_at)}`)]
+  const meta = [h('time', { datetime: doc.updated_at || '', title: doc.updated_at ? absolute.format(new Date(doc.updated_at)) : '' }, doc.updated_at ? `Edited ${ago(doc.updated_at)}` : 'Not saved yet')]
   if (doc.editors > 0) {
     meta.push(' · ', h('span', { class: 'doc-live' },
       names.length ? `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} ${doc.editors === 1 ? 'is' : 'are'} here`
@@ -113,6 +100,19 @@ function row (doc, present) {
       present.length ? avatars(present) : null))
 }
 
+// Live updates replace only the rows that changed, so the focus (a keyboard user's place in the
+// list) and the pointer's hover stay where they were.
+function update (rows) {
+  const old = new Map([...list.querySelectorAll(':scope > .doc-item')].map((li) => [li.dataset.doc, li]))
+  const focused = list.contains(document.activeElement) ? document.activeElement.closest('.doc-item')?.dataset.doc : null
+  const next = rows.map((fresh) => {
+    const current = old.get(fresh.dataset.doc)
+    return current && current.isEqualNode(fresh) ? current : fresh
+  })
+  if (next.length !== list.children.length || next.some((li, i) => list.children[i] !== li)) list.replaceChildren(...next)
+  if (focused && !list.contains(document.activeElement)) list.querySelector(`.doc-item[data-doc="${CSS.escape(focused)}"] .doc-link`)?.focus()
+}
+
 let loading = null
 async function refresh () {
   if (loading) return loading
@@ -123,7 +123,7 @@ async function refresh () {
       if (!docs.length) {
         list.replaceChildren(h('li', { class: 'empty' }, 'No documents yet. Name one above to start writing.'))
       } else {
-        list.replaceChildren(...docs.map((doc, i) => row(doc, present[i])))
+        update(docs.map((doc, i) => row(doc, present[i])))
       }
       const live = docs.filter((d) => d.editors > 0).length
       summary.textContent = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}` + (live ? ` · ${live} open now` : '')

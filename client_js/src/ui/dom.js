@@ -44,7 +44,11 @@ const ICONS = {
   share: 'M8.5 10.5l7-4 M8.5 13.5l7 4 M6 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z M18 9a3 3 0 1 0 0-6 3 3 0 0 0 0 6z M18 21a3 3 0 1 0 0-6 3 3 0 0 0 0 6z',
   history: 'M3.5 12a8.5 8.5 0 1 0 2.5-6 M3 3.5V8h4.5 M12 7.5V12l3 2',
   plus: 'M12 5v14 M5 12h14',
-  doc: 'M6 3h8l4 4v14H6z M14 3v4h4 M9 12h6 M9 16h6'
+  doc: 'M6 3h8l4 4v14H6z M14 3v4h4 M9 12h6 M9 16h6',
+  bell: 'M6 16.5V11a6 6 0 0 1 12 0v5.5l1.5 1.5h-15z M10 20.5a2.2 2.2 0 0 0 4 0',
+  bookmark: 'M7 4h10v16l-5-3.5L7 20z',
+  pencil: 'M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16z M13.5 6.5l4 4',
+  close: 'M6.5 6.5l11 11 M17.5 6.5l-11 11'
 }
 
 export function icon (name) {

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from server.events.bus import Bus, Message, bus_url, open_bus
-from tests.support.redis_server import RedisServer, redis_server
+from tests.support.redis import RedisServer
 from tests.support.waiting import eventually
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
-        yield "memory://"
-    else:
-        async with redis_server(tmp_path) as redis_url:
-            yield redis_url
+        return "memory://"
+    return str(request.getfixturevalue("redis_url"))
 
 
 class Running:
@@ -58,8 +55,8 @@ async def test_messages_published_before_connecting_are_not_lost(url: str) -> No
         running.task.cancel()
 
 
-async def test_redis_buses_share_one_stream(tmp_path: Path) -> None:
-    async with redis_server(tmp_path) as redis_url, asyncio.TaskGroup() as tasks:
+async def test_redis_buses_share_one_stream(redis_url: str) -> None:
+    async with asyncio.TaskGroup() as tasks:
         one, two = Running(open_bus(redis_url), tasks), Running(open_bus(redis_url), tasks)
         await eventually(
             lambda: _value(lambda: one.connections + two.connections), lambda n: n == 2
@@ -82,15 +79,13 @@ def test_the_bus_follows_the_store_unless_given() -> None:
 
 
 async def test_a_redis_bus_reconnects_and_says_so(tmp_path: Path) -> None:
-    server = RedisServer(tmp_path)
-    await server.start()
-    try:
+    with RedisServer(tmp_path) as server:
         async with asyncio.TaskGroup() as tasks:
             running = Running(open_bus(server.url), tasks)
             await eventually(lambda: _value(lambda: running.connections), lambda n: n == 1)
-            await server.stop()
+            await asyncio.to_thread(server.stop)  # the bus sees its connection die meanwhile
             running.bus.publish({"op": "while-down"})
-            await server.start()
+            await asyncio.to_thread(server.start)
             await eventually(
                 lambda: _value(lambda: running.connections), lambda n: n == 2, what="reconnect"
             )
@@ -98,5 +93,3 @@ async def test_a_redis_bus_reconnects_and_says_so(tmp_path: Path) -> None:
                 lambda: _value(lambda: running.received), lambda r: r == [{"op": "while-down"}]
             )
             running.task.cancel()
-    finally:
-        await server.stop()

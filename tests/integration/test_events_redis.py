@@ -9,29 +9,29 @@ import httpx
 import pytest
 
 from tests.support.events import EventWatcher
-from tests.support.redis_server import redis_server
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 
 
 @pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[TandemProcess, TandemProcess]]:
-    async with redis_server(tmp_path) as redis_url:
-        servers = [
-            TandemProcess(
-                *("--port", "0", "--store", f"sqlite:///{tmp_path / f'{name}.db'}"),
-                *("--events-bus", redis_url),
-                env={"TANDEM_PRESENCE_HEARTBEAT": "0.5"},
-            )
-            for name in ("a", "b")
-        ]
+async def pair(
+    tmp_path: Path, redis_url: str
+) -> AsyncIterator[tuple[TandemProcess, TandemProcess]]:
+    servers = [
+        TandemProcess(
+            *("--port", "0", "--store", f"sqlite:///{tmp_path / f'{name}.db'}"),
+            *("--events-bus", redis_url),
+            env={"TANDEM_PRESENCE_HEARTBEAT": "0.5"},
+        )
+        for name in ("a", "b")
+    ]
+    for server in servers:
+        await server.start()
+    try:
+        yield servers[0], servers[1]
+    finally:
         for server in servers:
-            await server.start()
-        try:
-            yield servers[0], servers[1]
-        finally:
-            for server in servers:
-                await server.stop()
+            await server.stop()
 
 
 def named(name: str) -> dict[str, object]:

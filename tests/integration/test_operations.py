@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 
 from tests.support.redis import RedisServer
-from tests.support.services import free_port
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 from tests.support.yjs import YjsClient
@@ -54,7 +53,7 @@ async def test_text_logs_are_key_value_lines(tmp_path: Path) -> None:
 async def test_two_hubs_report_fanout_metrics_and_redis_outages(
     tmp_path: Path, yjs_clients: Callable[..., Awaitable[YjsClient]]
 ) -> None:
-    redis = RedisServer(tmp_path / "redis", port=free_port()).start()
+    redis = RedisServer(tmp_path / "redis").start()
     hubs = [await TandemProcess("--port", "0", "--store", redis.url).start() for _ in range(2)]
     try:
         a = await yjs_clients(hubs[0].ws_url, "measured")

@@ -15,7 +15,6 @@ from server.persistence import compact
 from server.redisconn import doc_key
 from server.stores.redis import RedisStore
 from tests.support.redis import RedisClusterServers, RedisServer
-from tests.support.services import free_port
 
 PARTS = ("meta", "tail", "snapshot", "bus", "v:meta", "v:diff", "v:sv", "v:cp", "v:cpi")
 
@@ -97,7 +96,7 @@ async def test_appends_racing_compactions_lose_nothing(redis_url: str) -> None:
 
 
 async def test_an_unreachable_redis_raises_store_errors_then_recovers(tmp_path: Path) -> None:
-    server = RedisServer(tmp_path / "late", port=free_port())
+    server = RedisServer(tmp_path / "late")
     store = RedisStore(server.url)
     await store.open()  # Redis is not there yet: the hub still starts, and reports not ready
     with pytest.raises(StoreError):

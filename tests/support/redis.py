@@ -1,7 +1,9 @@
 """Real Redis for the tests: one `redis-server`, or a Cluster of three masters, on loopback.
 
-Both are session-scoped (starting a cluster takes a few seconds); the function-scoped fixtures
-`redis_url` and `redis_cluster_url` flush them so every test starts empty.
+The fixtures are session-scoped (starting a cluster takes a few seconds); the function-scoped
+`redis_url` and `redis_cluster_url` flush them so every test starts empty. A test that stops and
+restarts Redis starts its own `RedisServer` instead (`with RedisServer(tmp_path) as server:`):
+`stop()` then `start()` brings it back on the same port, empty.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from tests.support.services import free_port, require_executable
 
 
 class RedisServer:
-    """One `redis-server` process; `extra` are more `--option value` arguments."""
+    """One `redis-server` process on a free port; `extra` are more `--option value` arguments.
 
-    def __init__(self, workdir: Path, *extra: str, port: int | None = None) -> None:
+    Its methods block (a start waits until Redis answers, well under a second). An async test
+    whose own event loop talks to Redis stops and starts it with `asyncio.to_thread`, so that the
+    loop sees the outage as it happens.
+    """
+
+    def __init__(self, workdir: Path, *extra: str) -> None:
         self.binary = require_executable("redis-server", "/usr/bin/redis-server")
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
+        self.port = free_port()
         self.extra = list(extra)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -73,6 +80,12 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class RedisClusterServers:

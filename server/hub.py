@@ -160,18 +160,34 @@ class Hub:
         return room
 
     async def delete(self, doc: str) -> bool:
-        """Delete a document: its editors are closed (4404, no reconnect), then its data."""
+        """Delete a document: its editors are closed (4404, no reconnect), then its data.
+
+        Listeners hear it first (`deleted`): the broker tells every other instance, which
+        forgets and erases the document in turn (`forget`, `erase`).
+        """
+        had_room = self.forget(doc)
+        existed = await self.erase(doc)
+        log.info("event=document_deleted doc=%s existed=%s", doc, existed)
+        return existed or had_room
+
+    def forget(self, doc: str, *, remote: bool = False) -> bool:
+        """Close a deleted document's editors (4404) and its room, and tell the listeners to
+        drop what they keep for it; `remote`: it was deleted on another instance."""
         room = self.rooms.pop(doc, None)
         if room is not None:
+            room.close()  # frames still arriving from its editors are ignored
             for conn in list(room.connections):
                 conn.close(CloseCode.NOT_FOUND, "document deleted")
-            room.close()
         for listener in self.listeners:
-            listener.deleted(doc)
-        self.persister.discard(doc)
-        existed = await self.store.delete(doc)
-        log.info("event=document_deleted doc=%s existed=%s", doc, existed)
-        return existed or room is not None
+            listener.deleted(doc, remote=remote)
+        return room is not None
+
+    async def erase(self, doc: str) -> bool:
+        """Delete a forgotten document's data once every write of it already under way here
+        has landed (a flush, a version), so that nothing of it is written afterwards."""
+        for listener in self.listeners:
+            await listener.quiesce(doc)
+        return await self.persister.delete(doc)
 
     async def _load(self, doc: str) -> Room:
         started = time.perf_counter()

@@ -43,8 +43,13 @@ class HubListener:
     def room_closed(self, room: Room) -> None:
         pass
 
-    def deleted(self, doc: str) -> None:
-        """The document was deleted: forget everything kept for it."""
+    def deleted(self, doc: str, *, remote: bool = False) -> None:
+        """The document was deleted (`remote`: on another instance): forget everything kept
+        for it, and write nothing of it from now on."""
+
+    async def quiesce(self, doc: str) -> None:
+        """Return once writes of `doc` already under way are done (its data is deleted next).
+        The one hook that may wait; it is awaited only by a deletion."""
 
     def joined(self, room: Room, conn: Connection) -> None:
         pass

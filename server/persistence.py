@@ -47,9 +47,12 @@ class Persister:
     def has_pending(self, doc: str) -> bool:
         return doc in self._pending
 
-    def discard(self, doc: str) -> None:
-        """Drop a deleted document's unwritten updates."""
-        self._pending.pop(doc, None)
+    async def delete(self, doc: str) -> bool:
+        """Drop a deleted document's unwritten updates and delete it from the store, after a
+        flush already under way (which may hold some of them) has finished."""
+        async with self._flush_lock:
+            self._pending.pop(doc, None)
+            return await self.store.delete(doc)
 
     @property
     def pending_count(self) -> int:

@@ -133,6 +133,8 @@ class Room:
 
     def receive(self, conn: Connection, frame: bytes) -> None:
         """Handle one frame from a client; raises crdt errors for the caller to close it with."""
+        if self.state is RoomState.CLOSED:
+            return  # deleted or shut down under a client still sending: keep nothing of it
         message = parse_message(frame, self.max_frame)
         if isinstance(message, SyncUpdate | SyncStep2):
             if not conn.identity.role.can_write:

@@ -29,6 +29,7 @@ class Kind(IntEnum):
     SYNC_REQUEST = 3  # body: the sender's state vector; instances with the room reply
     SYNC_REPLY = 4  # body: varBytes update missing from the requester, varBytes awareness
     FLUSHED = 5  # body: u64, the sender's last UPDATE seq now in the store
+    DELETED = 6  # body: empty; the document was deleted on the sender
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,11 @@ Remote updates are persisted by the instance that received them from a client, w
 with them unflushed: every instance that applied them writes them itself (a repeat costs a few
 bytes; Yjs ignores it), so what any live room holds reaches the store.
 
+A document deleted on one instance (DELETED) is forgotten by every instance with its room open:
+editors closed with 4404, nothing of it kept or written (unconfirmed updates are dropped), and
+its data deleted once more after their own writes of it under way, which could otherwise bring
+it back.
+
 Only instances with a room open subscribe to its channel (room_opened / room_closed). Presence
 from other instances expires here if not renewed (their hub may have died without a word).
 Publishing goes through a bounded in-order queue, so a Redis outage delays fan-out instead of
@@ -105,6 +110,9 @@ class Fanout(HubListener):
         self._unflushed: dict[str, deque[tuple[bytes, int]]] = {}
         # Remote updates their sender has not confirmed as stored: (seq, update, arrived).
         self._unconfirmed: dict[tuple[bytes, str], deque[tuple[int, bytes, float]]] = {}
+        # Documents deleted on another instance, to erase here too (after our own writes).
+        self._erase: set[str] = set()
+        self._erase_ready = asyncio.Event()
         self.metrics.broker_queue.set_function(lambda: len(self._outbox))
         hub.persister.flushed_listeners.append(self._flushed)
 
@@ -130,6 +138,7 @@ class Fanout(HubListener):
                 tasks.create_task(self._catch_up_loop(), name="tandem-broker-catch-up")
                 tasks.create_task(self._expire_presence_loop(), name="tandem-broker-presence")
                 tasks.create_task(self._unconfirmed_loop(), name="tandem-broker-unconfirmed")
+                tasks.create_task(self._erase_loop(), name="tandem-broker-erase")
         finally:
             # Last words (presence removals of the sockets just closed) go out if they can.
             if self._outbox:
@@ -144,7 +153,17 @@ class Fanout(HubListener):
         self.broker.subscribe(room.name)
 
     def room_closed(self, room: Room) -> None:
-        doc = room.name
+        for key, entries in self._forget(room.name).items():
+            self._persist_unconfirmed(key, entries)
+
+    def deleted(self, doc: str, *, remote: bool = False) -> None:
+        self._forget(doc)  # its unconfirmed updates go with it
+        self._unflushed.pop(doc, None)  # the persister dropped them: no FLUSHED will follow
+        if not remote:
+            self._send(doc, Kind.DELETED, b"")
+
+    def _forget(self, doc: str) -> dict[tuple[bytes, str], deque[tuple[int, bytes, float]]]:
+        """Unsubscribe and drop what we keep for `doc`; returns its unconfirmed updates."""
         self.broker.unsubscribe(doc)
         self._held.pop(doc, None)
         self._remote_presence.pop(doc, None)
@@ -152,8 +171,7 @@ class Fanout(HubListener):
         self._subscribed_before.discard(doc)
         for key in [key for key in self._seen if key[1] == doc]:
             del self._seen[key]
-        for key in [key for key in self._unconfirmed if key[1] == doc]:
-            self._persist_unconfirmed(key, self._unconfirmed.pop(key))
+        return {key: self._unconfirmed.pop(key) for key in list(self._unconfirmed) if key[1] == doc}
 
     def update(self, event: UpdateEvent) -> None:
         if not event.remote:
@@ -240,6 +258,9 @@ class Fanout(HubListener):
             return
         if envelope.instance == self.instance:
             return  # our own echo
+        if envelope.kind is Kind.DELETED:
+            self._deleted_elsewhere(doc, envelope.instance.hex()[:8])
+            return
         room = self.hub.rooms.get(doc)
         if room is None or room.state is not RoomState.OPEN:
             return
@@ -363,6 +384,32 @@ class Fanout(HubListener):
         missing = room.document.diff(state_vector)
         awareness = encode_awareness_update(room.awareness.states())
         self._send(room.name, Kind.SYNC_REPLY, encode_reply(missing, awareness), requester)
+
+    # -- deletions on other instances ------------------------------------------------------
+
+    def _deleted_elsewhere(self, doc: str, peer: str) -> None:
+        self.metrics.broker_messages.labels(direction="in", kind="deleted").inc()
+        log.info("event=document_deleted_elsewhere doc=%s peer=%s", doc, peer)
+        self.hub.forget(doc, remote=True)
+        self._erase.add(doc)
+        self._erase_ready.set()
+
+    async def _erase_loop(self) -> None:
+        while True:
+            await self._erase_ready.wait()
+            self._erase_ready.clear()
+            docs, self._erase = self._erase, set()
+            for doc in docs:
+                if doc in self.hub.rooms:
+                    continue  # opened again since: a new document by that name, not erased
+                try:
+                    await self.hub.erase(doc)
+                except StoreError as exc:
+                    log.warning("event=erase_failed doc=%s error=%s", doc, exc)
+                    self._erase.add(doc)
+            if self._erase:
+                await asyncio.sleep(1.0)
+                self._erase_ready.set()
 
     # -- durability of remote updates ------------------------------------------------------
 

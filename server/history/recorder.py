@@ -103,10 +103,14 @@ class HistoryRecorder(HubListener):
         else:
             self._bases.pop(room.name, None)
 
-    def deleted(self, doc: str) -> None:
+    def deleted(self, doc: str, *, remote: bool = False) -> None:
         self._bursts.pop(doc, None)
         self._orphans = [orphan for orphan in self._orphans if orphan[0] != doc]
         self._bases.pop(doc, None)
+
+    async def quiesce(self, doc: str) -> None:
+        async with self._locks[doc]:  # a version being written: the deletion erases it too
+            pass
 
     def open_bursts(self) -> dict[str, Burst]:
         return dict(self._bursts)

@@ -273,3 +273,24 @@ async def test_updates_of_an_instance_that_died_unflushed_are_stored_by_the_othe
     b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).updates == [update]
+
+
+async def test_a_deletion_on_one_instance_leaves_nothing_to_write_on_the_other(
+    instances: Instances,
+) -> None:
+    a = await instances.start(flush_interval=60)  # a's update stays unconfirmed on b
+    b = await instances.start(flush_interval=60)  # b's stays pending in b's persister
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    send_update(a, "doc", ca, edit(1, "from a")[1])
+    send_update(b, "doc", cb, edit(2, "from b")[1])
+    await eventually(lambda: _return(bool(b.fanout._unconfirmed)), what="a's update on b")
+    assert b.hub.persister.has_pending("doc")
+
+    assert await a.hub.delete("doc")
+    await eventually(lambda: _return("doc" not in b.hub.rooms), what="b forgets the room")
+    assert not cb.is_open and cb._close == (4404, "document deleted")
+    await eventually(lambda: _return(not b.hub.persister.has_pending("doc")), what="b erases")
+    assert not b.fanout._unconfirmed and "doc" not in b.broker._wanted
+    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await b.hub.persister.flush()
+    assert (await instances.store.load("doc")).empty

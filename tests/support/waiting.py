@@ -27,3 +27,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached in {timeout}s; last value: {result!r}")
         await asyncio.sleep(interval)
+
+
+async def throughout(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool] = bool,
+    *,
+    duration: float,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` for `duration` seconds; fail as soon as `check(result)` does not hold."""
+    deadline = time.monotonic() + duration
+    while True:
+        result = await probe()
+        if not check(result):
+            raise AssertionError(f"{what} stopped holding; value: {result!r}")
+        if time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(interval)

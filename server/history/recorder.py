@@ -27,6 +27,7 @@ from typing import Any
 
 from crdt.document import Document
 from crdt.history import diff_documents, restore_update
+from crdt.protocol import parse_state_vector
 from crdt.render import to_prosemirror
 from server.errors import StoreError
 from server.history.archive import EMPTY_DOC, rebuild_version, stored_document, version_json
@@ -64,6 +65,9 @@ class _Base:
     version: int
     state_vector: bytes
     body: dict[str, Any]  # its ProseMirror JSON, for the characters added and removed
+    # Its full state when it may hold edits the live document lacks (another instance recorded
+    # it, or it merged such edits); None when it was taken from the live document itself.
+    state: bytes | None = None
 
 
 class HistoryRecorder(HubListener):
@@ -239,7 +243,12 @@ class HistoryRecorder(HubListener):
             base = _Base(0, EMPTY_STATE_VECTOR, EMPTY_DOC)
         else:
             document = await rebuild_version(self.store, doc, last.info.version)
-            base = _Base(last.info.version, last.state_vector, to_prosemirror(document.content))
+            base = _Base(
+                last.info.version,
+                last.state_vector,
+                to_prosemirror(document.content),
+                document.encode(),
+            )
         self._bases[doc] = base
         return base
 
@@ -265,6 +274,11 @@ class HistoryRecorder(HubListener):
                 state_vector = document.state_vector()
                 diff = document.diff(base.state_vector)
                 body = to_prosemirror(document.content)
+                state = None
+                if base.state is not None:
+                    state_vector, body, state = await asyncio.to_thread(
+                        _merged, base.state, diff, state_vector, body
+                    )
                 stat = await asyncio.to_thread(diff_documents, base.body, body)
                 authors = burst.authors if burst is not None else {}
                 info = VersionInfo(
@@ -279,7 +293,7 @@ class HistoryRecorder(HubListener):
                 )
                 checkpoint = await self._checkpoint(doc, base, diff, info.version)
                 if await self.store.append_version(doc, info, diff, state_vector, checkpoint):
-                    self._bases[doc] = _Base(info.version, state_vector, body)
+                    self._bases[doc] = _Base(info.version, state_vector, body, state)
                     log.info(
                         "event=version doc=%s version=%d authors=%s added=%d removed=%d",
                         doc,
@@ -314,3 +328,16 @@ class HistoryRecorder(HubListener):
             return Document.load(previous.encode(), [diff]).encode()
 
         return await asyncio.to_thread(fold)
+
+
+def _merged(
+    base: bytes, diff: bytes, state_vector: bytes, body: dict[str, Any]
+) -> tuple[bytes, dict[str, Any], bytes | None]:
+    """The state vector, body and state of a version recorded on `base` (a version that may
+    hold edits the live document lacks, e.g. another instance's not arrived yet): the version
+    holds both, as rebuilding it shows. The state is None when the live document had it all."""
+    merged = Document.load(base, [diff])
+    merged_body = to_prosemirror(merged.content)
+    if merged_body == body and merged.state() == parse_state_vector(state_vector):
+        return state_vector, body, None
+    return merged.state_vector(), merged_body, merged.encode()

@@ -97,3 +97,109 @@ async def test_a_document_deleted_on_one_hub_is_gone_from_both(
             response = await http.get(f"{hub.url}/api/docs/doomed", headers=bearer("boss"))
             assert response.status_code == 404, f"{hub.url} still has it"
     assert "event=document_deleted_elsewhere doc=doomed" in two.output()
+
+
+class Recording:
+    """Users typing on two hubs, and who typed on each hub since that hub's last version."""
+
+    def __init__(self, http: httpx.AsyncClient, hubs: list[TandemProcess]) -> None:
+        self.http = http
+        self.hubs = hubs
+        self.lines: list[str] = []
+        self.typed_on: list[list[str]] = [[] for _ in hubs]
+        self.since: list[set[str]] = [set() for _ in hubs]
+        self.recorded: dict[int, tuple[int, set[str], list[str]]] = {}  # version: hub, who, lines
+
+    async def type(self, hub: int, user: str, client: YjsClient, line: str) -> None:
+        """Append a line, and wait until its hub has applied it (so a version now has it)."""
+        await client.call("append", text=line)
+        await eventually(
+            lambda: self.text(hub), lambda text: line in text.splitlines(), what=f"{line} on {hub}"
+        )
+        self.lines.append(line)
+        self.typed_on[hub].append(line)
+        self.since[hub].add(user)
+
+    async def text(self, hub: int) -> str:
+        url = f"{self.hubs[hub].url}/api/docs/shared?format=text"
+        return (await self.http.get(url, headers=bearer("reader"))).text
+
+    async def version(self, hub: int) -> None:
+        authors, self.since[hub] = self.since[hub], set()
+        lines = list(self.typed_on[hub])  # what the hub surely had (the rest may be on its way)
+        response = await self.http.post(
+            f"{self.hubs[hub].url}/api/docs/shared/versions", json={}, headers=bearer("ana")
+        )
+        assert response.status_code == 201, response.text
+        number = response.json()["version"]
+        assert number not in self.recorded, f"version {number} recorded twice"
+        self.recorded[number] = (hub, authors, lines)
+
+
+async def test_versions_recorded_on_two_hubs_number_attribute_and_rebuild_right(
+    hubs: Hubs, yjs_clients: Connect
+) -> None:
+    hub_list = await hubs()  # versions close on request only (the idle gap is 30 s)
+    people = [("ana", 0), ("cleo", 0), ("ben", 1)]
+    clients = {
+        user: await yjs_clients(
+            hub_list[hub].ws_url, "shared", params={"token": token(user, name=user.title())}
+        )
+        for user, hub in people
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        rec = Recording(http, hub_list)
+        await rec.type(0, "ana", clients["ana"], "ana 0")
+        await rec.version(0)
+        await rec.type(1, "ben", clients["ben"], "ben 0")
+        await rec.version(1)
+        await rec.version(1)  # nothing new on hub 1: a version with no authors
+        for n in range(1, 6):
+            await asyncio.gather(
+                rec.type(0, "ana", clients["ana"], f"ana {n}"),
+                rec.type(1, "ben", clients["ben"], f"ben {n}"),
+            )
+            if n % 2:
+                await rec.type(0, "cleo", clients["cleo"], f"cleo {n}")
+            await asyncio.gather(rec.version(0), rec.version(1))  # racing for the next number
+        # Everyone converged; the last version, on hub 1, holds it all.
+        for client in clients.values():
+            for line in rec.lines:
+                await client.call("waitText", text=line)
+        await eventually(
+            lambda: rec.text(1), lambda t: set(t.splitlines()) >= set(rec.lines), what="hub 1"
+        )
+        await rec.version(1)
+
+        last = max(rec.recorded)
+        assert sorted(rec.recorded) == list(range(1, last + 1)), "no holes"
+        for hub in hub_list:
+            listed = await http.get(f"{hub.url}/api/docs/shared/versions", headers=bearer("x"))
+            versions = listed.json()
+            assert [v["version"] for v in versions] == list(range(1, last + 1)), hub.url
+            for v in versions:
+                recorded_on, authors, _ = rec.recorded[v["version"]]
+                assert set(v["authors"]) == authors, (v, recorded_on)
+                assert v["names"] == {user: user.title() for user in authors}
+        before: set[str] = set()
+        for number, (hub, _, lines) in sorted(rec.recorded.items()):
+            url = f"{hub_list[hub].url}/api/docs/shared/versions/{number}?format=text"
+            text = set((await http.get(url, headers=bearer("x"))).text.splitlines())
+            missing = (set(lines) | before) - text  # nothing was deleted: versions only grow
+            assert not missing, f"version {number} (hub {hub}) lacks {missing}"
+            before = text
+        # What each version says it added and removed is what its content changed.
+        for v in versions:
+            url = (
+                f"{hub_list[0].url}/api/docs/shared/diff?from={v['version'] - 1}&to={v['version']}"
+            )
+            change = (await http.get(url, headers=bearer("x"))).json()
+            assert (v["added"], v["removed"]) == (change["added"], change["removed"]), v
+        live = [
+            (await http.get(f"{h.url}/api/docs/shared?format=json", headers=bearer("x"))).json()
+            for h in hub_list
+        ]
+        at_last = await http.get(
+            f"{hub_list[0].url}/api/docs/shared/versions/{last}?format=json", headers=bearer("x")
+        )
+        assert live[0] == live[1] == at_last.json()

@@ -73,8 +73,10 @@ def _frames(conn: Connection) -> list[bytes]:
 
 
 @contextlib.asynccontextmanager
-async def started(config: Config) -> AsyncIterator[tuple[Hub, HistoryRecorder]]:
-    hub = Hub(config, MemoryStore())
+async def started(
+    config: Config, store: MemoryStore | None = None
+) -> AsyncIterator[tuple[Hub, HistoryRecorder]]:
+    hub = Hub(config, store if store is not None else MemoryStore())
     recorder = HistoryRecorder(hub)
     hub.add_listener(recorder)
     hub.add_service("history", recorder.run)
@@ -154,6 +156,30 @@ async def test_updates_from_another_instance_are_not_attributed_here(slow) -> No
     room.apply_update(Editor(9).append("elsewhere"), origin=None, remote=True)
     assert recorder.open_bursts() == {}
     assert await recorder.close_version("remote") is None
+
+
+async def test_a_version_after_another_instances_holds_both_and_counts_only_its_change() -> None:
+    """Two instances, one store, no fan-out between them (an update still in flight)."""
+    store, config = MemoryStore(), Config(version_idle_seconds=60, flush_interval=0.01)
+    async with started(config, store) as (a, on_a), started(config, store) as (b, on_b):
+        ana, ben = await _join(a, "both", ANA), await _join(b, "both", BEN)
+        ana_editor, ben_editor = Editor(1), Editor(2)
+        _send(a, "both", ana, ana_editor.append("from Ana"))
+        first = await on_a.close_version("both")
+        assert first is not None and first.version == 1
+        _send(b, "both", ben, ben_editor.append("from Ben"))  # b has not seen Ana's line
+        second = await on_b.close_version("both")
+        assert second is not None and (second.version, second.authors) == (2, ("ben",))
+        assert (second.added, second.removed) == (len("from Ben"), 0)
+        assert to_text((await rebuild_version(store, "both", 2)).content) == "from Ana\nfrom Ben"
+        # Ana's line arrives on b: b's next version counts only what changed since version 2.
+        b.rooms["both"].apply_update(ana_editor.doc.get_update(), origin=None, remote=True)
+        _send(b, "both", ben, ben_editor.append("Ben again"))
+        third = await on_b.close_version("both")
+        assert third is not None and (third.added, third.removed) == (len("Ben again"), 0)
+        assert to_text((await rebuild_version(store, "both", 3)).content) == to_text(
+            b.rooms["both"].document.content
+        )
 
 
 async def test_each_version_rebuilds_to_what_the_clients_saw(tmp_path) -> None:

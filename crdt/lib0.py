@@ -53,6 +53,14 @@ class Decoder:
         return bytes(self._data[start : self._pos])
 
     def read_var_uint(self) -> int:
+        # Fast path: most varUints in Yjs messages (types, counts, small clocks) are one byte.
+        pos = self._pos
+        data = self._data
+        if pos < len(data):
+            byte = data[pos]
+            if byte < 0x80:
+                self._pos = pos + 1
+                return byte
         value = 0
         shift = 0
         for _ in range(_MAX_VARINT_BYTES):

@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null)
-APT_PACKAGES := redis-server redis-tools chromium nginx-light
 PORT ?= 8000
 
 .PHONY: run test lint deps system-deps node-deps bundle check-bundle bench bench-deps clean cluster-up cluster-down cluster-figures

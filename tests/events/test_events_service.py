@@ -16,25 +16,15 @@ from crdt.protocol import AwarenessMessage, encode_awareness, encode_sync_update
 from server.config import Config
 from server.connection import Connection
 from server.hub import Hub
-from server.identity import Identity
+from server.identity import ANONYMOUS, Identity
 from server.stores.memory import MemoryStore
+from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def close(self, code: int, reason: str) -> None:
-        pass
 
 
 class Watcher:
     def __init__(self, hub: Hub, docs: frozenset[str] | None, tasks: asyncio.TaskGroup) -> None:
-        self.channel = Recorder()
+        self.channel = RecordingChannel()
         self.conn = Connection(self.channel)
         self.sub = hub.events.subscribe(self.conn, docs, lambda doc: doc != "secret")
         tasks.create_task(self.conn.run_writer())
@@ -52,7 +42,7 @@ async def hub() -> AsyncIterator[Hub]:
 
 
 async def join(hub: Hub, doc: str, name: str, identity: Identity | None = None) -> Connection:
-    conn = Connection(Recorder(), identity=identity) if identity else Connection(Recorder())
+    conn = Connection(RecordingChannel(), identity=identity or ANONYMOUS)
     await hub.join(doc, conn)
     room = hub.rooms[doc]
     state = json.dumps({"user": {"name": name, "color": "#123456"}})
@@ -178,7 +168,7 @@ async def _value(get: Any) -> Any:
 async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(hub: Hub) -> None:
     async with asyncio.TaskGroup() as tasks:
         watcher = Watcher(hub, frozenset({"quiet"}), tasks)
-        conn = Connection(Recorder())
+        conn = Connection(RecordingChannel())
         await hub.join("quiet", conn)
         events = await eventually(
             lambda: _value(lambda: watcher.events), lambda e: len(e) == 1, what="grace expiry"
@@ -197,7 +187,7 @@ async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(hub: 
 async def test_a_connection_that_leaves_before_it_is_announced_leaves_no_trace(hub: Hub) -> None:
     async with asyncio.TaskGroup() as tasks:
         watcher = Watcher(hub, frozenset({"brief", "after"}), tasks)
-        conn = Connection(Recorder())
+        conn = Connection(RecordingChannel())
         await hub.join("brief", conn)
         hub.leave(hub.rooms["brief"], conn)
         await join(hub, "after", "Ana")  # a marker: everything before it has been handled

@@ -11,14 +11,7 @@ from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
 from server.connection import Connection
 from server.room import Room
 from server.throttle import AwarenessThrottle
-
-
-class Sink:
-    async def send(self, data: bytes) -> None:
-        pass
-
-    async def close(self, code: int, reason: str) -> None:
-        pass
+from tests.support.channels import RecordingChannel
 
 
 def awareness_sent(conn: Connection) -> list[list[AwarenessEntry]]:
@@ -34,7 +27,7 @@ def cursor(client_id: int, clock: int, position: int) -> bytes:
 def setup(interval: float = 0.08) -> tuple[Room, AwarenessThrottle, Connection, Connection]:
     throttle = AwarenessThrottle(interval)
     room = Room("r", Document(), throttle=throttle)
-    ana, ben = Connection(Sink()), Connection(Sink())
+    ana, ben = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(ana)
     room.join(ben)
     ben._outbox.clear()
@@ -81,7 +74,7 @@ def test_a_removal_is_relayed_at_once_and_drops_what_was_held() -> None:
 
 def test_clients_are_throttled_independently() -> None:
     room, _, ana, ben = setup()
-    carl = Connection(Sink())
+    carl = Connection(RecordingChannel())
     room.join(carl)
     room.receive(ana, cursor(7, 1, 1))
     room.receive(carl, cursor(8, 1, 1))

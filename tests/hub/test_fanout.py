@@ -25,7 +25,8 @@ from server.config import Config
 from server.connection import Connection
 from server.hub import Hub
 from server.stores.memory import MemoryStore
-from tests.hub.test_room import FakeChannel, edit, queued
+from tests.hub.test_room import edit, queued
+from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually
 
 
@@ -75,7 +76,7 @@ async def same_text(a: Hub, b: Hub, doc: str, expected: str) -> None:
 
 async def joined(instance: Instance, doc: str) -> Connection:
     """A connection on `doc`, once the instance subscribed and every instance went quiet."""
-    conn = Connection(FakeChannel())
+    conn = Connection(RecordingChannel())
     await instance.hub.join(doc, conn)
     await eventually(
         lambda: _return(instance.broker.connected and doc in instance.broker._active),

@@ -20,21 +20,11 @@ from server.hub import Hub
 from server.identity import Identity
 from server.persistence import compact
 from server.stores.memory import MemoryStore
+from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually
 
 ANA = Identity(user="ana", name="Ana", anonymous=False)
 BEN = Identity(user="ben", name="Ben", anonymous=False)
-
-
-class FakeChannel:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def close(self, code: int, reason: str) -> None:
-        pass
 
 
 class Editor:
@@ -92,7 +82,7 @@ async def slow() -> AsyncIterator[tuple[Hub, HistoryRecorder]]:
 
 
 async def _join(hub: Hub, doc: str, identity: Identity) -> Connection:
-    conn = Connection(FakeChannel(), identity=identity)
+    conn = Connection(RecordingChannel(), identity=identity)
     await hub.join(doc, conn)
     return conn
 

@@ -27,21 +27,7 @@ from server.hub import Hub
 from server.identity import Identity, Role
 from server.room import Room
 from server.stores.memory import MemoryStore
-
-
-class FakeChannel:
-    def __init__(self, *, stall: bool = False) -> None:
-        self.sent: list[bytes] = []
-        self.closed: tuple[int, str] | None = None
-        self.stall = stall
-
-    async def send(self, data: bytes) -> None:
-        if self.stall:
-            await asyncio.Event().wait()
-        self.sent.append(data)
-
-    async def close(self, code: int, reason: str) -> None:
-        self.closed = (code, reason)
+from tests.support.channels import RecordingChannel
 
 
 def queued(conn: Connection) -> list[object]:
@@ -58,11 +44,11 @@ def edit(client_id: int, text: str, base: Doc | None = None) -> tuple[Doc, bytes
 
 def test_join_sends_sync_step1_and_current_awareness() -> None:
     room = Room("r", Document())
-    first = Connection(FakeChannel())
+    first = Connection(RecordingChannel())
     room.join(first)
     state = encode_awareness_update([AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')])
     room.receive(first, encode_awareness(state))
-    second = Connection(FakeChannel())
+    second = Connection(RecordingChannel())
     room.join(second)
     messages = queued(second)
     assert isinstance(messages[0], SyncStep1)
@@ -72,7 +58,7 @@ def test_join_sends_sync_step1_and_current_awareness() -> None:
 
 def test_updates_reach_every_other_connection_but_not_the_sender() -> None:
     room = Room("r", Document())
-    a, b, c = (Connection(FakeChannel()) for _ in range(3))
+    a, b, c = (Connection(RecordingChannel()) for _ in range(3))
     for conn in (a, b, c):
         room.join(conn)
         conn._outbox.clear()
@@ -85,11 +71,11 @@ def test_updates_reach_every_other_connection_but_not_the_sender() -> None:
 
 def test_step1_is_answered_with_the_missing_part() -> None:
     room = Room("r", Document())
-    writer = Connection(FakeChannel())
+    writer = Connection(RecordingChannel())
     room.join(writer)
     _, update = edit(1, "abc")
     room.receive(writer, encode_sync_update(update))
-    reader = Connection(FakeChannel())
+    reader = Connection(RecordingChannel())
     room.join(reader)
     reader._outbox.clear()
     room.receive(reader, encode_sync_step1(Doc().get_state()))
@@ -102,7 +88,7 @@ def test_step1_is_answered_with_the_missing_part() -> None:
 
 def test_awareness_echo_is_not_relayed_again() -> None:
     room = Room("r", Document())
-    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(a)
     room.join(b)
     a._outbox.clear()
@@ -116,7 +102,7 @@ def test_awareness_echo_is_not_relayed_again() -> None:
 
 def test_a_connection_cannot_change_awareness_it_does_not_own() -> None:
     room = Room("r", Document())
-    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(a)
     room.join(b)
     room.receive(a, encode_awareness(encode_awareness_update([AwarenessEntry(5, 1, "{}")])))
@@ -126,7 +112,7 @@ def test_a_connection_cannot_change_awareness_it_does_not_own() -> None:
 
 def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
     room = Room("r", Document())
-    a, b = Connection(FakeChannel()), Connection(FakeChannel())
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(a)
     room.join(b)
     entries = [AwarenessEntry(5, 1, "{}"), AwarenessEntry(6, 1, "{}")]
@@ -142,7 +128,7 @@ def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
 
 def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
     room = Room("r", Document())
-    conn = Connection(FakeChannel())
+    conn = Connection(RecordingChannel())
     room.join(conn)
     conn._outbox.clear()
     gapped = bytes.fromhex("0101050304010174015800")  # client 5 from clock 3: 0-2 never sent
@@ -154,7 +140,7 @@ def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
 
 def test_a_read_only_connection_cannot_change_the_document() -> None:
     room = Room("r", Document())
-    reader = Connection(FakeChannel(), identity=Identity("r", "R", Role.READ, anonymous=False))
+    reader = Connection(RecordingChannel(), identity=Identity("r", "R", Role.READ, anonymous=False))
     room.join(reader)
     reader._outbox.clear()
     _, update = edit(1, "nope")
@@ -166,14 +152,14 @@ def test_a_read_only_connection_cannot_change_the_document() -> None:
 
 async def test_a_slow_connection_is_closed_instead_of_stalling_the_room() -> None:
     room = Room("r", Document())
-    slow_channel = FakeChannel(stall=True)
+    slow_channel = RecordingChannel(stall=True)
     slow = Connection(slow_channel, max_frames=10)
-    fast_channel = FakeChannel()
+    fast_channel = RecordingChannel()
     fast = Connection(fast_channel)
     writers = [asyncio.create_task(c.run_writer()) for c in (slow, fast)]
     room.join(slow)
     room.join(fast)
-    writer = Connection(FakeChannel())
+    writer = Connection(RecordingChannel())
     room.join(writer)
     doc = None
     for n in range(50):
@@ -210,7 +196,7 @@ async def test_many_first_joins_load_the_room_once(hub: Hub) -> None:
         return await original(doc)
 
     hub.store.load = counting_load  # type: ignore[method-assign]
-    conns = [Connection(FakeChannel()) for _ in range(16)]
+    conns = [Connection(RecordingChannel()) for _ in range(16)]
     rooms = await asyncio.gather(*(hub.join("busy", c) for c in conns))
     assert loads == 1
     assert len({id(r) for r in rooms}) == 1
@@ -218,7 +204,7 @@ async def test_many_first_joins_load_the_room_once(hub: Hub) -> None:
 
 
 async def test_an_empty_room_unloads_after_its_updates_are_flushed(hub: Hub) -> None:
-    conn = Connection(FakeChannel())
+    conn = Connection(RecordingChannel())
     room = await hub.join("doc", conn)
     _, update = edit(1, "kept")
     room.receive(conn, encode_sync_update(update))

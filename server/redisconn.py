@@ -8,6 +8,8 @@ asks the server which it is.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -15,6 +17,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
+
+log = logging.getLogger("tandem.redis")
 
 __all__ = ["INDEX_KEY", "RedisClient", "connect", "doc_key", "safe_url"]
 
@@ -50,6 +54,16 @@ def client_options(*, retries: int) -> dict[str, Any]:
         Retry(ExponentialBackoff(cap=0.5, base=0.05), retries) if retries else Retry(NoBackoff(), 0)
     )
     return {**_TIMEOUTS, "retry": retry}
+
+
+async def close_quietly(closeable: Any, *, timeout: float = 2.0) -> None:
+    """Close a Redis client or pub/sub within `timeout`: a stop never hangs on a dead Redis."""
+    close = getattr(closeable, "aclose", None) or closeable.close
+    try:
+        async with asyncio.timeout(timeout):
+            await close()
+    except (TimeoutError, RedisError, OSError) as exc:
+        log.warning("event=redis_close_failed error=%r", exc)
 
 
 async def connect(url: str, *, retries: int = 2) -> RedisClient:

@@ -13,7 +13,6 @@ confirming each channel with `subscribed` so the receiver catches up on what it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,7 +22,14 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from server.broker.base import BrokerError, BrokerSink
-from server.redisconn import RedisClient, client_options, connect, doc_key, safe_url
+from server.redisconn import (
+    RedisClient,
+    client_options,
+    close_quietly,
+    connect,
+    doc_key,
+    safe_url,
+)
 
 log = logging.getLogger("tandem.broker.redis")
 
@@ -57,10 +63,8 @@ class _Node:
             await self.pubsub.unsubscribe(channel)
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
-        with contextlib.suppress(Exception):
-            await self.client.aclose()
+        await close_quietly(self.pubsub)
+        await close_quietly(self.client)
 
 
 class RedisBroker:
@@ -84,7 +88,7 @@ class RedisBroker:
     async def close(self) -> None:
         if self._publisher is not None:
             client, self._publisher = self._publisher, None
-            await client.aclose()
+            await close_quietly(client)
 
     def subscribe(self, doc: str) -> None:
         channel = channel_of(doc)
@@ -155,7 +159,7 @@ class RedisBroker:
         finally:
             for node in nodes.values():
                 await node.close()
-            await client.aclose()
+            await close_quietly(client)
 
     def _router(
         self, client: RedisClient, nodes: dict[str, _Node], reading: Callable[[_Node], _Node]

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from server.events.bus import Deliver, Message, Outbox
+from server.redisconn import close_quietly
 
 log = logging.getLogger("tandem.events.redis")
 
@@ -55,7 +56,7 @@ class RedisBus:
         except* (RedisError, OSError) as group:
             raise group.exceptions[0] from None
         finally:
-            await client.aclose()
+            await close_quietly(client)
 
     async def _send(self, client: aioredis.Redis) -> None:
         while True:

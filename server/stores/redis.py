@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.errors import StoreError
-from server.redisconn import INDEX_KEY, RedisClient, connect, doc_key, safe_url
+from server.redisconn import INDEX_KEY, RedisClient, close_quietly, connect, doc_key, safe_url
 from server.stores.base import (
     EMPTY,
     DocInfo,
@@ -194,7 +194,7 @@ class RedisStore:
     async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
-            await client.aclose()
+            await close_quietly(client)
 
     async def ping(self) -> None:
         await self._call("ping", lambda client: client.ping())  # type: ignore[arg-type]

@@ -1,6 +1,8 @@
 // Load generator: stock yjs + y-websocket clients under Node, one workload per run.
-// Usage: node load.mjs WORKLOAD '{"url": "ws://127.0.0.1:PORT/ws", ...options}'
-// Prints one JSON object with the figures on the last line of stdout.
+// Usage: node load.mjs WORKLOAD '{"urls": ["ws://127.0.0.1:PORT/ws", ...], ...options}'
+// Prints one JSON object with the figures on the last line of stdout. With several URLs (hubs of
+// one cluster) client i connects to urls[i % n], and the latency workloads report apart the
+// receivers on the sender's hub and those on another hub.
 import { performance } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
@@ -40,23 +42,36 @@ const summary = (samples) => {
   }
 }
 
+// The hub a client index connects to.
+const hubOf = (urls, i) => i % urls.length
+
+// Latency of the receivers on another hub than the sender's (only with several hubs).
+const crossSummary = (urls, samples) => {
+  if (urls.length < 2) return {}
+  const { p50_ms: p50, p99_ms: p99 } = summary(samples)
+  return { cross_hub_p50_ms: p50, cross_hub_p99_ms: p99 }
+}
+
 const closeAll = (clients) => clients.forEach(({ provider, ydoc }) => { provider.destroy(); ydoc.destroy() })
 
 // C clients in one document; R updates/s spread round-robin over the clients; each update sets a
 // fresh key in a Y.Map and types one character; every receiver records its arrival latency.
-async function fanout ({ url, doc = 'fanout', clients = 16, rate = 160, seconds = 10, settleMs = 30000 }) {
+async function fanout ({ urls, doc = 'fanout', clients = 16, rate = 160, seconds = 10, settleMs = 30000 }) {
   const peers = []
-  for (let i = 0; i < clients; i++) peers.push(connect(url, doc))
+  for (let i = 0; i < clients; i++) peers.push(connect(urls[hubOf(urls, i)], doc))
   await waitFor(() => peers.every((p) => p.provider.synced), 60000, 'all clients synced')
   const sentAt = new Map()
   const latencies = []
-  peers.forEach(({ ydoc }) => {
+  const crossHub = []
+  peers.forEach(({ ydoc }, receiver) => {
     ydoc.getMap('lat').observe((event) => {
       if (event.transaction.local) return
       const now = performance.now()
       for (const key of event.keysChanged) {
         const t0 = sentAt.get(key)
-        if (t0 !== undefined) latencies.push(now - t0)
+        if (t0 === undefined) continue
+        latencies.push(now - t0)
+        if (hubOf(urls, Number(key) % clients) !== hubOf(urls, receiver)) crossHub.push(now - t0)
       }
     })
   })
@@ -86,13 +101,14 @@ async function fanout ({ url, doc = 'fanout', clients = 16, rate = 160, seconds 
   } catch { converged = false }
   const texts = new Set(peers.map((p) => p.ydoc.getText('text').toString()))
   closeAll(peers)
-  return { workload: 'fanout', clients, rate, seconds, sent: total, achieved_rate: total / sendSeconds, received: latencies.length, expected, converged: converged && texts.size === 1, ...summary(latencies) }
+  return { workload: 'fanout', hubs: urls.length, clients, rate, seconds, sent: total, achieved_rate: total / sendSeconds, received: latencies.length, expected, converged: converged && texts.size === 1, ...summary(latencies), ...crossSummary(urls, crossHub) }
 }
 
 // D documents with two clients each; R updates/s spread over the documents.
-async function manydocs ({ url, docs = 200, rate = 400, seconds = 10, settleMs = 30000 }) {
+// With several hubs the two clients of a document are on different hubs: every update crosses.
+async function manydocs ({ urls, docs = 200, rate = 400, seconds = 10, settleMs = 30000 }) {
   const pairs = []
-  for (let d = 0; d < docs; d++) pairs.push([connect(url, `many-${d}`), connect(url, `many-${d}`)])
+  for (let d = 0; d < docs; d++) pairs.push([connect(urls[0], `many-${d}`), connect(urls[hubOf(urls, 1)], `many-${d}`)])
   const all = pairs.flat()
   await waitFor(() => all.every((p) => p.provider.synced), 60000, 'all clients synced')
   const sentAt = new Map()
@@ -119,12 +135,12 @@ async function manydocs ({ url, docs = 200, rate = 400, seconds = 10, settleMs =
   let converged = true
   try { await waitFor(() => latencies.length >= total, settleMs, 'convergence') } catch { converged = false }
   closeAll(all)
-  return { workload: 'manydocs', docs, rate, seconds, sent: total, received: latencies.length, converged, ...summary(latencies) }
+  return { workload: 'manydocs', hubs: urls.length, docs, rate, seconds, sent: total, received: latencies.length, converged, ...summary(latencies) }
 }
 
 // A writer builds a document of `ops` random-position single-character inserts; a fresh client
 // then joins and we time its sync (the room is live on the server: the writer is still there).
-async function latejoin ({ url, doc = 'latejoin', ops = 100000, batch = 100 }) {
+async function latejoin ({ urls: [url], doc = 'latejoin', ops = 100000, batch = 100 }) {
   const writer = connect(url, doc)
   await waitFor(() => writer.provider.synced, 30000, 'writer synced')
   const text = writer.ydoc.getText('text')
@@ -152,7 +168,7 @@ async function latejoin ({ url, doc = 'latejoin', ops = 100000, batch = 100 }) {
 
 // N idle clients over D documents: time until all are synced; then they stay connected for
 // `holdMs` so the orchestrator can read the server's memory. Prints a "ready" line when synced.
-async function idle ({ url, connections = 1000, docs = 10, holdMs = 3000 }) {
+async function idle ({ urls: [url], connections = 1000, docs = 10, holdMs = 3000 }) {
   const t0 = performance.now()
   const peers = []
   for (let i = 0; i < connections; i++) {
@@ -171,7 +187,7 @@ async function idle ({ url, connections = 1000, docs = 10, holdMs = 3000 }) {
 // The automerge-paper editing trace, one message per edit, from a writer to an observer; then a
 // late joiner. Positions are code points; Y.Text counts UTF-16 units, which agree for this
 // trace (checked at the end: the writer's text must equal endContent).
-async function trace ({ url, doc = 'trace', file }) {
+async function trace ({ urls: [url], doc = 'trace', file }) {
   const data = JSON.parse(gunzipSync(readFileSync(file)).toString())
   const writer = connect(url, doc)
   const observer = connect(url, doc)

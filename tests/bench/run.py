@@ -33,6 +33,7 @@ TRACE = Path(
     os.environ.get("TANDEM_TRACE", ROOT.parent / "shared" / "traces" / "automerge-paper.json.gz")
 )
 BENCH_PY = ROOT / ".bench-venv" / "bin" / "python"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/sbin/redis-server"
 
 
 def free_port() -> int:
@@ -57,62 +58,84 @@ def rss_kib(pid: int) -> int:
 
 
 @dataclass
+class Process:
+    """One process of a server under test, listening on `port` once it is up."""
+
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Server:
     name: str
-    argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
+    # Clients connect to the hubs (round-robin when there are several); helpers start first.
+    hubs: list[Process]
+    helpers: list[Process] = field(default_factory=list)
     ws_path: str = "/ws"
-    proc: asyncio.subprocess.Process | None = None
-    port: int = 0
-    extra: list[asyncio.subprocess.Process] = field(default_factory=list)
+    procs: list[asyncio.subprocess.Process] = field(default_factory=list)
 
     @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}{self.ws_path}"
+    def urls(self) -> list[str]:
+        return [f"ws://127.0.0.1:{hub.port}{self.ws_path}" for hub in self.hubs]
+
+    @property
+    def pid(self) -> int:
+        """The first hub's process (memory figures are read from it)."""
+        return self.procs[len(self.helpers)].pid
 
 
-def _tandem(tmp: Path, port: int) -> Server:
+# The peers enforce no limits: lift the per-connection rate and per-address caps that would
+# otherwise (rightly) stop one machine opening 10k sockets or replaying a trace at full speed.
+UNLIMITED = {
+    "PYTHONPATH": str(ROOT),
+    "TANDEM_UPDATE_RATE": "1000000",
+    "TANDEM_UPDATE_BURST": "1000000",
+    "TANDEM_MAX_CONNECTIONS": "100000",
+    "TANDEM_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+    "TANDEM_MAX_CONNECTIONS_PER_DOC": "100000",
+}
+
+
+def _tandem_hub(store: str) -> Process:
+    port = free_port()
+    argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store]
+    return Process([*argv, "--log-level", "warning"], port, UNLIMITED)
+
+
+def _tandem(tmp: Path) -> Server:
+    return Server("tandem", [_tandem_hub(f"sqlite:///{tmp / 'bench.db'}")])
+
+
+def _tandem_redis(tmp: Path) -> Server:
+    """Two hubs sharing a redis-server (store and broker): every client of the other hub is
+    one Redis hop away."""
+    port = free_port()
+    argv = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp)]
+    redis = Process([*argv, "--save", "", "--appendonly", "no"], port)
+    url = f"redis://127.0.0.1:{port}/0"
+    return Server("tandem-2hubs", [_tandem_hub(url), _tandem_hub(url)], [redis])
+
+
+def _node(tmp: Path) -> Server:
+    script = BENCH / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+    port = free_port()
     return Server(
-        "tandem",
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{tmp / 'bench.db'}",
-            "--log-level",
-            "warning",
-        ],
-        # The peers enforce no limits: lift the per-connection rate and per-address caps that
-        # would otherwise (rightly) stop one machine opening 10k sockets or replaying a trace
-        # at full speed.
-        env={
-            "PYTHONPATH": str(ROOT),
-            "TANDEM_UPDATE_RATE": "1000000",
-            "TANDEM_UPDATE_BURST": "1000000",
-            "TANDEM_MAX_CONNECTIONS": "100000",
-            "TANDEM_MAX_CONNECTIONS_PER_ADDRESS": "100000",
-            "TANDEM_MAX_CONNECTIONS_PER_DOC": "100000",
-        },
+        "node", [Process(["node", str(script)], port, {"HOST": "127.0.0.1", "PORT": str(port)})]
     )
 
 
-def _node(tmp: Path, port: int) -> Server:
-    script = BENCH / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
-    return Server("node", ["node", str(script)], env={"HOST": "127.0.0.1", "PORT": str(port)})
+def _pycrdt(tmp: Path) -> Server:
+    port = free_port()
+    script = BENCH / "pycrdt_websocket_server.py"
+    return Server("pycrdt", [Process([str(BENCH_PY), str(script), str(port)], port)])
 
 
-def _pycrdt(tmp: Path, port: int) -> Server:
-    return Server("pycrdt", [str(BENCH_PY), str(BENCH / "pycrdt_websocket_server.py"), str(port)])
-
-
-SERVERS: dict[str, Callable[[Path, int], Server]] = {
+SERVERS: dict[str, Callable[[Path], Server]] = {
     "tandem": _tandem,
     "node": _node,
     "pycrdt": _pycrdt,
+    "tandem-2hubs": _tandem_redis,
 }
 
 
@@ -122,6 +145,8 @@ def available(name: str) -> str | None:
         return "run `npm ci --prefix tests/bench`"
     if name == "pycrdt" and not BENCH_PY.exists():
         return "run `make bench-deps` (creates .bench-venv with pycrdt-websocket)"
+    if name == "tandem-2hubs" and not Path(REDIS_SERVER).exists():
+        return "install redis-server (`make system-deps`)"
     return None
 
 
@@ -141,27 +166,28 @@ async def wait_port(port: int, proc: asyncio.subprocess.Process, timeout: float 
 @contextlib.asynccontextmanager
 async def running(name: str) -> AsyncIterator[Server]:
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
-        port = free_port()
-        server = SERVERS[name](Path(tmp), port)
-        server.port = port
-        server.proc = await asyncio.create_subprocess_exec(
-            *server.argv,
-            cwd=ROOT,
-            env={**os.environ, **server.env},
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        server = SERVERS[name](Path(tmp))
         try:
-            await wait_port(port, server.proc)
+            for process in [*server.helpers, *server.hubs]:
+                proc = await asyncio.create_subprocess_exec(
+                    *process.argv,
+                    cwd=ROOT,
+                    env={**os.environ, **process.env},
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+                server.procs.append(proc)
+                await wait_port(process.port, proc)
             yield server
         finally:
-            if server.proc.returncode is None:
-                server.proc.terminate()
-                try:
-                    await asyncio.wait_for(server.proc.wait(), 15)
-                except TimeoutError:
-                    server.proc.kill()
-                    await server.proc.wait()
+            for proc in reversed(server.procs):  # hubs first, so they stop while Redis is up
+                if proc.returncode is None:
+                    proc.terminate()
+                    try:
+                        await asyncio.wait_for(proc.wait(), 15)
+                    except TimeoutError:
+                        proc.kill()
+                        await proc.wait()
 
 
 async def load(
@@ -207,28 +233,29 @@ class Workload:
     run: Callable[[Server, bool], Any]
     # (label, field, lower_is_better; None: a fact, no ratio)
     figures: list[tuple[str, str, bool | None]]
+    # Run on two hubs on Redis as well (tandem-2hubs): latency workloads only.
+    across_hubs: bool = False
 
 
 async def _fanout(server: Server, quick: bool, clients: int, rate: int) -> dict[str, Any]:
     seconds = 5 if quick else 15
     return await load(
-        "fanout", {"url": server.url, "clients": clients, "rate": rate, "seconds": seconds}
+        "fanout", {"urls": server.urls, "clients": clients, "rate": rate, "seconds": seconds}
     )
 
 
 async def _manydocs(server: Server, quick: bool) -> dict[str, Any]:
     return await load(
-        "manydocs", {"url": server.url, "docs": 200, "rate": 400, "seconds": 5 if quick else 15}
+        "manydocs", {"urls": server.urls, "docs": 200, "rate": 400, "seconds": 5 if quick else 15}
     )
 
 
 async def _latejoin(server: Server, quick: bool) -> dict[str, Any]:
-    return await load("latejoin", {"url": server.url, "ops": 20000 if quick else 100000})
+    return await load("latejoin", {"urls": server.urls, "ops": 20000 if quick else 100000})
 
 
 async def _idle(server: Server, quick: bool, connections: int, docs: int) -> dict[str, Any]:
-    assert server.proc is not None
-    pid = server.proc.pid
+    pid = server.pid
     baseline = rss_kib(pid)
     measured: dict[str, Any] = {}
 
@@ -240,7 +267,7 @@ async def _idle(server: Server, quick: bool, connections: int, docs: int) -> dic
         connections = min(connections, 500)
     result = await load(
         "idle",
-        {"url": server.url, "connections": connections, "docs": docs, "holdMs": 2500},
+        {"urls": server.urls, "connections": connections, "docs": docs, "holdMs": 2500},
         on_ready,
     )
     result["rss_per_conn_kib"] = (measured["rss_kib"] - baseline) / connections
@@ -249,9 +276,8 @@ async def _idle(server: Server, quick: bool, connections: int, docs: int) -> dic
 
 
 async def _trace(server: Server, quick: bool) -> dict[str, Any]:
-    assert server.proc is not None
-    result = await load("trace", {"url": server.url, "file": str(TRACE)}, timeout=1800)
-    result["rss_mib"] = rss_kib(server.proc.pid) / 1024
+    result = await load("trace", {"urls": server.urls, "file": str(TRACE)}, timeout=1800)
+    result["rss_mib"] = rss_kib(server.pid) / 1024
     return result
 
 
@@ -260,19 +286,26 @@ LATENCY: list[tuple[str, str, bool | None]] = [
     ("p99 ms", "p99_ms", True),
     ("converged", "converged", None),
 ]
+# Two hubs: the receivers on the other hub than the sender's, one Redis hop further.
+CROSS_HUB: list[tuple[str, str, bool | None]] = [
+    ("cross-hub p50 ms", "cross_hub_p50_ms", None),
+    ("cross-hub p99 ms", "cross_hub_p99_ms", None),
+]
 
 WORKLOADS = [
     Workload(
         "fanout16",
         "fan-out, 16 clients on 1 doc, 160 updates/s",
         lambda s, q: _fanout(s, q, 16, 160),
-        LATENCY,
+        [*LATENCY, *CROSS_HUB],
+        across_hubs=True,
     ),
     Workload(
         "fanout64",
         "fan-out, 64 clients on 1 doc, 64 updates/s",
         lambda s, q: _fanout(s, q, 64, 64),
-        LATENCY,
+        [*LATENCY, *CROSS_HUB],
+        across_hubs=True,
     ),
     Workload(
         "fanout64x10",
@@ -280,7 +313,10 @@ WORKLOADS = [
         lambda s, q: _fanout(s, q, 64, 640),
         [*LATENCY, ("achieved/s", "achieved_rate", False)],
     ),
-    Workload("manydocs", "200 docs x 2 clients, 400 updates/s", _manydocs, LATENCY),
+    # On two hubs each document's two clients are on different hubs: every update crosses.
+    Workload(
+        "manydocs", "200 docs x 2 clients, 400 updates/s", _manydocs, LATENCY, across_hubs=True
+    ),
     Workload(
         "latejoin",
         "late join of a 100k-op document",
@@ -352,7 +388,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--servers", default="tandem,node,pycrdt")
+    parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write raw results here")
@@ -372,6 +408,8 @@ async def main(argv: list[str] | None = None) -> int:
         for name in servers:
             if workload.key == "idle10000" and name != "tandem":
                 continue  # the target is Tandem's own: one process holding 10k sockets
+            if name == "tandem-2hubs" and not workload.across_hubs:
+                continue
             print(f"# {workload.key} on {name} …", flush=True)
             try:
                 async with running(name) as server:
@@ -413,6 +451,14 @@ async def main(argv: list[str] | None = None) -> int:
         if i == 0:
             print("-+-".join("-" * w for w in widths))
     print("\nratio columns: how many times better Tandem is (>1 = Tandem ahead)")
+    for workload in chosen:
+        one, two = (results.get(workload.key, {}).get(n, {}) for n in ("tandem", "tandem-2hubs"))
+        if isinstance(one.get("p99_ms"), float) and isinstance(two.get("p99_ms"), float):
+            print(
+                f"two hubs on Redis, {workload.key}: p99 {two['p99_ms']:.2f} ms against "
+                f"{one['p99_ms']:.2f} ms on one hub = {two['p99_ms'] / one['p99_ms']:.2f}x "
+                "(target: within 2x)"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -6,11 +6,13 @@ update inside a sync message is not checked here; ``Document.apply`` does that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from crdt.errors import FrameTooLarge, ProtocolError
+from pycrdt import merge_updates
+
+from crdt.errors import FrameTooLarge, ProtocolError, UpdateRejected
 from crdt.lib0 import Decoder, Encoder
 
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024
@@ -120,6 +122,33 @@ def encode_sync_step2(update: bytes) -> bytes:
 
 def encode_sync_update(update: bytes) -> bytes:
     return _sync(SyncType.UPDATE, update)
+
+
+SYNC_UPDATE_PREFIX = bytes((MessageType.SYNC, SyncType.UPDATE))
+
+
+def is_sync_update(frame: bytes) -> bool:
+    return frame[:2] == SYNC_UPDATE_PREFIX
+
+
+def merge_sync_updates(frames: Sequence[bytes]) -> bytes:
+    """One sync-update frame with the effect of a run of them, applied in order.
+
+    The frames are ones we encoded or already parsed; a receiver applies the merged update
+    exactly as it would the run (Y.mergeUpdates), in one step instead of one per frame.
+    """
+    updates = []
+    for frame in frames:
+        dec = Decoder(frame)
+        dec.read_bytes(len(SYNC_UPDATE_PREFIX))
+        updates.append(dec.read_var_bytes())
+    try:
+        merged = merge_updates(*updates)
+    except (KeyboardInterrupt, SystemExit, BaseExceptionGroup):
+        raise
+    except BaseException as exc:  # pyo3_runtime.PanicException is a BaseException
+        raise UpdateRejected(f"pycrdt could not merge: {type(exc).__name__}: {exc}") from exc
+    return encode_sync_update(merged)
 
 
 def encode_awareness(update: bytes) -> bytes:

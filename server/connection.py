@@ -1,12 +1,18 @@
 """One client socket as the room sees it: identity, a bounded outbox, and how frames leave.
 
 The room never awaits a client. A connection made with a `spawn` function (the WebSocket route)
-writes each frame at once when the socket can take it: uvicorn's send completes without
-suspending unless the transport is full, so the common case costs no task switch and no task.
-Only when a write would wait is a writer task spawned; it finishes that write and drains the
-frames queued meanwhile. A connection without `spawn` (tests, /events) queues every frame for
-`run_writer`. Either way a client whose queue passes its bounds is closed (1013) and re-syncs
-when it reconnects, so one slow reader never stalls a room.
+writes its queued frames once the current callback is done (one `call_soon` per connection and
+turn of the loop): uvicorn's send completes without suspending unless the transport is full, so
+the common case costs no task switch and no task. Only when a write would wait is a writer task
+spawned; it finishes that write and drains the frames queued meanwhile. A connection without
+`spawn` (tests, /events) queues every frame for `run_writer`. Either way a client whose queue
+passes its bounds is closed (1013) and re-syncs when it reconnects, so one slow reader never
+stalls a room.
+
+With `merge_updates`, a run of document updates waiting together for one client (a burst read
+in one go, or a client that reads slower than others write) leaves as one merged update frame:
+one send and one apply on the client instead of one per update. Order is kept; nothing is
+dropped; other messages (awareness, sync steps) are never merged or moved.
 """
 
 from __future__ import annotations
@@ -19,12 +25,18 @@ from collections.abc import Callable, Coroutine, Generator
 from enum import Enum
 from typing import Any, Protocol
 
+from crdt.errors import CrdtError
+from crdt.protocol import is_sync_update, merge_sync_updates
 from server.closecodes import CloseCode
 from server.identity import ANONYMOUS, Identity
 
 log = logging.getLogger("tandem.connection")
 
 _ids = itertools.count(1)
+
+# Updates merged into one frame at most (pycrdt's merge is superlinear in their number; at this
+# size it costs about a microsecond per update); also the outbox length that flushes at once.
+MERGE_RUN = 100
 
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
@@ -47,9 +59,12 @@ class Connection:
     __slots__ = (
         "_busy",
         "_close",
+        "_flush_scheduled",
+        "_merge",
         "_outbox",
         "_outbox_bytes",
         "_overflow_cancel",
+        "_overflowed",
         "_sending",
         "_spawn",
         "_wakeup",
@@ -71,6 +86,7 @@ class Connection:
         max_frames: int = 2048,
         max_bytes: int = 16 * 1024 * 1024,
         spawn: Spawn | None = None,
+        merge_updates: bool = False,
     ) -> None:
         self.id = f"c{next(_ids)}"
         self.channel = channel
@@ -83,6 +99,8 @@ class Connection:
         self._outbox: deque[bytes] = deque()
         self._outbox_bytes = 0
         self._spawn = spawn
+        self._merge = merge_updates
+        self._flush_scheduled = False
         # A writer task owns the socket (a write had to wait): later frames queue behind it.
         self._busy = False
         self._wakeup: asyncio.Event | None = None if spawn is not None else asyncio.Event()
@@ -90,6 +108,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self._sending = False
         self._overflow_cancel = False
+        self._overflowed = False
 
     def __repr__(self) -> str:
         return f"<Connection {self.id} {self.identity.user} {self.state.value}>"
@@ -101,9 +120,6 @@ class Connection:
     def send(self, frame: bytes) -> None:
         """Queue a frame without waiting; overflow closes the connection instead of blocking."""
         if self.state is not ConnectionState.OPEN:
-            return
-        if self._spawn is not None and not self._busy and not self._outbox:
-            self._write_now(self.channel.send(frame))
             return
         self._outbox.append(frame)
         self._outbox_bytes += len(frame)
@@ -117,11 +133,18 @@ class Connection:
             self._outbox.clear()
             self._outbox_bytes = 0
             self.close(CloseCode.TRY_AGAIN_LATER, "too slow: send queue overflowed")
+            self._overflowed = True  # a writer task not started yet sends the close at once
             if self._sending and self._writer is not None:
                 self._overflow_cancel = True
                 self._writer.cancel()  # stuck on a full socket: stop waiting, send the close
             return
-        self._wake()
+        if self._spawn is None:
+            self._wake()
+        elif not self._busy:
+            if len(self._outbox) >= MERGE_RUN:
+                self.flush()  # a long burst in one callback: send it in runs, not all at the end
+            else:
+                self._schedule_flush()
 
     def close(self, code: int, reason: str) -> None:
         """Send what is queued, then close with this code."""
@@ -129,11 +152,10 @@ class Connection:
             return
         self.state = ConnectionState.CLOSING
         self._close = (code, reason)
-        if self._spawn is not None and not self._busy:
-            self.state = ConnectionState.CLOSED
-            self._write_now(self.channel.close(code, reason))
-            return
-        self._wake()
+        if self._spawn is None:
+            self._wake()
+        elif not self._busy:
+            self._schedule_flush()
 
     def detach(self) -> None:
         """The peer is gone: drop whatever is queued and let the writer finish."""
@@ -146,7 +168,49 @@ class Connection:
         if self._wakeup is not None:
             self._wakeup.set()
 
-    # -- writing at once, or in a writer task when the socket is full ----------------------
+    # -- writing after the current callback, or in a writer task when the socket is full ---
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued (then the close, if asked) as far as the socket takes it now;
+        the rest goes to a writer task. Only for connections made with `spawn`."""
+        while not self._busy and self.state is not ConnectionState.CLOSED:
+            if self._outbox:
+                self._write_now(self.channel.send(self._next_frame()))
+            elif self.state is ConnectionState.CLOSING and self._close is not None:
+                self.state = ConnectionState.CLOSED
+                code, reason = self._close
+                self._write_now(self.channel.close(code, reason))
+            else:
+                return
+
+    def _next_frame(self) -> bytes:
+        """The next frame to send: the head of the outbox, merged with the update frames
+        right behind it when it is an update and merging is on."""
+        outbox = self._outbox
+        frame = outbox.popleft()
+        self._outbox_bytes -= len(frame)
+        if not (self._merge and outbox and is_sync_update(frame) and is_sync_update(outbox[0])):
+            return frame
+        run = [frame]
+        while outbox and len(run) < MERGE_RUN and is_sync_update(outbox[0]):
+            run.append(outbox.popleft())
+        try:
+            merged = merge_sync_updates(run)
+        except CrdtError as exc:  # never expected: they were all applied; send them one by one
+            log.error("event=merge_failed conn=%s frames=%d error=%s", self.id, len(run), exc)
+            outbox.extendleft(reversed(run[1:]))
+            return frame
+        self._outbox_bytes -= sum(len(f) for f in run) - len(frame)
+        return merged
 
     def _write_now(self, write: Coroutine[Any, Any, None]) -> None:
         """Run a channel write by hand; if it would wait, hand it to a writer task."""
@@ -166,10 +230,13 @@ class Connection:
         """Complete the suspended write, then everything queued behind it, then the close."""
         self._writer = asyncio.current_task()
         try:
-            self._sending = True
-            await _resume(write, waiting)
-            self._sending = False
-            await self._send_queued()
+            if self._overflowed:
+                write.close()  # the queue overflowed before this task ran: give up the write
+            else:
+                self._sending = True
+                await _resume(write, waiting)
+                self._sending = False
+                await self._send_queued()
         except asyncio.CancelledError:
             task = self._writer
             if not self._overflow_cancel or task is None or task.uncancel() > 0:
@@ -186,8 +253,7 @@ class Connection:
     async def _send_queued(self) -> None:
         outbox = self._outbox
         while outbox and self.state is not ConnectionState.CLOSED:
-            frame = outbox.popleft()
-            self._outbox_bytes -= len(frame)
+            frame = self._next_frame()
             self._sending = True
             await self.channel.send(frame)
             self._sending = False
@@ -234,10 +300,16 @@ class Connection:
 
 
 async def _resume(write: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive a coroutine that was started by hand and suspended on `waiting` to its end."""
+    """Drive a coroutine started by hand to its end, as a Task would: `waiting` is what it
+    yielded, a future it waits on (uvicorn's "writable" event) or None for one loop turn."""
     while True:
         try:
-            value = await (_yield_once() if waiting is None else waiting)
+            if waiting is None:
+                await _yield_once()
+            else:
+                # The write marked the future as awaited by a task; this task now is the one.
+                waiting._asyncio_future_blocking = False
+                await waiting
         except BaseException as exc:
             try:
                 waiting = write.throw(exc)
@@ -245,7 +317,7 @@ async def _resume(write: Coroutine[Any, Any, None], waiting: Any) -> None:
                 return
         else:
             try:
-                waiting = write.send(value)
+                waiting = write.send(None)  # the future is done: the write reads its result
             except StopIteration:
                 return
 

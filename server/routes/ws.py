@@ -124,28 +124,39 @@ async def _serve(receive: Receive, send: Send, hub: Hub, doc: str, identity: Ide
             max_frames=config.send_queue_frames,
             max_bytes=config.send_queue_bytes,
             spawn=tasks.create_task,
+            merge_updates=True,
         )
         try:
-            room = await hub.join(doc, conn)
-        except LimitExceeded as exc:
-            hub.metrics.limits.labels(limit=exc.limit).inc()
-            hub.metrics.closes.labels(code=str(exc.close_code)).inc()
-            log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
-            conn.close(exc.close_code, exc.reason)
-            return
-        except StoreError as exc:
-            log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
-            conn.close(CloseCode.SERVER_ERROR, "document unavailable")
-            return
-        expiry = _close_at_expiry(hub, conn, doc, identity)
-        try:
-            await _read_frames(receive, hub, room, conn, MessageRates(config))
+            await _serve_connection(receive, hub, doc, identity, conn)
         finally:
-            if expiry is not None:
-                expiry.cancel()
-            hub.leave(room, conn)
             if conn.is_open:
-                conn.detach()
+                conn.detach()  # the peer went away: nothing more to send
+            else:
+                conn.flush()  # we closed it: what is queued and the close go out before we return
+
+
+async def _serve_connection(
+    receive: Receive, hub: Hub, doc: str, identity: Identity, conn: Connection
+) -> None:
+    try:
+        room = await hub.join(doc, conn)
+    except LimitExceeded as exc:
+        hub.metrics.limits.labels(limit=exc.limit).inc()
+        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
+        log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
+        conn.close(exc.close_code, exc.reason)
+        return
+    except StoreError as exc:
+        log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
+        conn.close(CloseCode.SERVER_ERROR, "document unavailable")
+        return
+    expiry = _close_at_expiry(hub, conn, doc, identity)
+    try:
+        await _read_frames(receive, hub, room, conn, MessageRates(hub.config))
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        hub.leave(room, conn)
 
 
 def _close_at_expiry(

@@ -1,0 +1,161 @@
+"""How frames leave a connection made for a WebSocket (`spawn`): after the current callback,
+in order, with runs of queued updates merged into one frame, and through a writer task when
+the socket is full."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pycrdt import Doc, Text
+
+from crdt.protocol import (
+    SyncUpdate,
+    encode_awareness,
+    encode_sync_step1,
+    encode_sync_update,
+    parse_message,
+)
+from server.connection import MERGE_RUN, Connection
+from tests.support.channels import RecordingChannel
+
+
+def typed_updates(count: int) -> tuple[list[bytes], str]:
+    """`count` updates of one client typing, and the text they make together."""
+    doc = Doc()
+    text = doc.get("text", type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for i in range(count):
+        text.insert(len(text) // 2, chr(97 + i % 26))
+    return updates, str(text)
+
+
+def text_after(frames: list[bytes]) -> str:
+    """What a client that applies these sync-update frames in order holds."""
+    doc = Doc()
+    text = doc.get("text", type=Text)
+    for frame in frames:
+        message = parse_message(frame)
+        assert isinstance(message, SyncUpdate)
+        doc.apply_update(message.update)
+    return str(text)
+
+
+class GatedChannel(RecordingChannel):
+    """A socket that takes nothing until `gate` is set (a client that stopped reading)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, data: bytes) -> None:
+        await self.gate.wait()
+        self.sent.append(data)
+
+
+async def next_turn() -> None:
+    await asyncio.sleep(0)
+
+
+async def test_updates_queued_in_one_callback_leave_as_one_merged_frame() -> None:
+    updates, expected = typed_updates(5)
+    channel = RecordingChannel()
+    tasks: list[asyncio.Task[None]] = []
+    conn = Connection(
+        channel, spawn=lambda c: tasks.append(asyncio.create_task(c)), merge_updates=True
+    )
+    for update in updates:
+        conn.send(encode_sync_update(update))
+    assert channel.sent == []  # nothing leaves before the current callback is done
+    await next_turn()
+    assert len(channel.sent) == 1 and not tasks
+    assert text_after(channel.sent) == expected
+
+
+async def test_merging_keeps_order_and_never_merges_other_messages() -> None:
+    updates, expected = typed_updates(4)
+    awareness = encode_awareness(b"\x00")
+    step1 = encode_sync_step1(b"\x00")
+    channel = RecordingChannel()
+    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True)
+    frames = [step1, encode_sync_update(updates[0]), encode_sync_update(updates[1]), awareness]
+    frames += [encode_sync_update(updates[2]), encode_sync_update(updates[3])]
+    for frame in frames:
+        conn.send(frame)
+    await next_turn()
+    assert len(channel.sent) == 4
+    assert channel.sent[0] == step1 and channel.sent[2] == awareness
+    assert text_after([channel.sent[1], channel.sent[3]]) == expected
+
+
+async def test_without_merging_every_frame_leaves_as_it_came() -> None:
+    updates, _ = typed_updates(3)
+    frames = [encode_sync_update(u) for u in updates]
+    channel = RecordingChannel()
+    conn = Connection(channel, spawn=asyncio.create_task)
+    for frame in frames:
+        conn.send(frame)
+    await next_turn()
+    assert channel.sent == frames
+
+
+async def test_a_burst_longer_than_the_outbox_bound_is_sent_in_runs_not_dropped() -> None:
+    updates, expected = typed_updates(5 * MERGE_RUN)
+    channel = RecordingChannel()
+    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True, max_frames=MERGE_RUN)
+    for update in updates:  # one callback, as when one read brings thousands of small frames
+        conn.send(encode_sync_update(update))
+    await next_turn()
+    assert conn.is_open and channel.closed is None
+    assert 5 <= len(channel.sent) <= 6
+    assert text_after(channel.sent) == expected
+
+
+async def test_a_full_socket_hands_over_to_a_writer_that_merges_what_queued_meanwhile() -> None:
+    updates, expected = typed_updates(30)
+    channel = GatedChannel()
+    writers: list[asyncio.Task[None]] = []
+    conn = Connection(
+        channel, spawn=lambda c: writers.append(asyncio.create_task(c)), merge_updates=True
+    )
+    conn.send(encode_sync_update(updates[0]))
+    await next_turn()
+    assert len(writers) == 1  # the first write waits on the socket: a writer task took it
+    for update in updates[1:]:
+        conn.send(encode_sync_update(update))
+        await next_turn()
+    channel.gate.set()
+    await writers[0]
+    assert len(channel.sent) == 2  # the first frame, then the 29 queued behind it as one
+    assert text_after(channel.sent) == expected
+
+
+async def test_close_sends_what_is_queued_first_and_flush_does_it_at_once() -> None:
+    updates, expected = typed_updates(3)
+    channel = RecordingChannel()
+    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True)
+    for update in updates:
+        conn.send(encode_sync_update(update))
+    conn.close(4404, "document deleted")
+    conn.send(encode_sync_update(updates[0]))  # after the close: dropped
+    conn.flush()
+    assert text_after(channel.sent) == expected and len(channel.sent) == 1
+    assert channel.closed == (4404, "document deleted")
+
+
+@pytest.mark.parametrize("turns", [1, 3], ids=["writer-not-started", "writer-waiting"])
+async def test_a_slow_reader_past_its_bound_is_closed_with_1013(turns: int) -> None:
+    updates, _ = typed_updates(20)
+    channel = GatedChannel()
+    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True, max_frames=10)
+    conn.send(encode_sync_update(updates[0]))
+    for _ in range(turns):  # the first write waits on the full socket
+        await next_turn()
+    for update in updates[1:]:
+        conn.send(encode_sync_update(update))
+    assert not conn.is_open
+    for _ in range(3):
+        await next_turn()
+    assert channel.sent == []  # the socket never took anything
+    assert channel.closed is not None and channel.closed[0] == 1013

@@ -211,11 +211,14 @@ class Hub:
         )
 
     def _on_update(self, event: UpdateEvent) -> None:
+        tally = self.metrics.updates
         if not event.remote:  # the instance that received it from a client persists it
             self.persister.add(event.room.name, event.update)
-            self.metrics.updates_in.inc()
-            self.metrics.bytes_in.inc(len(event.update))
-        self.metrics.updates_out.inc(len(event.room.connections) - (event.origin is not None))
+            tally.updates_in += 1
+            tally.bytes_in += len(event.update)
+        receivers = len(event.room.connections) - (event.origin is not None)
+        tally.updates_out += receivers
+        tally.bytes_out += receivers * len(event.update)
         for listener in self.listeners:
             listener.update(event)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import sys
 
@@ -91,6 +92,7 @@ async def test_environment_mirrors_flags(tmp_path) -> None:
 
 async def test_metrics_count_connections_and_updates(tandem, yjs_clients) -> None:
     client = await yjs_clients(tandem.ws_url, "counted")
+    await yjs_clients(tandem.ws_url, "counted")
     await client.call("append", text="one")
     async with httpx.AsyncClient(base_url=tandem.url) as http:
         text = await eventually(
@@ -98,5 +100,9 @@ async def test_metrics_count_connections_and_updates(tandem, yjs_clients) -> Non
             lambda r: "tandem_updates_received_total 1.0" in r.text,
             what="the update is counted",
         )
-    assert "tandem_connections 1.0" in text.text
+    assert "tandem_updates_sent_total 1.0" in text.text  # relayed to the one other client
+    received = re.search(r"^tandem_bytes_received_total (\S+)$", text.text, re.M)
+    sent = re.search(r"^tandem_bytes_sent_total (\S+)$", text.text, re.M)
+    assert received and sent and float(received[1]) == float(sent[1]) > 0
+    assert "tandem_connections 2.0" in text.text
     assert "tandem_rooms 1.0" in text.text

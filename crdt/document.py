@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Doc, XmlFragment
@@ -21,6 +22,14 @@ from crdt.update import UpdateInfo, read_update
 CONTENT = "content"
 
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    info: UpdateInfo
+    # Every client's structs began exactly at the document's state: the update added only new
+    # ids, overlapping nothing the document held (see crdt.protocol.MergeableUpdate).
+    extends: bool
 
 
 class Document:
@@ -40,7 +49,7 @@ class Document:
     def content(self) -> XmlFragment:
         return self._content
 
-    def apply(self, update: bytes) -> UpdateInfo:
+    def apply(self, update: bytes) -> Applied:
         """Apply an update from a peer; ProtocolError, UpdateGap or UpdateRejected if not.
 
         An ``ExceptionGroup`` from an observer is re-raised as is: the update *was* applied.
@@ -48,15 +57,18 @@ class Document:
         info = read_update(update)
         have = self.state()
         missing: dict[int, tuple[int, int]] = {}
+        extends = not info.skip_ends
         for client, start in info.start_clocks.items():
             known = have.get(client, 0)
             needed = max(start, info.skip_ends.get(client, 0))
             if needed > known:
                 missing[client] = (known, needed)
+            elif start != known:
+                extends = False
         if missing:
             raise UpdateGap(missing)
         self._apply_unchecked(update)
-        return info
+        return Applied(info, extends)
 
     def _apply_unchecked(self, update: bytes) -> None:
         """Hand bytes to pycrdt, translating every refusal into UpdateRejected."""

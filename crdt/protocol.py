@@ -124,23 +124,31 @@ def encode_sync_update(update: bytes) -> bytes:
     return _sync(SyncType.UPDATE, update)
 
 
-SYNC_UPDATE_PREFIX = bytes((MessageType.SYNC, SyncType.UPDATE))
+class MergeableUpdate(bytes):
+    """A sync-update frame whose update only added new ids to the document that applied it
+    (every client's structs began at that document's state).
 
+    A run of such frames has, on any receiver, the effect of one frame holding their merged
+    update: no id is claimed twice, so there is no conflict to resolve. An update that overlaps
+    what the document held (a re-send, or a client rewriting existing ids) is never marked:
+    Yjs's merge keeps the longer of two overlapping structs where applying them one by one
+    keeps the first, so merging it could make receivers disagree with the server.
+    """
 
-def is_sync_update(frame: bytes) -> bool:
-    return frame[:2] == SYNC_UPDATE_PREFIX
+    __slots__ = ()
 
 
 def merge_sync_updates(frames: Sequence[bytes]) -> bytes:
     """One sync-update frame with the effect of a run of them, applied in order.
 
-    The frames are ones we encoded or already parsed; a receiver applies the merged update
-    exactly as it would the run (Y.mergeUpdates), in one step instead of one per frame.
+    The frames are ones we encoded or already parsed, and marked `MergeableUpdate`: a
+    receiver applies the merged update as it would the run, in one step instead of one each.
     """
     updates = []
     for frame in frames:
         dec = Decoder(frame)
-        dec.read_bytes(len(SYNC_UPDATE_PREFIX))
+        dec.read_var_uint()  # message type: sync
+        dec.read_var_uint()  # sync type: update
         updates.append(dec.read_var_bytes())
     try:
         merged = merge_updates(*updates)

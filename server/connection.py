@@ -9,10 +9,10 @@ spawned; it finishes that write and drains the frames queued meanwhile. A connec
 passes its bounds is closed (1013) and re-syncs when it reconnects, so one slow reader never
 stalls a room.
 
-With `merge_updates`, a run of document updates waiting together for one client (a burst read
-in one go, or a client that reads slower than others write) leaves as one merged update frame:
-one send and one apply on the client instead of one per update. Order is kept; nothing is
-dropped; other messages (awareness, sync steps) are never merged or moved.
+A run of document updates waiting together for one client (a burst read in one go, or a client
+that reads slower than others write) leaves as one merged update frame when the room marked
+them `MergeableUpdate`: one send and one apply on the client instead of one per update. Order
+is kept; nothing is dropped; other messages (awareness, sync steps) are never merged or moved.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from crdt.errors import CrdtError
-from crdt.protocol import is_sync_update, merge_sync_updates
+from crdt.protocol import MergeableUpdate, merge_sync_updates
 from server.closecodes import CloseCode
 from server.identity import ANONYMOUS, Identity
 
@@ -38,7 +38,7 @@ _ids = itertools.count(1)
 # size it costs about a microsecond per update); also the outbox length that flushes at once.
 MERGE_RUN = 100
 
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
 class Channel(Protocol):
@@ -60,7 +60,6 @@ class Connection:
         "_busy",
         "_close",
         "_flush_scheduled",
-        "_merge",
         "_outbox",
         "_outbox_bytes",
         "_overflow_cancel",
@@ -86,7 +85,6 @@ class Connection:
         max_frames: int = 2048,
         max_bytes: int = 16 * 1024 * 1024,
         spawn: Spawn | None = None,
-        merge_updates: bool = False,
     ) -> None:
         self.id = f"c{next(_ids)}"
         self.channel = channel
@@ -96,10 +94,10 @@ class Connection:
         self.state = ConnectionState.OPEN
         # Awareness client ids this connection announced: removed for everyone when it leaves.
         self.awareness_ids: set[int] = set()
-        self._outbox: deque[bytes] = deque()
+        # Made on the first queued frame and dropped when empty: most sockets are idle.
+        self._outbox: deque[bytes] | None = None
         self._outbox_bytes = 0
         self._spawn = spawn
-        self._merge = merge_updates
         self._flush_scheduled = False
         # A writer task owns the socket (a write had to wait): later frames queue behind it.
         self._busy = False
@@ -121,16 +119,19 @@ class Connection:
         """Queue a frame without waiting; overflow closes the connection instead of blocking."""
         if self.state is not ConnectionState.OPEN:
             return
-        self._outbox.append(frame)
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        outbox.append(frame)
         self._outbox_bytes += len(frame)
-        if len(self._outbox) > self.max_frames or self._outbox_bytes > self.max_bytes:
+        if len(outbox) > self.max_frames or self._outbox_bytes > self.max_bytes:
             log.warning(
                 "event=send_queue_overflow conn=%s frames=%d bytes=%d",
                 self.id,
-                len(self._outbox),
+                len(outbox),
                 self._outbox_bytes,
             )
-            self._outbox.clear()
+            self._outbox = None
             self._outbox_bytes = 0
             self.close(CloseCode.TRY_AGAIN_LATER, "too slow: send queue overflowed")
             self._overflowed = True  # a writer task not started yet sends the close at once
@@ -141,7 +142,7 @@ class Connection:
         if self._spawn is None:
             self._wake()
         elif not self._busy:
-            if len(self._outbox) >= MERGE_RUN:
+            if len(outbox) >= MERGE_RUN:
                 self.flush()  # a long burst in one callback: send it in runs, not all at the end
             else:
                 self._schedule_flush()
@@ -160,7 +161,7 @@ class Connection:
     def detach(self) -> None:
         """The peer is gone: drop whatever is queued and let the writer finish."""
         self.state = ConnectionState.CLOSED
-        self._outbox.clear()
+        self._outbox = None
         self._outbox_bytes = 0
         self._wake()
 
@@ -192,25 +193,34 @@ class Connection:
             else:
                 return
 
+    async def finished(self) -> None:
+        """Return once a writer task under way is done (queued frames and the close sent).
+        Cancelling the caller cancels the writer too."""
+        if self._writer is not None:
+            await self._writer
+
     def _next_frame(self) -> bytes:
-        """The next frame to send: the head of the outbox, merged with the update frames
-        right behind it when it is an update and merging is on."""
+        """The next frame to send: the head of the outbox, merged with the updates right
+        behind it when it and they are `MergeableUpdate`s."""
         outbox = self._outbox
+        assert outbox is not None
         frame = outbox.popleft()
         self._outbox_bytes -= len(frame)
-        if not (self._merge and outbox and is_sync_update(frame) and is_sync_update(outbox[0])):
-            return frame
-        run = [frame]
-        while outbox and len(run) < MERGE_RUN and is_sync_update(outbox[0]):
-            run.append(outbox.popleft())
-        try:
-            merged = merge_sync_updates(run)
-        except CrdtError as exc:  # never expected: they were all applied; send them one by one
-            log.error("event=merge_failed conn=%s frames=%d error=%s", self.id, len(run), exc)
-            outbox.extendleft(reversed(run[1:]))
-            return frame
-        self._outbox_bytes -= sum(len(f) for f in run) - len(frame)
-        return merged
+        if outbox and type(frame) is MergeableUpdate and type(outbox[0]) is MergeableUpdate:
+            run: list[bytes] = [frame]
+            while outbox and len(run) < MERGE_RUN and type(outbox[0]) is MergeableUpdate:
+                run.append(outbox.popleft())
+            try:
+                merged = merge_sync_updates(run)
+            except CrdtError as exc:  # never expected (they were all applied): one by one
+                log.error("event=merge_failed conn=%s frames=%d error=%s", self.id, len(run), exc)
+                outbox.extendleft(reversed(run[1:]))
+            else:
+                self._outbox_bytes -= sum(len(f) for f in run) - len(frame)
+                frame = merged
+        if not outbox:
+            self._outbox = None
+        return frame
 
     def _write_now(self, write: Coroutine[Any, Any, None]) -> None:
         """Run a channel write by hand; if it would wait, hand it to a writer task."""
@@ -224,11 +234,10 @@ class Connection:
             return
         assert self._spawn is not None
         self._busy = True
-        self._spawn(self._finish(write, waiting))
+        self._writer = self._spawn(self._finish(write, waiting))
 
     async def _finish(self, write: Coroutine[Any, Any, None], waiting: Any) -> None:
         """Complete the suspended write, then everything queued behind it, then the close."""
-        self._writer = asyncio.current_task()
         try:
             if self._overflowed:
                 write.close()  # the queue overflowed before this task ran: give up the write
@@ -251,8 +260,7 @@ class Connection:
         await self._send_close()
 
     async def _send_queued(self) -> None:
-        outbox = self._outbox
-        while outbox and self.state is not ConnectionState.CLOSED:
+        while self._outbox and self.state is not ConnectionState.CLOSED:
             frame = self._next_frame()
             self._sending = True
             await self.channel.send(frame)

@@ -24,6 +24,7 @@ from crdt.errors import UpdateGap
 from crdt.protocol import (
     AuthMessage,
     AwarenessMessage,
+    MergeableUpdate,
     QueryAwareness,
     SyncStep1,
     SyncStep2,
@@ -169,7 +170,7 @@ class Room:
         if origin is not None and self.max_doc_bytes is not None:
             self._check_size(update)
         try:
-            info = self.document.apply(update)
+            applied = self.document.apply(update)
         except UpdateGap as gap:
             if remote:
                 raise
@@ -182,10 +183,13 @@ class Room:
             if origin is not None:
                 origin.send(encode_sync_step1(self.document.state_vector()))
             return False
+        info = applied.info
         if info.struct_count == 0 and info.delete_count == 0:
             return True  # an empty sync reply: nothing to relay or keep
         self.size += len(update)
         relay = frame if frame is not None else encode_sync_update(update)
+        if applied.extends:  # may leave merged with the updates queued next to it
+            relay = MergeableUpdate(relay)
         for conn in self.connections:
             if conn is not origin:
                 conn.send(relay)

@@ -5,18 +5,21 @@ the socket is full."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 from pycrdt import Doc, Text
 
 from crdt.protocol import (
+    MergeableUpdate,
     SyncUpdate,
     encode_awareness,
     encode_sync_step1,
     encode_sync_update,
     parse_message,
 )
-from server.connection import MERGE_RUN, Connection
+from server.connection import MERGE_RUN, Connection, Spawn
 from tests.support.channels import RecordingChannel
 
 
@@ -29,6 +32,11 @@ def typed_updates(count: int) -> tuple[list[bytes], str]:
     for i in range(count):
         text.insert(len(text) // 2, chr(97 + i % 26))
     return updates, str(text)
+
+
+def mergeable(update: bytes) -> bytes:
+    """The frame a room relays for an update that only added new ids."""
+    return MergeableUpdate(encode_sync_update(update))
 
 
 def text_after(frames: list[bytes]) -> str:
@@ -58,15 +66,23 @@ async def next_turn() -> None:
     await asyncio.sleep(0)
 
 
+def recording_spawn(tasks: list[asyncio.Task[None]]) -> Spawn:
+    """A spawn function that also keeps the writer tasks it started, for the test to see."""
+
+    def spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        tasks.append(asyncio.create_task(coro))
+        return tasks[-1]
+
+    return spawn
+
+
 async def test_updates_queued_in_one_callback_leave_as_one_merged_frame() -> None:
     updates, expected = typed_updates(5)
     channel = RecordingChannel()
     tasks: list[asyncio.Task[None]] = []
-    conn = Connection(
-        channel, spawn=lambda c: tasks.append(asyncio.create_task(c)), merge_updates=True
-    )
+    conn = Connection(channel, spawn=recording_spawn(tasks))
     for update in updates:
-        conn.send(encode_sync_update(update))
+        conn.send(mergeable(update))
     assert channel.sent == []  # nothing leaves before the current callback is done
     await next_turn()
     assert len(channel.sent) == 1 and not tasks
@@ -78,9 +94,9 @@ async def test_merging_keeps_order_and_never_merges_other_messages() -> None:
     awareness = encode_awareness(b"\x00")
     step1 = encode_sync_step1(b"\x00")
     channel = RecordingChannel()
-    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True)
-    frames = [step1, encode_sync_update(updates[0]), encode_sync_update(updates[1]), awareness]
-    frames += [encode_sync_update(updates[2]), encode_sync_update(updates[3])]
+    conn = Connection(channel, spawn=asyncio.create_task)
+    frames = [step1, mergeable(updates[0]), mergeable(updates[1]), awareness]
+    frames += [mergeable(updates[2]), mergeable(updates[3])]
     for frame in frames:
         conn.send(frame)
     await next_turn()
@@ -89,9 +105,10 @@ async def test_merging_keeps_order_and_never_merges_other_messages() -> None:
     assert text_after([channel.sent[1], channel.sent[3]]) == expected
 
 
-async def test_without_merging_every_frame_leaves_as_it_came() -> None:
+async def test_update_frames_not_marked_mergeable_leave_as_they_came() -> None:
     updates, _ = typed_updates(3)
     frames = [encode_sync_update(u) for u in updates]
+    frames.insert(1, mergeable(updates[1]))  # one marked frame between unmarked ones
     channel = RecordingChannel()
     conn = Connection(channel, spawn=asyncio.create_task)
     for frame in frames:
@@ -103,9 +120,9 @@ async def test_without_merging_every_frame_leaves_as_it_came() -> None:
 async def test_a_burst_longer_than_the_outbox_bound_is_sent_in_runs_not_dropped() -> None:
     updates, expected = typed_updates(5 * MERGE_RUN)
     channel = RecordingChannel()
-    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True, max_frames=MERGE_RUN)
+    conn = Connection(channel, spawn=asyncio.create_task, max_frames=MERGE_RUN)
     for update in updates:  # one callback, as when one read brings thousands of small frames
-        conn.send(encode_sync_update(update))
+        conn.send(mergeable(update))
     await next_turn()
     assert conn.is_open and channel.closed is None
     assert 5 <= len(channel.sent) <= 6
@@ -116,14 +133,12 @@ async def test_a_full_socket_hands_over_to_a_writer_that_merges_what_queued_mean
     updates, expected = typed_updates(30)
     channel = GatedChannel()
     writers: list[asyncio.Task[None]] = []
-    conn = Connection(
-        channel, spawn=lambda c: writers.append(asyncio.create_task(c)), merge_updates=True
-    )
-    conn.send(encode_sync_update(updates[0]))
+    conn = Connection(channel, spawn=recording_spawn(writers))
+    conn.send(mergeable(updates[0]))
     await next_turn()
     assert len(writers) == 1  # the first write waits on the socket: a writer task took it
     for update in updates[1:]:
-        conn.send(encode_sync_update(update))
+        conn.send(mergeable(update))
         await next_turn()
     channel.gate.set()
     await writers[0]
@@ -134,11 +149,11 @@ async def test_a_full_socket_hands_over_to_a_writer_that_merges_what_queued_mean
 async def test_close_sends_what_is_queued_first_and_flush_does_it_at_once() -> None:
     updates, expected = typed_updates(3)
     channel = RecordingChannel()
-    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True)
+    conn = Connection(channel, spawn=asyncio.create_task)
     for update in updates:
-        conn.send(encode_sync_update(update))
+        conn.send(mergeable(update))
     conn.close(4404, "document deleted")
-    conn.send(encode_sync_update(updates[0]))  # after the close: dropped
+    conn.send(mergeable(updates[0]))  # after the close: dropped
     conn.flush()
     assert text_after(channel.sent) == expected and len(channel.sent) == 1
     assert channel.closed == (4404, "document deleted")
@@ -148,12 +163,12 @@ async def test_close_sends_what_is_queued_first_and_flush_does_it_at_once() -> N
 async def test_a_slow_reader_past_its_bound_is_closed_with_1013(turns: int) -> None:
     updates, _ = typed_updates(20)
     channel = GatedChannel()
-    conn = Connection(channel, spawn=asyncio.create_task, merge_updates=True, max_frames=10)
-    conn.send(encode_sync_update(updates[0]))
+    conn = Connection(channel, spawn=asyncio.create_task, max_frames=10)
+    conn.send(mergeable(updates[0]))
     for _ in range(turns):  # the first write waits on the full socket
         await next_turn()
     for update in updates[1:]:
-        conn.send(encode_sync_update(update))
+        conn.send(mergeable(update))
     assert not conn.is_open
     for _ in range(3):
         await next_turn()

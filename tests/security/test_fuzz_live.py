@@ -50,7 +50,8 @@ def _varbytes(payload: bytes) -> bytes:
 
 
 async def _capture_real_frames(ws_url: str, yjs_clients: Any) -> list[bytes]:
-    """Frames stock Yjs clients really send, as the server relays them byte for byte."""
+    """Frames stock Yjs clients really send, as the server relays them (updates that
+    arrive together are relayed merged)."""
     frames: list[bytes] = []
     async with websockets.connect(f"{ws_url}/seed?token={token(role='read')}") as observer:
         frames.append(await observer.recv())  # type: ignore[arg-type]
@@ -63,8 +64,8 @@ async def _capture_real_frames(ws_url: str, yjs_clients: Any) -> list[bytes]:
         await writer.call("formatAt", index=0, offset=1, length=2, mark="link", attrs={"href": "x"})
         await writer.call("setAwareness", state={"user": {"name": "Seed 2"}, "cursor": None})
         await observer.send(encode_sync_step1(b"\x00"))
-        async with asyncio.timeout(10):
-            while len(frames) < 9:
+        async with asyncio.timeout(10):  # everything relayed, then the answer to our step 1
+            while not isinstance(frames[-1], bytes) or frames[-1][:2] != b"\x00\x01":
                 frames.append(await observer.recv())  # type: ignore[arg-type]
     frames += [
         bytes.fromhex(await writer.call("stateVector")),
@@ -189,7 +190,7 @@ async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_cl
     async with serving(tmp_path, "--auth-secret", SECRET, env=env) as server:
         url = server.ws_url
         corpus = await _capture_real_frames(url, yjs_clients)
-        assert len(corpus) >= 12
+        assert len(corpus) >= 9
         valid = {
             name: await yjs_clients(
                 url,

@@ -259,3 +259,19 @@ def test_mutated_updates_raise_only_crdt_errors_and_rejections_leave_no_trace(
         doc.apply(_mutate(data, edits))
     except CrdtError:
         assert _snapshot(doc) == before
+
+
+def test_apply_tells_whether_an_update_only_added_new_ids() -> None:
+    source: Doc = Doc(client_id=5)
+    text = source.get("t", type=Text)
+    updates: list[bytes] = []
+    source.observe(lambda event: updates.append(event.update))
+    text += "ab"
+    text += "cd"
+    rogue: Doc = Doc(client_id=5)
+    rogue.get("t", type=Text).insert(0, "XYZ")  # the same ids as "ab", other content
+    doc = Document()
+    assert doc.apply(updates[0]).extends
+    assert not doc.apply(updates[0]).extends  # a re-send overlaps what the document holds
+    assert doc.apply(updates[1]).extends
+    assert not doc.apply(rogue.get_update()).extends  # clocks 0-2 again, other content

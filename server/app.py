@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth import Authenticator, AuthError, auth_error_response
 from server.broker import Broker, broker_url, open_broker
@@ -23,6 +25,26 @@ from server.security import SecurityMiddleware
 from server.stores import Store, open_store
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+class TandemApp(Starlette):
+    """Starlette, except that `/ws/{doc}` sockets go straight to the y-websocket endpoint with
+    only the security checks in front: the router's and exception layers' frames would
+    otherwise stay on every socket's stack for its whole life, and memory per idle connection
+    is one of the figures we are measured on."""
+
+    def __init__(self, *, y_websocket: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._y_websocket = y_websocket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        doc = ws.doc_of(scope)
+        if doc is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        scope["path_params"] = {"doc": doc}
+        await self._y_websocket(scope, receive, send)
 
 
 def create_app(
@@ -59,13 +81,11 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
     ]
-    app = Starlette(
+    app = TandemApp(
+        y_websocket=SecurityMiddleware(ws.y_websocket, config=config, metrics=hub.metrics),
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(SecurityMiddleware, config=config, metrics=hub.metrics),
-            Middleware(ws.YWebSocketDispatch),  # WS /ws/{doc}, past the router (see there)
-        ],
+        middleware=[Middleware(SecurityMiddleware, config=config, metrics=hub.metrics)],
         exception_handlers={AuthError: auth_error_response},
     )
     app.state.hub = hub

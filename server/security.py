@@ -106,22 +106,15 @@ class SecurityMiddleware:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        host = headers.get("host", "")
-        if self.check_host and not is_loopback_host(_host_name(host)):
-            await self._refuse(scope, receive, send, "host", f"host {host[:80]!r} is not served")
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await self._refuse(scope, receive, send, *refusal)
             return
-        origin = headers.get("origin")
-        if (
-            origin is not None
-            and (kind == "websocket" or scope["method"] not in SAFE_METHODS)
-            and not self._origin_allowed(origin, host)
-        ):
-            await self._refuse(scope, receive, send, "origin", f"origin {origin[:80]!r} refused")
-            return
-        if kind == "websocket":
+        if kind == "websocket":  # this frame lives as long as the socket: it keeps nothing
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             self.metrics.limits.labels(limit="body").inc()
@@ -131,6 +124,21 @@ class SecurityMiddleware:
             await response(scope, receive, self._with_headers(scope, host, send))
             return
         await self.app(scope, self._bounded(receive), self._with_headers(scope, host, send))
+
+    def _refusal(self, scope: Scope) -> tuple[str, str] | None:
+        """(limit, reason) when the Host or Origin header is refused, else None."""
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if self.check_host and not is_loopback_host(_host_name(host)):
+            return "host", f"host {host[:80]!r} is not served"
+        origin = headers.get("origin")
+        if (
+            origin is not None
+            and (scope["type"] == "websocket" or scope["method"] not in SAFE_METHODS)
+            and not self._origin_allowed(origin, host)
+        ):
+            return "origin", f"origin {origin[:80]!r} refused"
+        return None
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
         if self.any_origin:

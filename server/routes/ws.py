@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from crdt.errors import CrdtError, ProtocolError
@@ -42,31 +42,18 @@ class AsgiChannel:
         await self._send({"type": "websocket.close", "code": code, "reason": reason[:120]})
 
 
-class YWebSocketDispatch:
-    """Hands `/ws/{doc}` sockets straight to the y-websocket endpoint.
-
-    It sits inside the security middleware (host and origin checks still apply) and skips the
-    router and exception layers, whose frames would otherwise stay on every socket's stack for
-    its whole life: memory per idle connection is one of the figures we are measured on.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            path = scope["path"]
-            root = scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root) :]
-            if path.startswith(PREFIX):
-                scope["path_params"] = {"doc": path[len(PREFIX) :]}
-                await y_websocket(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 PREFIX = "/ws/"
+
+
+def doc_of(scope: Scope) -> str | None:
+    """The doc id of a `/ws/{doc}` WebSocket, None for any other request."""
+    if scope["type"] != "websocket":
+        return None
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path[len(PREFIX) :] if path.startswith(PREFIX) else None
 
 
 async def y_websocket(scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,27 +104,13 @@ async def _serve(receive: Receive, send: Send, hub: Hub, doc: str, identity: Ide
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    async with asyncio.TaskGroup() as tasks:  # writer tasks, only while a socket is full
-        conn = Connection(
-            AsgiChannel(send),
-            identity=identity,
-            max_frames=config.send_queue_frames,
-            max_bytes=config.send_queue_bytes,
-            spawn=tasks.create_task,
-            merge_updates=True,
-        )
-        try:
-            await _serve_connection(receive, hub, doc, identity, conn)
-        finally:
-            if conn.is_open:
-                conn.detach()  # the peer went away: nothing more to send
-            else:
-                conn.flush()  # we closed it: what is queued and the close go out before we return
-
-
-async def _serve_connection(
-    receive: Receive, hub: Hub, doc: str, identity: Identity, conn: Connection
-) -> None:
+    conn = Connection(
+        AsgiChannel(send),
+        identity=identity,
+        max_frames=config.send_queue_frames,
+        max_bytes=config.send_queue_bytes,
+        spawn=asyncio.create_task,  # a writer task, only while the socket is full
+    )
     try:
         room = await hub.join(doc, conn)
     except LimitExceeded as exc:
@@ -145,18 +118,25 @@ async def _serve_connection(
         hub.metrics.closes.labels(code=str(exc.close_code)).inc()
         log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
         conn.close(exc.close_code, exc.reason)
-        return
+        room = None
     except StoreError as exc:
         log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
         conn.close(CloseCode.SERVER_ERROR, "document unavailable")
-        return
-    expiry = _close_at_expiry(hub, conn, doc, identity)
+        room = None
+    expiry = None if room is None else _close_at_expiry(hub, conn, doc, identity)
     try:
-        await _read_frames(receive, hub, room, conn, MessageRates(hub.config))
+        if room is not None:
+            await _read_frames(receive, hub, room, conn, MessageRates(config))
     finally:
         if expiry is not None:
             expiry.cancel()
-        hub.leave(room, conn)
+        if room is not None:
+            hub.leave(room, conn)
+        if conn.is_open:
+            conn.detach()  # the peer went away: nothing more to send
+        else:
+            conn.flush()  # we closed it: what is queued, then the close, go out now
+        await conn.finished()
 
 
 def _close_at_expiry(

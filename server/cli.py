@@ -271,6 +271,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.events.bus import bus_url, open_bus
     from server.security import redact_tokens_in_logs
     from server.stores import open_store
+    from server.wsprotocol import DirectWebSocketProtocol
 
     config = build_config(vars(args))
     open_store(config.store)  # a bad store URL fails here, before anything is bound
@@ -291,6 +292,7 @@ def _serve(args: argparse.Namespace) -> int:
             ws_ping_interval=config.ws_ping_interval,
             ws_ping_timeout=config.ws_ping_timeout,
             ws_per_message_deflate=config.ws_compression,
+            ws=DirectWebSocketProtocol,  # uvicorn's, with a direct path for /ws/{doc}
             lifespan="on",
             log_level=config.log_level,
             log_config=None,  # uvicorn's loggers go through ours (server/logs.py)

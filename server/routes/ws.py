@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -19,12 +20,33 @@ from server.hub import Hub
 from server.identity import Identity, Role
 from server.limits import ConnectionLimiter, LimitExceeded, MessageRates
 from server.room import Room
+from server.wsprotocol import DIRECT, DirectWebSocketProtocol
 
 log = logging.getLogger("tandem.ws")
 
 
+class DirectChannel:
+    """A socket served by DirectWebSocketProtocol (server/wsprotocol.py): frames are written
+    straight to its transport; a send waits only while the transport is over its mark."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: DirectWebSocketProtocol) -> None:
+        self._protocol = protocol
+
+    async def send(self, data: bytes) -> None:
+        protocol = self._protocol
+        if not protocol.writable.is_set():
+            await protocol.writable.wait()
+        protocol.write_binary(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._protocol.send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+
+
 class AsgiChannel:
-    """The raw ASGI `send` of one socket as the Channel the core speaks to.
+    """The raw ASGI `send` of one socket as the Channel the core speaks to, under an ASGI server
+    other than ours (see DirectChannel).
 
     Raw, not through a Starlette WebSocket: a send completes without suspending unless the
     transport is full, which is what lets Connection write most frames without a task.
@@ -72,7 +94,7 @@ async def y_websocket(scope: Scope, receive: Receive, send: Send) -> None:
         await refuse(WebSocket(scope, receive, send), hub, doc, exc.close_code, exc.reason)
         return
     try:
-        await _serve(receive, send, hub, doc, identity)
+        await _serve(scope, receive, send, hub, doc, identity)
     finally:
         limiter.release(doc, address)
 
@@ -99,13 +121,16 @@ async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: st
     await websocket.close(code=code, reason=reason[:120])
 
 
-async def _serve(receive: Receive, send: Send, hub: Hub, doc: str, identity: Identity) -> None:
+async def _serve(
+    scope: Scope, receive: Receive, send: Send, hub: Hub, doc: str, identity: Identity
+) -> None:
     config = hub.config
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
+    direct: DirectWebSocketProtocol | None = scope.get("extensions", {}).get(DIRECT)
     conn = Connection(
-        AsgiChannel(send),
+        DirectChannel(direct) if direct is not None else AsgiChannel(send),
         identity=identity,
         max_frames=config.send_queue_frames,
         max_bytes=config.send_queue_bytes,
@@ -126,7 +151,7 @@ async def _serve(receive: Receive, send: Send, hub: Hub, doc: str, identity: Ide
     expiry = None if room is None else _close_at_expiry(hub, conn, doc, identity)
     try:
         if room is not None:
-            await _read_frames(receive, hub, room, conn, MessageRates(config))
+            await _read_frames(receive, direct, hub, room, conn, MessageRates(config))
     finally:
         if expiry is not None:
             expiry.cancel()
@@ -151,19 +176,15 @@ def _close_at_expiry(
     )
 
 
-async def _read_frames(
-    receive: Receive, hub: Hub, room: Room, conn: Connection, rates: MessageRates
-) -> None:
-    while conn.is_open:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        frame = message.get("bytes")
-        if frame is None:
-            _close(
-                hub, conn, room.name, CloseCode.PROTOCOL_ERROR, "text frames are not y-websocket"
-            )
-            return
+FrameHandler = Callable[[bytes], None]
+
+
+def _frame_handler(hub: Hub, room: Room, conn: Connection, rates: MessageRates) -> FrameHandler:
+    """What to do with each binary message: into the room, or close this connection alone."""
+
+    def handle(frame: bytes) -> None:
+        if not conn.is_open:
+            return  # closing: what still arrives is ignored
         started = time.perf_counter()
         try:
             rates.check(frame)
@@ -178,8 +199,42 @@ async def _read_frames(
         except CrdtError as exc:
             _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, f"update rejected: {exc}")
             return
+        except Exception:  # a bug of ours: this connection closes, the room carries on
+            log.exception("event=frame_failed doc=%s conn=%s", room.name, conn.id)
+            _close(hub, conn, room.name, CloseCode.SERVER_ERROR, "internal error")
+            return
         if frame[:1] == b"\x00" and frame[1:2] in {b"\x01", b"\x02"}:  # an update: applied, relayed
             hub.metrics.fanout_seconds.observe(time.perf_counter() - started)
+
+    return handle
+
+
+async def _read_frames(
+    receive: Receive,
+    direct: DirectWebSocketProtocol | None,
+    hub: Hub,
+    room: Room,
+    conn: Connection,
+    rates: MessageRates,
+) -> None:
+    """Handle the socket's messages until the peer is gone (after a close, until it answers)."""
+    handle = _frame_handler(hub, room, conn, rates)
+    if direct is not None:  # binary messages reach `handle` as they are parsed, not through here
+        direct.attach(handle)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("bytes")
+            if frame is not None:
+                handle(frame)
+            elif conn.is_open:
+                reason = "text frames are not y-websocket"
+                _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason)
+    finally:
+        if direct is not None:
+            direct.attach(None)
 
 
 def _close(hub: Hub, conn: Connection, doc: str, code: int, reason: str) -> None:

@@ -61,7 +61,7 @@ check-bundle: client_js/node_modules/.package-lock.json
 
 # Benchmarks (on demand, never in CI): Tandem against the Node reference server and
 # pycrdt-websocket, real Yjs clients under Node. BENCH_ARGS="--quick" for a smoke run.
-bench: deps bench-deps
+bench: deps system-deps bench-deps
 	$(VENV)/bin/python -m tests.bench.run $(BENCH_ARGS)
 
 bench-deps: tests/bench/node_modules/.package-lock.json .bench-venv/.installed

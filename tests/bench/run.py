@@ -107,6 +107,13 @@ def _tandem(tmp: Path) -> Server:
     return Server("tandem", [_tandem_hub(f"sqlite:///{tmp / 'bench.db'}")])
 
 
+def _tandem_deflate(tmp: Path) -> Server:
+    """Tandem with permessage-deflate negotiated (off by default: see the README)."""
+    hub = _tandem_hub(f"sqlite:///{tmp / 'bench.db'}")
+    hub.env = {**hub.env, "TANDEM_WS_COMPRESSION": "true"}
+    return Server("tandem-deflate", [hub])
+
+
 def _tandem_redis(tmp: Path) -> Server:
     """Two hubs sharing a redis-server (store and broker): every client of the other hub is
     one Redis hop away."""
@@ -136,7 +143,10 @@ SERVERS: dict[str, Callable[[Path], Server]] = {
     "node": _node,
     "pycrdt": _pycrdt,
     "tandem-2hubs": _tandem_redis,
+    "tandem-deflate": _tandem_deflate,
 }
+# Run unless --servers says otherwise; tandem-deflate is the compression question, on demand.
+DEFAULT_SERVERS = ["tandem", "node", "pycrdt", "tandem-2hubs"]
 
 
 def available(name: str) -> str | None:
@@ -388,7 +398,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS), help=", ".join(SERVERS))
     parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write raw results here")

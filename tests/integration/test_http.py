@@ -101,6 +101,9 @@ async def test_metrics_count_connections_and_updates(tandem, yjs_clients) -> Non
             what="the update is counted",
         )
     assert "tandem_updates_sent_total 1.0" in text.text  # relayed to the one other client
+    fanouts = re.search(r"^tandem_fanout_seconds_count (\S+)$", text.text, re.M)
+    assert fanouts and float(fanouts[1]) >= 1  # the update (and the sync replies)
+    assert f'tandem_fanout_seconds_bucket{{le="+Inf"}} {fanouts[1]}' in text.text
     received = re.search(r"^tandem_bytes_received_total (\S+)$", text.text, re.M)
     sent = re.search(r"^tandem_bytes_sent_total (\S+)$", text.text, re.M)
     assert received and sent and float(received[1]) == float(sent[1]) > 0

@@ -7,20 +7,37 @@ a socket it attaches a sink (`attach`): binary messages then reach the room as t
 and frames out are framed and written at once (`write_binary`). The handshake, text frames,
 ping/pong, close and disconnect stay uvicorn's, as do other WebSocket routes (/events).
 
+Without an extension negotiated (compression is off unless configured), a frame a server sends
+is a two-to-ten-byte header and the payload (RFC 6455 §5.2; server frames are not masked), so
+`write_binary` writes that itself rather than building a websockets Frame per receiver.
+
 The app finds the protocol in its scope: `scope["extensions"][DIRECT]`.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 DIRECT = "tandem.direct"
 
 Sink = Callable[[bytes], None]
+
+_FIN_BINARY = 0x82
+
+
+def frame_header(size: int) -> bytes:
+    """The header of an unmasked, final, binary frame of `size` payload bytes."""
+    if size < 126:
+        return bytes((_FIN_BINARY, size))
+    if size < 1 << 16:
+        return struct.pack("!BBH", _FIN_BINARY, 126, size)
+    return struct.pack("!BBQ", _FIN_BINARY, 127, size)
 
 
 class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -50,7 +67,10 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         socket does not take; `writable` is clear while that buffer is over its mark)."""
         if self.disconnected:
             raise ClientDisconnected
-        if self.close_sent:
-            return  # as uvicorn's send: nothing goes out after the close
-        self.conn.send_binary(data)
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        if self.close_sent or self.conn.state is not State.OPEN:
+            return  # as uvicorn's send: nothing goes out after a close
+        if self.conn.extensions:  # compression: websockets frames and deflates
+            self.conn.send_binary(data)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        else:
+            self.transport.write(frame_header(len(data)) + data)

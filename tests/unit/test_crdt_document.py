@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Text, XmlElement, XmlFragment, XmlText
 
-from crdt.document import CONTENT, Document, merge_into_snapshot
+from crdt.document import CONTENT, Document, _decode_own_state_vector, merge_into_snapshot
 from crdt.errors import CrdtError, ProtocolError, UpdateGap, UpdateRejected
-from crdt.protocol import encode_state_vector
+from crdt.protocol import encode_state_vector, parse_state_vector
 from crdt.render import to_text
 from crdt.update import read_update
 
@@ -275,3 +275,10 @@ def test_apply_tells_whether_an_update_only_added_new_ids() -> None:
     assert not doc.apply(updates[0]).extends  # a re-send overlaps what the document holds
     assert doc.apply(updates[1]).extends
     assert not doc.apply(rogue.get_update()).extends  # clocks 0-2 again, other content
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.integers(0, 2**53 - 1), st.integers(1, 2**40), max_size=20))
+def test_own_state_vector_decodes_as_the_strict_parser_does(state: dict[int, int]) -> None:
+    sv = encode_state_vector(state)
+    assert _decode_own_state_vector(sv) == parse_state_vector(sv) == state

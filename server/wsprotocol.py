@@ -50,8 +50,13 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][DIRECT] = self
 
     def attach(self, sink: Sink | None) -> None:
-        """Binary messages go to `sink` from now on (None: back to the app's receive())."""
+        """Binary messages go to `sink` from now on (None: back to the app's receive()).
+
+        Called once the socket is accepted, when uvicorn is done with the handshake: its request
+        and response (their headers are most of an idle socket's memory) are let go."""
         self.sink = sink
+        if self.handshake_complete:
+            self.request = self.response = None  # type: ignore[assignment]
 
     def send_receive_event_to_app(self) -> None:
         sink = self.sink

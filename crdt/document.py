@@ -8,20 +8,17 @@ pycrdt, whose failures (including ``PanicException``, a ``BaseException``) becom
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Doc, XmlFragment
 
-from crdt.errors import UpdateGap, UpdateRejected
+from crdt.errors import UpdateGap, pycrdt_refusals
 from crdt.protocol import parse_state_vector
 from crdt.update import UpdateInfo, read_update
 
 CONTENT = "content"
-
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +69,8 @@ class Document:
 
     def _apply_unchecked(self, update: bytes) -> None:
         """Hand bytes to pycrdt, translating every refusal into UpdateRejected."""
-        try:
+        with pycrdt_refusals("refused the update"):
             self._doc.apply_update(update)
-        except BaseExceptionGroup:
-            raise
-        except _PASS_THROUGH:
-            raise
-        except BaseException as exc:  # pyo3_runtime.PanicException is a BaseException
-            raise UpdateRejected(f"pycrdt refused the update: {type(exc).__name__}: {exc}") from exc
 
     def state_vector(self) -> bytes:
         return self._doc.get_state()

@@ -6,11 +6,17 @@ CrdtError
 ├── UpdateRejected     well-formed on the wire, but pycrdt refused it; the document is unchanged
 └── UpdateGap          the update starts past the document's state; not applied, resync instead
 
-Foreign errors (pycrdt's ``ValueError`` and ``PanicException``) are translated in
-``crdt.document`` so that callers only ever see this tree.
+Foreign errors (pycrdt's ``ValueError`` and ``PanicException``) are translated by
+``pycrdt_refusals`` so that callers only ever see this tree.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 
 
 class CrdtError(Exception):
@@ -31,6 +37,22 @@ class FrameTooLarge(ProtocolError):
 
 class UpdateRejected(CrdtError):
     """pycrdt refused an update that our decoder accepted; the document is unchanged."""
+
+
+@contextmanager
+def pycrdt_refusals(action: str) -> Iterator[None]:
+    """Run pycrdt code, turning every failure of it into UpdateRejected("pycrdt {action}: …").
+
+    An ``ExceptionGroup`` (from an observer: the work *was* done) and interpreter exits pass.
+    """
+    try:
+        yield
+    except BaseExceptionGroup:
+        raise
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:  # pyo3_runtime.PanicException is a BaseException
+        raise UpdateRejected(f"pycrdt {action}: {type(exc).__name__}: {exc}") from exc
 
 
 class UpdateGap(CrdtError):

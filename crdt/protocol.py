@@ -12,7 +12,7 @@ from enum import IntEnum
 
 from pycrdt import merge_updates
 
-from crdt.errors import FrameTooLarge, ProtocolError, UpdateRejected
+from crdt.errors import FrameTooLarge, ProtocolError, pycrdt_refusals
 from crdt.lib0 import Decoder, Encoder
 
 DEFAULT_MAX_FRAME = 8 * 1024 * 1024
@@ -146,16 +146,11 @@ def merge_sync_updates(frames: Sequence[bytes]) -> bytes:
     """
     updates = []
     for frame in frames:
-        dec = Decoder(frame)
-        dec.read_var_uint()  # message type: sync
-        dec.read_var_uint()  # sync type: update
-        updates.append(dec.read_var_bytes())
-    try:
+        message = parse_message(frame)
+        assert isinstance(message, SyncUpdate)
+        updates.append(message.update)
+    with pycrdt_refusals("could not merge"):
         merged = merge_updates(*updates)
-    except (KeyboardInterrupt, SystemExit, BaseExceptionGroup):
-        raise
-    except BaseException as exc:  # pyo3_runtime.PanicException is a BaseException
-        raise UpdateRejected(f"pycrdt could not merge: {type(exc).__name__}: {exc}") from exc
     return encode_sync_update(merged)
 
 

@@ -72,8 +72,8 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         socket does not take; `writable` is clear while that buffer is over its mark)."""
         if self.disconnected:
             raise ClientDisconnected
-        if self.close_sent or self.conn.state is not State.OPEN:
-            return  # as uvicorn's send: nothing goes out after a close
+        if self.conn.state is not State.OPEN:
+            return  # as uvicorn's send: nothing goes out after a close (ours or the peer's)
         if self.conn.extensions:  # compression: websockets frames and deflates
             self.conn.send_binary(data)
             self.transport.write(b"".join(self.conn.data_to_send()))

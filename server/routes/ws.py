@@ -137,31 +137,36 @@ async def _serve(
         spawn=asyncio.create_task,  # a writer task, only while the socket is full
     )
     try:
-        room = await hub.join(doc, conn)
-    except LimitExceeded as exc:
-        hub.metrics.limits.labels(limit=exc.limit).inc()
-        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
-        log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
-        conn.close(exc.close_code, exc.reason)
-        room = None
-    except StoreError as exc:
-        log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
-        conn.close(CloseCode.SERVER_ERROR, "document unavailable")
-        room = None
-    expiry = None if room is None else _close_at_expiry(hub, conn, doc, identity)
-    try:
+        room = await _join(hub, doc, conn)
         if room is not None:
-            await _read_frames(receive, direct, hub, room, conn, MessageRates(config))
+            expiry = _close_at_expiry(hub, conn, doc, identity)
+            try:
+                await _read_frames(receive, direct, hub, room, conn, MessageRates(config))
+            finally:
+                if expiry is not None:
+                    expiry.cancel()
+                hub.leave(room, conn)
     finally:
-        if expiry is not None:
-            expiry.cancel()
-        if room is not None:
-            hub.leave(room, conn)
         if conn.is_open:
             conn.detach()  # the peer went away: nothing more to send
         else:
             conn.flush()  # we closed it: what is queued, then the close, go out now
         await conn.finished()
+
+
+async def _join(hub: Hub, doc: str, conn: Connection) -> Room | None:
+    """The room, or None when the join was refused (the connection is closing with why)."""
+    try:
+        return await hub.join(doc, conn)
+    except LimitExceeded as exc:
+        hub.metrics.limits.labels(limit=exc.limit).inc()
+        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
+        log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
+        conn.close(exc.close_code, exc.reason)
+    except StoreError as exc:
+        log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)
+        conn.close(CloseCode.SERVER_ERROR, "document unavailable")
+    return None
 
 
 def _close_at_expiry(

@@ -53,28 +53,34 @@ class Decoder:
         return bytes(self._data[start : self._pos])
 
     def read_var_uint(self) -> int:
-        # Fast path: most varUints in Yjs messages (types, counts, small clocks) are one byte.
         pos = self._pos
         data = self._data
-        if pos < len(data):
-            byte = data[pos]
-            if byte < 0x80:
-                self._pos = pos + 1
-                return byte
-        value = 0
-        shift = 0
-        for _ in range(_MAX_VARINT_BYTES):
-            if self._pos >= len(self._data):
+        end = len(data)
+        if pos >= end:
+            raise self._truncated("varUint")
+        byte = data[pos]
+        pos += 1
+        if byte < 0x80:  # most varUints in Yjs messages (types, counts, small clocks)
+            self._pos = pos
+            return byte
+        value = byte & 0x7F
+        shift = 7
+        while True:
+            if pos >= end:
+                self._pos = pos
                 raise self._truncated("varUint")
-            byte = self._data[self._pos]
-            self._pos += 1
+            byte = data[pos]
+            pos += 1
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
-                if value > MAX_SAFE_INTEGER:
-                    raise ProtocolError(f"varUint {value} exceeds 53 bits")
-                return value
+                break
             shift += 7
-        raise ProtocolError(f"varUint longer than {_MAX_VARINT_BYTES} bytes")
+            if shift >= 7 * _MAX_VARINT_BYTES:
+                raise ProtocolError(f"varUint longer than {_MAX_VARINT_BYTES} bytes")
+        self._pos = pos
+        if value > MAX_SAFE_INTEGER:
+            raise ProtocolError(f"varUint {value} exceeds 53 bits")
+        return value
 
     def read_var_int(self) -> int:
         first = self.read_u8()

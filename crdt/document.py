@@ -67,6 +67,10 @@ class Document:
         self._apply_unchecked(update)
         return Applied(info, extends)
 
+    def apply_stored(self, update: bytes) -> None:
+        """Apply bytes we produced ourselves (a stored or split state): no gap check."""
+        self._apply_unchecked(update)
+
     def _apply_unchecked(self, update: bytes) -> None:
         """Hand bytes to pycrdt, translating every refusal into UpdateRejected."""
         with pycrdt_refusals("refused the update"):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from crdt.document import merge_into_snapshot
 from server.errors import StoreError
+from server.offload import Offload, OffloadFailed
 from server.stores.base import Store, TailStats
 
 log = logging.getLogger("tandem.persistence")
@@ -27,8 +28,10 @@ class Persister:
         flush_interval: float,
         compact_max_updates: int,
         compact_max_bytes: int,
+        offload: Offload,
     ) -> None:
         self.store = store
+        self.offload = offload
         self.flush_interval = flush_interval
         self.compact_max_updates = compact_max_updates
         self.compact_max_bytes = compact_max_bytes
@@ -108,19 +111,31 @@ class Persister:
 
     async def _compact_long_tails(self, stats: Mapping[str, TailStats]) -> None:
         for doc, tail in stats.items():
-            if tail.count > self.compact_max_updates or tail.size > self.compact_max_bytes:
+            # The bounds grow with the snapshot (an eighth of it, past the configured bytes):
+            # folding rewrites the whole document, so a large one is folded in proportion.
+            scale = max(1, tail.snapshot_size // (8 * self.compact_max_bytes))
+            if (
+                tail.count > self.compact_max_updates * scale
+                or tail.size > self.compact_max_bytes * scale
+            ):
                 try:
-                    await compact(self.store, doc)
-                except StoreError as exc:
+                    await compact(self.store, doc, self.offload)
+                except (StoreError, OffloadFailed) as exc:
                     log.warning("event=compact_failed doc=%s error=%s", doc, exc)
 
 
-async def compact(store: Store, doc: str) -> bool:
-    """Fold a document's tail into its snapshot; a concurrent append is kept, never lost."""
+async def compact(store: Store, doc: str, offload: Offload | None = None) -> bool:
+    """Fold a document's tail into its snapshot; a concurrent append is kept, never lost.
+    A large document is folded in the worker process (`offload`), a small one here."""
     stored = await store.load(doc)
     if not stored.updates:
         return False
-    snapshot = await asyncio.to_thread(merge_into_snapshot, stored.snapshot, stored.updates)
+    if offload is None:
+        snapshot = merge_into_snapshot(stored.snapshot, stored.updates)
+    else:
+        snapshot = await offload.run(
+            stored.nbytes, merge_into_snapshot, stored.snapshot, stored.updates
+        )
     done = await store.compact(
         doc, snapshot, generation=stored.generation, tail_end=stored.tail_end
     )

@@ -29,11 +29,21 @@ class StoredDoc:
     def empty(self) -> bool:
         return self.snapshot is None and not self.updates
 
+    @property
+    def parts(self) -> list[bytes]:
+        """The snapshot and the tail, as updates to apply in order."""
+        return [self.snapshot, *self.updates] if self.snapshot is not None else self.updates
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.snapshot or b"") + sum(len(update) for update in self.updates)
+
 
 @dataclass(frozen=True, slots=True)
 class TailStats:
     count: int
     size: int
+    snapshot_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,11 @@ class MemoryStore:
                 self._seq += 1
                 record.tail.append((self._seq, bytes(update)))
             record.updated_at = now
-            stats[doc] = TailStats(len(record.tail), sum(len(d) for _, d in record.tail))
+            stats[doc] = TailStats(
+                len(record.tail),
+                sum(len(d) for _, d in record.tail),
+                len(record.snapshot or b""),
+            )
         return stats
 
     async def compact(self, doc: str, snapshot: bytes, *, generation: int, tail_end: str) -> bool:

@@ -62,7 +62,7 @@ if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1]) == 1 then
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[1])
 local total = redis.call('HINCRBY', KEYS[1], 'tail_size', size)
-return {redis.call('LLEN', KEYS[2]), total}
+return {redis.call('LLEN', KEYS[2]), total, redis.call('HGET', KEYS[1], 'snapshot_size')}
 """
 
 # KEYS meta, tail, snapshot; ARGV generation, folded count, snapshot
@@ -237,8 +237,8 @@ class RedisStore:
 
         results = await self._call("append", write)
         return {
-            doc: TailStats(int(count), int(size))
-            for (doc, _), (count, size) in zip(items, results, strict=True)
+            doc: TailStats(int(count), int(size), int(snapshot))
+            for (doc, _), (count, size, snapshot) in zip(items, results, strict=True)
         }
 
     async def compact(self, doc: str, snapshot: bytes, *, generation: int, tail_end: str) -> bool:

@@ -140,10 +140,10 @@ class SQLiteStore:
                         " updated_at = excluded.updated_at,"
                         " tail_count = tail_count + excluded.tail_count,"
                         " tail_size = tail_size + excluded.tail_size"
-                        " RETURNING tail_count, tail_size",
+                        " RETURNING tail_count, tail_size, snapshot_size",
                         (doc, now, now, len(updates), size),
                     ).fetchone()
-                    stats[doc] = TailStats(row[0], row[1])
+                    stats[doc] = TailStats(row[0], row[1], row[2])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -1,0 +1,79 @@
+"""Whole-document work as pure functions of bytes, picklable, for the hub's worker process.
+
+Each takes a document as *parts*: updates whose union is the document (a snapshot and its
+tail, a checkpoint and the version diffs after it, a room's streamed base and the diff since).
+The hub runs them in a worker process once the input is large (server/offload.py: pycrdt
+holds the GIL while it works) and in-process otherwise; the results are bytes and plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from crdt.document import Document
+from crdt.history import diff_documents
+from crdt.protocol import encode_sync_update
+from crdt.render import to_html, to_prosemirror, to_text
+from crdt.split import split_update
+
+Parts = Sequence[bytes]
+
+FORMATS = ("text", "html", "json", "yjs")
+
+
+def load(parts: Parts) -> Document:
+    return Document.load(None, parts)
+
+
+def encode(parts: Parts) -> bytes:
+    """The document as one update."""
+    return load(parts).encode()
+
+
+def split_state(parts: Parts, max_bytes: int) -> tuple[list[bytes], bytes, bytes]:
+    """The document as sync-update frames of its structs in causal order (about `max_bytes`
+    each, see crdt/split.py), its delete set as an update, and its state vector."""
+    document = load(parts)
+    split = split_update(document.encode(), max_bytes)
+    frames = [encode_sync_update(update) for update in split.updates]
+    return frames, split.delete_set, document.state_vector()
+
+
+def render(parts: Parts, fmt: str) -> tuple[str, bytes]:
+    """(media type, body) of the document in one of FORMATS."""
+    document = load(parts)
+    if fmt == "text":
+        return "text/plain; charset=utf-8", to_text(document.content).encode()
+    if fmt == "html":
+        return "text/html; charset=utf-8", to_html(document.content).encode()
+    if fmt == "json":
+        body = json.dumps(
+            to_prosemirror(document.content), ensure_ascii=False, separators=(",", ":")
+        )
+        return "application/json", body.encode()
+    if fmt == "yjs":
+        return "application/octet-stream", document.encode()
+    raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+
+
+def compare(before: Parts, after: Parts) -> dict[str, Any]:
+    """The block-level diff of two documents, with its HTML rendering."""
+    old, new = to_prosemirror(load(before).content), to_prosemirror(load(after).content)
+    return diff_documents(old, new).as_json()
+
+
+def diff_since(parts: Parts, state_vector: bytes) -> bytes:
+    """What the document holds beyond `state_vector`, as an update."""
+    return load(parts).diff(state_vector)
+
+
+def record_version(previous: bytes | None, diff: bytes) -> tuple[bytes, bytes, int, int]:
+    """The version `diff` makes of the previous one (its full state; None: the empty
+    document): its state vector, its full state, and the characters it added and removed."""
+    document = Document.load(previous, [])
+    before = to_prosemirror(document.content)
+    document.apply_stored(diff)
+    stat = diff_documents(before, to_prosemirror(document.content))
+    return document.state_vector(), document.encode(), stat.added, stat.removed

@@ -32,6 +32,9 @@ class Config:
     # A connection whose outgoing queue passes either bound is closed; it re-syncs on reconnect.
     send_queue_frames: int = 2048
     send_queue_bytes: int = 16 * 1024 * 1024
+    # Large documents: an initial sync over this is streamed in pieces of about this size, and
+    # documents over it are loaded, split and compacted in a worker process (server/offload.py).
+    sync_chunk_bytes: int = 1024 * 1024
     log_level: str = "info"
     # -- History (versions) --------------------------------------------------------------
     # A version closes after this many seconds without an update, or after this many seconds
@@ -135,7 +138,13 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{name} must not be negative")
     if config.log_format not in {"text", "json"}:
         raise ConfigError(f"log format {config.log_format!r}: use text or json")
-    for name in ("compact_max_updates", "compact_max_bytes", "max_frame", "send_queue_frames"):
+    for name in (
+        "compact_max_updates",
+        "compact_max_bytes",
+        "max_frame",
+        "send_queue_frames",
+        "sync_chunk_bytes",
+    ):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     for name in ("version_idle_seconds", "version_max_seconds", "version_checkpoint_every"):

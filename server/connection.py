@@ -9,6 +9,12 @@ spawned; it finishes that write and drains the frames queued meanwhile. A connec
 passes its bounds is closed (1013) and re-syncs when it reconnects, so one slow reader never
 stalls a room.
 
+An initial sync (the answer to a client's sync step 1) is not backlog: it is a `SyncStream`, a
+sequence of frames pulled one at a time as the socket drains and never counted against the
+queue's bounds, so a document of any size up to its limit reaches a joiner however slow the link
+(DESIGN: initial sync of large documents). The room skips a syncing connection when it relays
+updates; the stream's last frame, computed when the writer reaches it, carries them.
+
 A run of document updates waiting together for one client (a burst read in one go, or a client
 that reads slower than others write) leaves as one merged update frame when the room marked
 them `MergeableUpdate`: one send and one apply on the client instead of one per update. Order
@@ -21,7 +27,7 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from enum import Enum
 from typing import Any, Protocol
 
@@ -49,6 +55,22 @@ class Channel(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class SyncStream:
+    """An initial sync: shared frames sent in order as the socket drains, then `final()`
+    (computed when the writer gets there, so it holds whatever the room applied meanwhile)."""
+
+    __slots__ = ("final", "frames", "index")
+
+    def __init__(self, frames: Sequence[bytes], final: Callable[[], bytes]) -> None:
+        self.frames = frames
+        self.index = 0
+        self.final = final
+
+    @property
+    def sent_bytes(self) -> int:
+        return sum(len(frame) for frame in self.frames[: self.index])
+
+
 class ConnectionState(Enum):
     OPEN = "open"
     CLOSING = "closing"
@@ -66,6 +88,8 @@ class Connection:
         "_overflowed",
         "_sending",
         "_spawn",
+        "_sync",
+        "_sync_next",
         "_wakeup",
         "_writer",
         "awareness_ids",
@@ -75,6 +99,7 @@ class Connection:
         "max_bytes",
         "max_frames",
         "state",
+        "syncing",
     )
 
     def __init__(
@@ -107,6 +132,10 @@ class Connection:
         self._sending = False
         self._overflow_cancel = False
         self._overflowed = False
+        # The initial sync under way (see SyncStream), and one asked for while it runs.
+        self._sync: SyncStream | None = None
+        self._sync_next: SyncStream | None = None
+        self.syncing = False  # the room relays no updates to it meanwhile: the sync carries them
 
     def __repr__(self) -> str:
         return f"<Connection {self.id} {self.identity.user} {self.state.value}>"
@@ -147,12 +176,27 @@ class Connection:
             else:
                 self._schedule_flush()
 
+    def stream(self, sync: SyncStream) -> None:
+        """Start an initial sync, or run it after the one under way (only the latest waits)."""
+        if self.state is not ConnectionState.OPEN:
+            return
+        if self._sync is not None:
+            self._sync_next = sync
+            return
+        self._sync = sync
+        self.syncing = True
+        if self._spawn is None:
+            self._wake()
+        elif not self._busy:
+            self._schedule_flush()
+
     def close(self, code: int, reason: str) -> None:
-        """Send what is queued, then close with this code."""
+        """Send what is queued, then close with this code (a sync under way is dropped)."""
         if self.state is not ConnectionState.OPEN:
             return
         self.state = ConnectionState.CLOSING
         self._close = (code, reason)
+        self._end_sync()
         if self._spawn is None:
             self._wake()
         elif not self._busy:
@@ -163,7 +207,12 @@ class Connection:
         self.state = ConnectionState.CLOSED
         self._outbox = None
         self._outbox_bytes = 0
+        self._end_sync()
         self._wake()
+
+    def _end_sync(self) -> None:
+        self._sync = self._sync_next = None
+        self.syncing = False
 
     def _wake(self) -> None:
         if self._wakeup is not None:
@@ -184,7 +233,7 @@ class Connection:
         """Write what is queued (then the close, if asked) as far as the socket takes it now;
         the rest goes to a writer task. Only for connections made with `spawn`."""
         while not self._busy and self.state is not ConnectionState.CLOSED:
-            if self._outbox:
+            if self._outbox or self._sync is not None:
                 self._write_now(self.channel.send(self._next_frame()))
             elif self.state is ConnectionState.CLOSING and self._close is not None:
                 self.state = ConnectionState.CLOSED
@@ -201,9 +250,11 @@ class Connection:
 
     def _next_frame(self) -> bytes:
         """The next frame to send: the head of the outbox, merged with the updates right
-        behind it when it and they are `MergeableUpdate`s."""
+        behind it when it and they are `MergeableUpdate`s; with nothing queued, the next frame
+        of the initial sync (queued frames, e.g. presence, never wait behind a long sync)."""
         outbox = self._outbox
-        assert outbox is not None
+        if not outbox:
+            return self._next_sync_frame()
         frame = outbox.popleft()
         self._outbox_bytes -= len(frame)
         if outbox and type(frame) is MergeableUpdate and type(outbox[0]) is MergeableUpdate:
@@ -220,6 +271,20 @@ class Connection:
                 frame = merged
         if not outbox:
             self._outbox = None
+        return frame
+
+    def _next_sync_frame(self) -> bytes:
+        sync = self._sync
+        assert sync is not None
+        if sync.index < len(sync.frames):
+            frame = sync.frames[sync.index]
+            sync.index += 1
+            return frame
+        # The last frame: from here on the room relays updates to this connection again, so
+        # nothing applied after this moment is missed and nothing before it comes twice.
+        frame = sync.final()
+        self._sync, self._sync_next = self._sync_next, None
+        self.syncing = self._sync is not None
         return frame
 
     def _write_now(self, write: Coroutine[Any, Any, None]) -> None:
@@ -260,7 +325,7 @@ class Connection:
         await self._send_close()
 
     async def _send_queued(self) -> None:
-        while self._outbox and self.state is not ConnectionState.CLOSED:
+        while (self._outbox or self._sync is not None) and self.state is not ConnectionState.CLOSED:
             frame = self._next_frame()
             self._sending = True
             await self.channel.send(frame)

@@ -13,13 +13,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from crdt.document import Document
+from crdt.jobs import split_state
+from crdt.protocol import SyncUpdate, parse_message
 from server.closecodes import CloseCode
 from server.config import Config
 from server.connection import Connection
 from server.events.service import Events
+from server.initial_sync import Base
 from server.limits import LimitExceeded
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.metrics import Metrics
+from server.offload import Offload
 from server.persistence import Persister
 from server.room import Room, RoomState
 from server.stores.base import Store
@@ -36,12 +40,16 @@ class Hub:
         self.store: Store = InstrumentedStore(store, self.metrics)  # latency/errors per call
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
+        # Large documents' whole-document work runs in a worker process (server/offload.py).
+        self.offload = Offload(config.sync_chunk_bytes)
         self.persister = Persister(
             self.store,
             flush_interval=config.flush_interval,
             compact_max_updates=config.compact_max_updates,
             compact_max_bytes=config.compact_max_bytes,
+            offload=self.offload,
         )
+        self._tasks: asyncio.TaskGroup | None = None
         self.started_at = time.time()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
@@ -72,6 +80,7 @@ class Hub:
         await self.store.open()
         try:
             async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
                 background = [
                     tasks.create_task(self.persister.run(), name="tandem-flush"),
                     tasks.create_task(self._reap_idle_rooms(), name="tandem-reaper"),
@@ -83,10 +92,12 @@ class Hub:
                 try:
                     yield self
                 finally:
+                    self._tasks = None
                     for task in background:
                         task.cancel()
         finally:
             await self._shutdown()
+            self.offload.close()
 
     async def _shutdown(self) -> None:
         for room in list(self.rooms.values()):
@@ -159,6 +170,14 @@ class Hub:
             listener.room_opened(room)
         return room
 
+    async def document_parts(self, doc: str) -> list[bytes]:
+        """The document's current content as updates (the live room's when it is open, else
+        the store's), for whole-document work in the worker (crdt/jobs.py)."""
+        room = self.rooms.get(doc)
+        if room is not None:
+            return room.sync.parts()
+        return (await self.store.load(doc)).parts
+
     async def delete(self, doc: str) -> bool:
         """Delete a document: its editors are closed (4404, no reconnect), then its data.
 
@@ -192,11 +211,29 @@ class Hub:
     async def _load(self, doc: str) -> Room:
         started = time.perf_counter()
         stored = await self.store.load(doc)
-        document = await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+        size = stored.nbytes
+        base = None
+        if size >= self.config.sync_chunk_bytes:
+            # Rebuilt and split in the worker, then applied here a piece per turn of the loop:
+            # the pieces become the base that joiners are streamed (server/initial_sync.py).
+            frames, delete_set, state_vector = await self.offload.run(
+                size, split_state, stored.parts, self.config.sync_chunk_bytes
+            )
+            document = Document()
+            for frame in frames:
+                message = parse_message(frame, len(frame))
+                assert isinstance(message, SyncUpdate)
+                document.apply_stored(message.update)
+                await asyncio.sleep(0)
+            document.apply_stored(delete_set)
+            base = Base(tuple(frames), state_vector)
+        else:
+            document = await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
         log.info(
-            "event=room_loaded doc=%s updates=%d ms=%.1f",
+            "event=room_loaded doc=%s updates=%d bytes=%d ms=%.1f",
             doc,
             len(stored.updates),
+            size,
             (time.perf_counter() - started) * 1e3,
         )
         return Room(
@@ -207,8 +244,32 @@ class Hub:
             max_frame=self.config.max_frame,
             throttle=self.awareness_throttle,
             max_doc_bytes=self.config.max_doc_bytes,
-            size=(len(stored.snapshot or b"") + sum(len(u) for u in stored.updates)),
+            size=size,
+            sync_chunk_bytes=self.config.sync_chunk_bytes,
+            base=base,
+            on_rebase=self._rebase_soon,
         )
+
+    def _rebase_soon(self, room: Room) -> None:
+        """The room's streamed base is due for a rebuild (on the room's path: no awaiting)."""
+        if self._tasks is not None:
+            parts = room.sync.start_rebuild()  # the document now, taken in the same turn
+            self._tasks.create_task(self._rebase(room, parts), name=f"tandem-rebase-{room.name}")
+
+    async def _rebase(self, room: Room, parts: list[bytes]) -> None:
+        try:
+            frames, _, state_vector = await self.offload.run(
+                sum(len(part) for part in parts),
+                split_state,
+                parts,
+                self.config.sync_chunk_bytes,
+            )
+        except Exception:  # the old base (or none) keeps serving; asked again on a change
+            log.exception("event=rebase_failed doc=%s", room.name)
+            room.sync.rebased(None)
+            return
+        room.sync.rebased(Base(tuple(frames), state_vector) if room.is_open else None)
+        log.info("event=rebased doc=%s frames=%d", room.name, len(frames))
 
     def _on_update(self, event: UpdateEvent) -> None:
         tally = self.metrics.updates

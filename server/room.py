@@ -32,13 +32,13 @@ from crdt.protocol import (
     encode_auth_denied,
     encode_awareness,
     encode_sync_step1,
-    encode_sync_step2,
     encode_sync_update,
     parse_message,
 )
 from server.closecodes import CloseCode
 from server.connection import Connection
 from server.events.names import stamp_awareness
+from server.initial_sync import Base, InitialSync
 from server.limits import LimitExceeded
 from server.listeners import AwarenessEvent, UpdateEvent
 
@@ -49,6 +49,7 @@ log = logging.getLogger("tandem.room")
 
 UpdateListener = Callable[[UpdateEvent], None]
 AwarenessListener = Callable[[AwarenessEvent], None]
+RebaseRequest = Callable[["Room"], None]
 
 
 class RoomState(Enum):
@@ -72,6 +73,9 @@ class Room:
         throttle: AwarenessThrottle | None = None,
         max_doc_bytes: int | None = None,
         size: int = 0,
+        sync_chunk_bytes: int = 1024 * 1024,
+        base: Base | None = None,
+        on_rebase: RebaseRequest | None = None,
     ) -> None:
         self.name = name
         self.document = document
@@ -89,6 +93,10 @@ class Room:
         self._awareness_owner: dict[int, Connection] = {}
         # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
         self._throttle = throttle
+        # Initial syncs: shared, streamed when large (server/initial_sync.py); the hub
+        # rebuilds the streamed base when asked (`on_rebase`).
+        self.sync = InitialSync(document, sync_chunk_bytes, base)
+        self._on_rebase = on_rebase
 
     def __repr__(self) -> str:
         return f"<Room {self.name} {self.state.value} conns={len(self.connections)}>"
@@ -144,7 +152,7 @@ class Room:
             relay = frame if isinstance(message, SyncUpdate) else None
             self.apply_update(message.update, origin=conn, frame=relay)
         elif isinstance(message, SyncStep1):
-            conn.send(encode_sync_step2(self.document.diff(message.state_vector)))
+            conn.stream(self.sync.answer(message.state_vector))
         elif isinstance(message, AwarenessMessage):
             self._receive_awareness(conn, message.update)
         elif isinstance(message, QueryAwareness):
@@ -191,8 +199,10 @@ class Room:
         if applied.extends:  # may leave merged with the updates queued next to it
             relay = MergeableUpdate(relay)
         for conn in self.connections:
-            if conn is not origin:
+            if conn is not origin and not conn.syncing:  # a sync under way will carry it
                 conn.send(relay)
+        if self.sync.applied(relay, self.size) and self._on_rebase is not None:
+            self._on_rebase(self)
         if self._on_update is not None:
             self._on_update(UpdateEvent(self, update, origin, remote))
         return True
@@ -202,7 +212,7 @@ class Room:
         assert self.max_doc_bytes is not None
         if self.size + len(update) <= self.max_doc_bytes or not self.document.adds_anything(update):
             return
-        self.size = len(self.document.encode())  # the running sum overcounts: measure
+        self.size = self.sync.size()  # the running sum overcounts: measure
         if self.size + len(update) > self.max_doc_bytes:
             raise LimitExceeded(
                 "doc_size",

@@ -29,6 +29,9 @@ DIRECT = "tandem.direct"
 Sink = Callable[[bytes], None]
 
 _FIN_BINARY = 0x82
+# Frames up to this size go out with their header in one write (one syscall); larger ones
+# are written after it, so the transport copies at most what the socket did not take.
+_JOIN_BELOW = 64 * 1024
 
 
 def frame_header(size: int) -> bytes:
@@ -77,5 +80,8 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.conn.extensions:  # compression: websockets frames and deflates
             self.conn.send_binary(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
-        else:
+        elif len(data) < _JOIN_BELOW:
             self.transport.write(frame_header(len(data)) + data)
+        else:  # a piece of an initial sync, shared by every joiner: written, not copied
+            self.transport.write(frame_header(len(data)))
+            self.transport.write(data)

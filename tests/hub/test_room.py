@@ -31,7 +31,11 @@ from tests.support.channels import RecordingChannel
 
 
 def queued(conn: Connection) -> list[object]:
-    return [parse_message(frame) for frame in conn._outbox]
+    """What the connection will write next: its queue, then an initial sync under way."""
+    frames = list(conn._outbox or ())
+    if conn._sync is not None:
+        frames += [*conn._sync.frames, conn._sync.final()]
+    return [parse_message(frame) for frame in frames]
 
 
 def edit(client_id: int, text: str, base: Doc | None = None) -> tuple[Doc, bytes]:

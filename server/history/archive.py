@@ -8,18 +8,18 @@ that interval, never by the number of keystrokes or versions.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from crdt import jobs
 from crdt.document import Document
-from crdt.history import diff_documents, rebuild
-from crdt.render import to_html, to_prosemirror, to_text
+from crdt.history import rebuild
 from server.errors import TandemError
+from server.offload import Offload
 from server.stores.base import Store, VersionInfo
 
-FORMATS = ("text", "html", "json", "yjs")
+FORMATS = jobs.FORMATS
 CURRENT = "current"
 EMPTY_DOC: dict[str, Any] = {"type": "doc", "content": []}
 
@@ -47,8 +47,9 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
     }
 
 
-async def rebuild_version(store: Store, doc: str, version: int) -> Document:
-    """The document exactly as it was at `version`; NoSuchVersion if it was never recorded."""
+async def version_parts(store: Store, doc: str, version: int) -> list[bytes]:
+    """The updates that rebuild `version`: its checkpoint (if any) and the diffs after it;
+    NoSuchVersion if it was never recorded."""
     if version < 1:
         raise NoSuchVersion(doc, version)
     found = await store.checkpoint(doc, version)
@@ -56,13 +57,18 @@ async def rebuild_version(store: Store, doc: str, version: int) -> Document:
     diffs = await store.version_diffs(doc, start + 1, version)
     if len(diffs) != version - start:
         raise NoSuchVersion(doc, version)
-    return await asyncio.to_thread(rebuild, state, diffs)
+    return [state, *diffs] if state is not None else diffs
 
 
-async def stored_document(store: Store, doc: str) -> Document:
+async def rebuild_version(store: Store, doc: str, version: int) -> Document:
+    """The document exactly as it was at `version`; NoSuchVersion if it was never recorded."""
+    parts = await version_parts(store, doc, version)
+    return await asyncio.to_thread(rebuild, None, parts)
+
+
+async def stored_parts(store: Store, doc: str) -> list[bytes]:
     """The live content as the store has it (what the CLI sees; the server may hold more)."""
-    stored = await store.load(doc)
-    return await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+    return (await store.load(doc)).parts
 
 
 def parse_ref(raw: str | None, *, default: str | int) -> int | str:
@@ -76,41 +82,35 @@ def parse_ref(raw: str | None, *, default: str | int) -> int | str:
     return number
 
 
-CurrentDocument = Callable[[], Awaitable[Document]]
+CurrentParts = Callable[[], Awaitable[list[bytes]]]
 
 
-async def resolve(store: Store, doc: str, ref: int | str, current: CurrentDocument) -> Document:
-    """A document for a reference: a version, "current", or 0 (the empty document)."""
+async def ref_parts(store: Store, doc: str, ref: int | str, current: CurrentParts) -> list[bytes]:
+    """The parts of a reference: a version, "current", or 0 (the empty document)."""
     if ref == CURRENT:
         return await current()
     assert isinstance(ref, int)
     if ref == 0:
-        return Document()
-    return await rebuild_version(store, doc, ref)
-
-
-def render(document: Document, fmt: str) -> tuple[str, bytes]:
-    """(media type, body) of a document in one of FORMATS."""
-    if fmt == "text":
-        return "text/plain; charset=utf-8", to_text(document.content).encode()
-    if fmt == "html":
-        return "text/html; charset=utf-8", to_html(document.content).encode()
-    if fmt == "json":
-        body = json.dumps(
-            to_prosemirror(document.content), ensure_ascii=False, separators=(",", ":")
-        )
-        return "application/json", body.encode()
-    if fmt == "yjs":
-        return "application/octet-stream", document.encode()
-    raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+        return []
+    return await version_parts(store, doc, ref)
 
 
 async def compare(
-    store: Store, doc: str, before: int | str, after: int | str, current: CurrentDocument
+    store: Store,
+    doc: str,
+    before: int | str,
+    after: int | str,
+    current: CurrentParts,
+    offload: Offload,
 ) -> dict[str, Any]:
     """The block-level diff between two references, with its HTML rendering."""
-    old = await resolve(store, doc, before, current)
-    new = await resolve(store, doc, after, current)
-    old_json, new_json = to_prosemirror(old.content), to_prosemirror(new.content)
-    result = await asyncio.to_thread(diff_documents, old_json, new_json)
-    return {"doc": doc, "from": before, "to": after, **result.as_json()}
+    old = await ref_parts(store, doc, before, current)
+    new = await ref_parts(store, doc, after, current)
+    size = sum(len(part) for part in (*old, *new))
+    result = await offload.run(size, jobs.compare, old, new)
+    return {"doc": doc, "from": before, "to": after, **result}
+
+
+async def render(offload: Offload, parts: list[bytes], fmt: str) -> tuple[str, bytes]:
+    """(media type, body) of a document given as parts, in one of FORMATS."""
+    return await offload.run(sum(len(part) for part in parts), jobs.render, parts, fmt)

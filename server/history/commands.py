@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from crdt import jobs
 from server.config import build_config
 from server.docids import InvalidDocId, check_doc_id
 from server.errors import ConfigError, TandemError
@@ -102,10 +103,10 @@ def export(args: argparse.Namespace) -> int:
     async def work(store: Store) -> bytes:
         await _require_doc(store, doc)
         if args.version is None:
-            document = await archive.stored_document(store, doc)
+            parts = await archive.stored_parts(store, doc)
         else:
-            document = await archive.rebuild_version(store, doc, args.version)
-        return archive.render(document, args.format)[1]
+            parts = await archive.version_parts(store, doc, args.version)
+        return jobs.render(parts, args.format)[1]
 
     body = _with_store(args.store, work)
     if args.output:

@@ -23,14 +23,13 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
+from crdt import jobs
 from crdt.document import Document
-from crdt.history import diff_documents, restore_update
-from crdt.protocol import parse_state_vector
+from crdt.history import restore_update
 from crdt.render import to_prosemirror
 from server.errors import StoreError
-from server.history.archive import EMPTY_DOC, rebuild_version, stored_document, version_json
+from server.history.archive import rebuild_version, version_json, version_parts
 from server.hub import Hub
 from server.identity import Identity
 from server.listeners import HubListener, UpdateEvent
@@ -40,6 +39,8 @@ from server.stores.base import VersionInfo
 log = logging.getLogger("tandem.history")
 
 EMPTY_STATE_VECTOR = b"\x00"
+# A document to record a version of: the live one, or the stored one's parts.
+Source = Document | list[bytes]
 _APPEND_ATTEMPTS = 5
 
 
@@ -64,23 +65,23 @@ class _Base:
 
     version: int
     state_vector: bytes
-    body: dict[str, Any]  # its ProseMirror JSON, for the characters added and removed
-    # Its full state when it may hold edits the live document lacks (another instance recorded
-    # it, or it merged such edits); None when it was taken from the live document itself.
-    state: bytes | None = None
+    # Its full state (None: version 0, the empty document). It may hold edits the live
+    # document lacks (another instance recorded it): the next version holds them too.
+    state: bytes | None
 
 
 class HistoryRecorder(HubListener):
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.store = hub.store
+        self.offload = hub.offload
         config = hub.config
         self.idle_seconds = config.version_idle_seconds
         self.max_seconds = config.version_max_seconds
         self.checkpoint_every = config.version_checkpoint_every
         self._bursts: dict[str, Burst] = {}
         # Bursts of rooms that unloaded before their version closed, with their document.
-        self._orphans: list[tuple[str, Document, Burst]] = []
+        self._orphans: list[tuple[str, Source, Burst]] = []
         self._bases: dict[str, _Base] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wakeup = asyncio.Event()
@@ -102,7 +103,7 @@ class HistoryRecorder(HubListener):
     def room_closed(self, room: Room) -> None:
         burst = self._bursts.pop(room.name, None)
         if burst is not None:
-            self._orphans.append((room.name, room.document, burst))
+            self._orphans.append((room.name, _source(room), burst))
             self._wakeup.set()
         else:
             self._bases.pop(room.name, None)
@@ -230,9 +231,17 @@ class HistoryRecorder(HubListener):
             if room.state is RoomState.OPEN:
                 return room
 
-    async def _document(self, doc: str) -> Document:
+    async def _document(self, doc: str) -> Source:
+        """The live document, or the stored one's parts when its room is not open."""
         room = self.hub.rooms.get(doc)
-        return room.document if room is not None else await stored_document(self.store, doc)
+        return _source(room) if room is not None else (await self.store.load(doc)).parts
+
+    async def _changes(self, source: Source, state_vector: bytes) -> bytes:
+        """What `source` holds beyond `state_vector`: in a live document that costs the change
+        only; a stored one is rebuilt in the worker when large."""
+        if isinstance(source, Document):
+            return source.diff(state_vector)
+        return await self.offload.run(sum(map(len, source)), jobs.diff_since, source, state_vector)
 
     async def _base(self, doc: str) -> _Base:
         base = self._bases.get(doc)
@@ -240,22 +249,18 @@ class HistoryRecorder(HubListener):
             return base
         last = await self.store.last_version(doc)
         if last is None:
-            base = _Base(0, EMPTY_STATE_VECTOR, EMPTY_DOC)
+            base = _Base(0, EMPTY_STATE_VECTOR, None)
         else:
-            document = await rebuild_version(self.store, doc, last.info.version)
-            base = _Base(
-                last.info.version,
-                last.state_vector,
-                to_prosemirror(document.content),
-                document.encode(),
-            )
+            parts = await version_parts(self.store, doc, last.info.version)
+            state = await self.offload.run(sum(map(len, parts)), jobs.encode, parts)
+            base = _Base(last.info.version, last.state_vector, state)
         self._bases[doc] = base
         return base
 
     async def _close_locked(
         self,
         doc: str,
-        document: Document,
+        document: Source,
         *,
         label: str | None = None,
         burst: Burst | None = None,
@@ -270,30 +275,27 @@ class HistoryRecorder(HubListener):
         try:
             for _ in range(_APPEND_ATTEMPTS):
                 base = await self._base(doc)
-                # One synchronous look at the live document: state vector, diff, body.
-                state_vector = document.state_vector()
-                diff = document.diff(base.state_vector)
-                body = to_prosemirror(document.content)
-                state = None
-                if base.state is not None:
-                    state_vector, body, state = await asyncio.to_thread(
-                        _merged, base.state, diff, state_vector, body
-                    )
-                stat = await asyncio.to_thread(diff_documents, base.body, body)
+                # The only look at the document: what changed since the last version. The rest
+                # runs in the worker for a large document: the new version's state and what
+                # it added and removed.
+                diff = await self._changes(document, base.state_vector)
+                state_vector, state, added, removed = await self.offload.run(
+                    len(base.state or b"") + len(diff), jobs.record_version, base.state, diff
+                )
                 authors = burst.authors if burst is not None else {}
                 info = VersionInfo(
                     version=base.version + 1,
                     at=time.time(),
                     authors=tuple(authors),
                     label=label,
-                    added=stat.added,
-                    removed=stat.removed,
+                    added=added,
+                    removed=removed,
                     restored_from=restored_from,
                     names=dict(authors),
                 )
-                checkpoint = await self._checkpoint(doc, base, diff, info.version)
+                checkpoint = None if info.version % self.checkpoint_every else state
                 if await self.store.append_version(doc, info, diff, state_vector, checkpoint):
-                    self._bases[doc] = _Base(info.version, state_vector, body, state)
+                    self._bases[doc] = _Base(info.version, state_vector, state)
                     log.info(
                         "event=version doc=%s version=%d authors=%s added=%d removed=%d",
                         doc,
@@ -315,29 +317,8 @@ class HistoryRecorder(HubListener):
                 self._bursts[doc] = burst
             raise
 
-    async def _checkpoint(self, doc: str, base: _Base, diff: bytes, version: int) -> bytes | None:
-        """The full state at `version` when it is due for a checkpoint (rebuilt, not the live
-        document: with several instances the two can differ by what has not arrived yet)."""
-        if version % self.checkpoint_every:
-            return None
-        previous = (
-            await rebuild_version(self.store, doc, base.version) if base.version else Document()
-        )
 
-        def fold() -> bytes:
-            return Document.load(previous.encode(), [diff]).encode()
-
-        return await asyncio.to_thread(fold)
-
-
-def _merged(
-    base: bytes, diff: bytes, state_vector: bytes, body: dict[str, Any]
-) -> tuple[bytes, dict[str, Any], bytes | None]:
-    """The state vector, body and state of a version recorded on `base` (a version that may
-    hold edits the live document lacks, e.g. another instance's not arrived yet): the version
-    holds both, as rebuilding it shows. The state is None when the live document had it all."""
-    merged = Document.load(base, [diff])
-    merged_body = to_prosemirror(merged.content)
-    if merged_body == body and merged.state() == parse_state_vector(state_vector):
-        return state_vector, body, None
-    return merged.state_vector(), merged_body, merged.encode()
+def _source(room: Room) -> Source:
+    """A room's document to record: a large one as its parts (its diff since the last version
+    may be most of it, which the worker computes), a small one itself."""
+    return room.sync.parts() if room.sync.base is not None else room.document

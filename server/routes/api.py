@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from crdt.document import Document
-from crdt.render import to_html, to_prosemirror, to_text
+from crdt import jobs
 from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
 from server.hub import Hub
@@ -50,15 +48,6 @@ async def document_summaries(hub: Hub, identity: Identity | None = None) -> list
 async def list_docs(request: Request) -> Response:
     identity = await authenticate_request(request, None, Role.READ)
     return JSONResponse({"docs": await document_summaries(request.app.state.hub, identity)})
-
-
-async def current_document(hub: Hub, doc: str) -> Document:
-    """The live document when the room is open, else one loaded from the store."""
-    room = hub.rooms.get(doc)
-    if room is not None:
-        return room.document
-    stored = await hub.store.load(doc)
-    return await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
 
 
 async def get_doc(request: Request) -> Response:
@@ -104,9 +93,6 @@ async def _content(hub: Hub, doc: str, fmt: str) -> Response:
         return error(400, f"unknown format {fmt!r}: use text, html or json")
     if doc not in hub.rooms and await hub.store.info(doc) is None:
         return error(404, f"no document {doc!r}")
-    document = await current_document(hub, doc)
-    if fmt == "text":
-        return PlainTextResponse(to_text(document.content))
-    if fmt == "html":
-        return HTMLResponse(to_html(document.content))
-    return JSONResponse(to_prosemirror(document.content))
+    parts = await hub.document_parts(doc)
+    media, body = await hub.offload.run(sum(map(len, parts)), jobs.render, parts, fmt)
+    return Response(body, media_type=media)

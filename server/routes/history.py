@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt.document import Document
 from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
 from server.errors import StoreError
@@ -22,7 +21,7 @@ from server.history.archive import NoSuchVersion
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
 from server.identity import Identity, Role
-from server.routes.api import current_document, error
+from server.routes.api import error
 
 MAX_LABEL = 200
 
@@ -124,8 +123,9 @@ async def get_version(request: Request) -> Response:
         version = int(request.path_params["version"])
     except ValueError:
         return error(400, "the version must be a number")
-    document = await archive.rebuild_version(_hub(request).store, doc, version)
-    media, content = archive.render(document, fmt)
+    hub = _hub(request)
+    parts = await archive.version_parts(hub.store, doc, version)
+    media, content = await archive.render(hub.offload, parts, fmt)
     return Response(content, media_type=media)
 
 
@@ -146,10 +146,10 @@ async def diff(request: Request) -> Response:
     if not await _exists(hub, doc):
         return error(404, f"no document {doc!r}")
 
-    async def current() -> Document:
-        return await current_document(hub, doc)
+    async def current() -> list[bytes]:
+        return await hub.document_parts(doc)
 
-    return JSONResponse(await archive.compare(hub.store, doc, before, after, current))
+    return JSONResponse(await archive.compare(hub.store, doc, before, after, current, hub.offload))
 
 
 @_handled

@@ -219,7 +219,87 @@ async function trace ({ urls: [url], doc = 'trace', file }) {
   return { workload: 'trace', edits, write_ms: writeMs, observer_equal_ms: observerMs, late_join_ms: lateMs, writer_equal: wtext.toString() === end }
 }
 
-const workloads = { fanout, manydocs, latejoin, idle, trace }
+// A stock client builds a document of `megabytes` in y-prosemirror's shape (paragraphs of ~900
+// characters, some bold, some deletions and small edits), one update per ~1 MB transaction.
+// Then `joiners` raw clients join at once (each sends sync step 1 with an empty state vector and
+// reads until its sync step 2: times from the common start), then `stockJoiners` stock clients
+// join together and must equal the builder. Prints "ready" lines so the orchestrator can sample
+// the server's memory during the storm.
+async function largedoc ({ urls: [url], doc = 'large', megabytes = 20, joiners = 150, stockJoiners = 3, timeoutMs = 600000 }) {
+  const builder = connect(url, doc)
+  await waitFor(() => builder.provider.synced, 30000, 'builder synced')
+  const frag = builder.ydoc.getXmlFragment('content')
+  const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor'.split(' ')
+  let size = 0
+  let i = 0
+  const t0 = performance.now()
+  while (size < megabytes * 1e6) {
+    builder.ydoc.transact(() => {
+      for (let batch = 0; batch < 1e6; batch += 930, i++) {
+        const text = new Y.XmlText()
+        const p = new Y.XmlElement('paragraph')
+        p.insert(0, [text])
+        frag.push([p])
+        let s = ''
+        while (s.length < 900) s += words[(i * 7 + s.length) % words.length] + ' '
+        text.insert(0, s)
+        if (i % 5 === 0) text.format(10, 20, { strong: {} })
+        if (i % 7 === 0) text.delete(100, 30)
+        if (i % 11 === 0) text.insert(50, 'edit ')
+      }
+    })
+    size += 1e6
+    await waitFor(() => builder.provider.ws && builder.provider.ws.bufferedAmount === 0, 120000, 'upload drained')
+  }
+  const buildMs = performance.now() - t0
+  const bytes = Y.encodeStateAsUpdate(builder.ydoc).length
+  const expected = frag.toString()
+  // The first joiner: a stock client, which also proves the server holds everything.
+  const t1 = performance.now()
+  const first = connect(url, doc)
+  await waitFor(() => first.provider.synced && first.ydoc.getXmlFragment('content').length === frag.length, timeoutMs, 'first joiner synced')
+  const firstJoinMs = performance.now() - t1
+  const firstEqual = first.ydoc.getXmlFragment('content').toString() === expected
+  closeAll([first])
+  process.stdout.write(JSON.stringify({ ready: true, phase: 'storm' }) + '\n')
+  // The storm: raw joiners, all at once.
+  const step1 = Uint8Array.from([0, 0, 1, 0])
+  const t2 = performance.now()
+  const times = await Promise.all(Array.from({ length: joiners }, () => new Promise((resolve) => {
+    const ws = new WebSocket(`${url}/${doc}`)
+    ws.binaryType = 'arraybuffer'
+    let received = 0
+    ws.on('open', () => ws.send(step1))
+    ws.on('message', (data) => {
+      const bytesIn = new Uint8Array(data)
+      received += bytesIn.length
+      if (bytesIn[0] === 0 && bytesIn[1] === 1) { resolve({ ms: performance.now() - t2, received }); ws.close() }
+    })
+    ws.on('error', () => resolve({ ms: null, received }))
+    ws.on('close', () => resolve({ ms: null, received }))
+    setTimeout(() => { resolve({ ms: null, received }); ws.terminate() }, timeoutMs)
+  })))
+  const synced = times.filter((t) => t.ms !== null).map((t) => t.ms)
+  const sorted = Float64Array.from(synced).sort()
+  process.stdout.write(JSON.stringify({ ready: true, phase: 'stock' }) + '\n')
+  // Stock joiners together: each must hold exactly the builder's document.
+  const t3 = performance.now()
+  const stock = Array.from({ length: stockJoiners }, () => connect(url, doc))
+  let stockOk = true
+  try {
+    await waitFor(() => stock.every((c) => c.provider.synced && c.ydoc.getXmlFragment('content').length === frag.length), timeoutMs, 'stock joiners synced')
+  } catch { stockOk = false }
+  const stockMs = performance.now() - t3
+  const stockEqual = stockOk && stock.every((c) => c.ydoc.getXmlFragment('content').toString() === expected)
+  closeAll([...stock, builder])
+  return {
+    workload: 'largedoc', megabytes, bytes, build_ms: buildMs, first_join_ms: firstJoinMs, first_equal: firstEqual,
+    joiners, joiners_synced: synced.length, storm_p50_ms: quantile(sorted, 0.5), storm_p95_ms: quantile(sorted, 0.95),
+    storm_max_ms: sorted.length ? sorted[sorted.length - 1] : null, stock_joiners: stockJoiners, stock_ms: stockMs, stock_equal: stockEqual
+  }
+}
+
+const workloads = { fanout, manydocs, latejoin, idle, trace, largedoc }
 const [name, json] = process.argv.slice(2)
 const fn = workloads[name]
 if (!fn) {

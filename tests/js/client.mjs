@@ -1,6 +1,7 @@
 // A stock Yjs client (yjs + y-websocket's WebsocketProvider) driven over stdin/stdout, one JSON
 // object per line, so Python tests can run real Yjs peers. Replies: {"id", "ok", "result"|"error"}.
 import readline from 'node:readline'
+import { createHash } from 'node:crypto'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -19,6 +20,22 @@ console.warn = (...args) => {
 }
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+
+// What the server sent, frame by frame: sizes, and the messages before the first sync step 2.
+const received = { frames: 0, bytes: 0, maxFrame: 0, updatesBeforeSynced: 0, syncedAt: null }
+class CountingWebSocket extends WebSocket {
+  constructor (...args) {
+    super(...args)
+    this.addEventListener('message', (event) => {
+      const data = new Uint8Array(event.data)
+      received.frames++
+      received.bytes += data.length
+      received.maxFrame = Math.max(received.maxFrame, data.length)
+      // [0 = sync, 2 = update]: a piece of a streamed initial sync while not yet synced.
+      if (data[0] === 0 && data[1] === 2 && provider && !provider.synced) received.updatesBeforeSynced++
+    })
+  }
+}
 
 const waitFor = (pred, timeoutMs = 10000) => new Promise((resolve, reject) => {
   const started = Date.now()
@@ -39,20 +56,72 @@ const paragraph = (text) => {
 }
 
 const commands = {
-  async connect ({ url, doc, params = {}, clientId = null, awareness = null, waitSync = true }) {
+  async connect ({ url, doc, params = {}, clientId = null, awareness = null, waitSync = true, syncTimeoutMs = 10000 }) {
     ydoc = new Y.Doc()
     if (clientId !== null) ydoc.clientID = clientId
     provider = new WebsocketProvider(url, doc, ydoc, {
-      WebSocketPolyfill: WebSocket, params, disableBc: true, maxBackoffTime: 500
+      WebSocketPolyfill: CountingWebSocket, params, disableBc: true, maxBackoffTime: 500
     })
+    provider.on('sync', (synced) => { if (synced && received.syncedAt === null) received.syncedAt = Date.now() })
     const handleAwareness = provider.messageHandlers[1]
     provider.messageHandlers[1] = (...args) => { awarenessMessages++; return handleAwareness(...args) }
     provider.on('connection-close', (ev) => { closes.push({ code: ev?.code ?? null, reason: ev?.reason ?? '' }) })
     provider.on('status', (ev) => out({ event: 'status', status: ev.status }))
     if (awareness) provider.awareness.setLocalState(awareness)
-    if (waitSync) await waitFor(() => provider.synced)
+    if (waitSync) await waitFor(() => provider.synced, syncTimeoutMs)
     return { clientId: ydoc.clientID }
   },
+  // A large document in y-prosemirror's shape, sent as one update per transaction of about
+  // `batchBytes`: paragraphs of ~900 characters, some bold, some with deletions and edits.
+  async build ({ megabytes, batchBytes = 1000000, prefix = '' }) {
+    const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor'.split(' ')
+    let size = 0
+    let i = fragment().length
+    while (size < megabytes * 1e6) {
+      let batch = 0
+      ydoc.transact(() => {
+        while (batch < batchBytes) {
+          const text = new Y.XmlText()
+          const p = new Y.XmlElement('paragraph')
+          p.insert(0, [text])
+          fragment().push([p])
+          let s = prefix
+          while (s.length < 900) s += words[(i * 7 + s.length) % words.length] + ' '
+          text.insert(0, s)
+          if (i % 5 === 0) text.format(10, 20, { strong: {} })
+          if (i % 7 === 0) text.delete(100, 30)
+          if (i % 11 === 0) text.insert(50, 'edit ')
+          batch += 930
+          i++
+        }
+      })
+      size += batch
+      // Let the socket drain: one batch in flight at a time, as a person's edits would be.
+      await waitFor(() => provider.ws === null || provider.ws.bufferedAmount === 0, 60000)
+    }
+    return { paragraphs: fragment().length }
+  },
+  // Type a character every `every` ms for `ms` ms at the end of the last paragraph (a new one
+  // of its own first); returns how many were typed.
+  async typeFor ({ ms, every = 5, prefix = 't' }) {
+    const p = paragraph(prefix)
+    fragment().push([p])
+    const text = p.get(0)
+    const end = Date.now() + ms
+    let typed = 0
+    while (Date.now() < end) {
+      text.insert(text.length, String.fromCharCode(97 + (typed % 26)))
+      typed++
+      await new Promise((resolve) => setTimeout(resolve, every))
+    }
+    return typed
+  },
+  // A short fingerprint of the body, for comparing large documents without sending them.
+  async digest () {
+    const xml = fragment().toString()
+    return { sha256: createHash('sha256').update(xml).digest('hex'), length: xml.length, paragraphs: fragment().length }
+  },
+  async received () { return received },
   async append ({ text }) {
     fragment().push([paragraph(text)])
     return null

@@ -21,6 +21,19 @@ class RawWebSocket:
         url = urlsplit(ws_url)
         assert url.hostname is not None and url.port is not None
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        return await cls.handshake(reader, writer, ws_url, host=host)
+
+    @classmethod
+    async def handshake(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ws_url: str,
+        *,
+        host: str | None = None,
+    ) -> RawWebSocket:
+        """Upgrade a connection made by the caller (e.g. with socket options of its own)."""
+        url = urlsplit(ws_url)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
             (

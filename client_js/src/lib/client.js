@@ -8,6 +8,8 @@
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
+//   client.on('loading', (progress) => …)     // {received, total} bytes while a large document
+//                                              // streams in; null once it is loaded
 //   client.fragment                            // the `content` XmlFragment (the document body)
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -68,7 +70,8 @@ export class TandemClient extends Emitter {
     this.provider = new WebsocketProvider(wsUrl(server), doc, this.ydoc, {
       connect: false,
       disableBc: true, // every change goes through the server, so "synced" means what it says
-      maxBackoffTime: 8000
+      maxBackoffTime: 8000,
+      WebSocketPolyfill: this._countingSocket()
     })
     this.awareness = this.provider.awareness
     if (readonly && this.provider._updateHandler) {
@@ -77,6 +80,7 @@ export class TandemClient extends Emitter {
     }
     this.state = State.CONNECTING
     this.unsynced = false
+    this.loading = null // {received, total} while a large document streams in
     this._everConnected = false
     this._destroyed = false
     this._pollTimer = 0
@@ -132,6 +136,49 @@ export class TandemClient extends Emitter {
 
   // -- internals -------------------------------------------------------------------------------
 
+  // The browser's WebSocket, counting what arrives before the document is synced: the server
+  // streams a large document as update messages before its sync step 2 (DESIGN: initial sync).
+  _countingSocket () {
+    const client = this
+    return class CountingWebSocket extends WebSocket {
+      constructor (...args) {
+        super(...args)
+        client._received = 0
+        this.addEventListener('message', (event) => client._onFrame(event.data))
+      }
+    }
+  }
+
+  _onFrame (data) {
+    if (this.provider.synced || !(data instanceof ArrayBuffer)) return
+    const head = new Uint8Array(data, 0, Math.min(2, data.byteLength))
+    if (head[0] !== 0 || head[1] !== 2) return // not a sync update: not part of the stream
+    this._received += data.byteLength
+    if (this.loading === null) this._fetchTotal()
+    this._setLoading({ received: this._received, total: this._total || null })
+  }
+
+  // The stored size of the document, for "12 of 48 MB" (an estimate: progress only).
+  async _fetchTotal () {
+    this._total = 0
+    try {
+      const headers = this._token ? { Authorization: `Bearer ${this._token}` } : {}
+      const response = await fetch(`${this.server}/api/docs/${encodeURIComponent(this.doc)}`, { headers })
+      if (response.ok) this._total = (await response.json()).size || 0
+    } catch {
+      return // no total: progress shows what arrived
+    }
+    if (this.loading) this._setLoading({ received: this._received, total: this._total || null })
+  }
+
+  _setLoading (progress) {
+    if (progress && progress.total !== null && progress.total < progress.received) {
+      progress = { ...progress, total: null } // the estimate was short: say what arrived
+    }
+    this.loading = progress
+    this.emit('loading', progress)
+  }
+
   _wire () {
     const provider = this.provider
     provider.on('status', ({ status }) => {
@@ -141,6 +188,7 @@ export class TandemClient extends Emitter {
     })
     provider.on('sync', (synced) => {
       if (!synced) return
+      if (this.loading) this._setLoading(null)
       this._everConnected = true
       this._setState(State.CONNECTED)
       this._checkSynced()

@@ -12,6 +12,11 @@ const LABELS = {
   closed: 'Disconnected'
 }
 
+function mb (bytes) {
+  const value = bytes / 1e6
+  return value >= 10 ? String(Math.round(value)) : value.toFixed(1)
+}
+
 export function createStatus (client) {
   const dot = h('span', { class: 'tandem-status-dot', 'aria-hidden': 'true' })
   const text = h('span', { class: 'tandem-status-text' })
@@ -27,7 +32,11 @@ export function createStatus (client) {
     if (!client.unsynced) showSaving = false
     else if (!showSaving) savingTimer = setTimeout(() => { showSaving = true; render() }, 700)
     let label = LABELS[state] || state
-    if (client.unsynced && (showSaving || state !== 'connected')) {
+    const loading = client.loading
+    el.dataset.loading = String(Boolean(loading))
+    if (loading && state !== 'connected') {
+      label = loading.total ? `Loading… ${mb(loading.received)} of ${mb(loading.total)} MB` : `Loading… ${mb(loading.received)} MB`
+    } else if (client.unsynced && (showSaving || state !== 'connected')) {
       label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
     } else if (state === 'connected') {
       label = client.readonly ? 'Connected · view only' : 'Saved'
@@ -37,6 +46,7 @@ export function createStatus (client) {
   }
   client.on('state', render)
   client.on('unsynced', render)
+  client.on('loading', render)
   render()
   return { el, render }
 }

@@ -220,9 +220,7 @@ def _causal_order(blocks: list[tuple[int, list[_Struct]]]) -> list[tuple[int, _S
                 item = items[index]
                 waiting_for = None
                 for dep_client, dep_clock in item.deps:
-                    if placed.get(dep_client, dep_clock + 1) <= dep_clock < ends.get(
-                        dep_client, 0
-                    ):
+                    if placed.get(dep_client, dep_clock + 1) <= dep_clock < ends.get(dep_client, 0):
                         waiting_for = dep_client
                         break
                 if waiting_for is not None and moves <= 2 * len(structs):

@@ -39,8 +39,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crdt import jobs
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
-from crdt.document import Document
 from crdt.errors import CrdtError, ProtocolError, UpdateGap
 from server.broker.base import Broker, BrokerError
 from server.broker.envelope import (
@@ -54,6 +54,7 @@ from server.broker.envelope import (
 )
 from server.errors import StoreError
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
+from server.offload import OffloadFailed
 from server.room import Room, RoomState
 
 if TYPE_CHECKING:
@@ -474,7 +475,7 @@ class Fanout(HubListener):
                 if want.store:
                     try:
                         await self._catch_up_from_store(room)
-                    except StoreError as exc:
+                    except (StoreError, OffloadFailed) as exc:
                         log.warning("event=catch_up_failed doc=%s error=%s", doc, exc)
                         self._want(doc, store=True, reason="retry")
                         failed = True
@@ -485,10 +486,12 @@ class Fanout(HubListener):
         stored = await self.hub.store.load(room.name)
         if stored.empty:
             return
-        document = await asyncio.to_thread(Document.load, stored.snapshot, stored.updates)
+        # What the store has beyond this room, worked out in the worker for a large document.
+        missing = await self.hub.offload.run(
+            stored.nbytes, jobs.diff_since, stored.parts, room.document.state_vector()
+        )
         if self.hub.rooms.get(room.name) is not room or room.state is not RoomState.OPEN:
             return
-        missing = document.diff(room.document.state_vector())
         if room.document.adds_anything(missing):
             log.info("event=caught_up_from_store doc=%s bytes=%d", room.name, len(missing))
             self._apply(room, missing, "store")

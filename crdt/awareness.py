@@ -8,13 +8,22 @@ follows y-protocols' ``applyAwarenessUpdate`` so echoes stop at the server.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crdt.errors import ProtocolError
-from crdt.lib0 import Decoder, Encoder
+from crdt.lib0 import MAX_SAFE_INTEGER, Decoder, Encoder
 
 _NULL = "null"
+
+MAX_CLOCK = MAX_SAFE_INTEGER - 1
+"""The highest clock of a state: the removal of a client bumps its clock, which must stay
+encodable (a removal itself may carry MAX_SAFE_INTEGER)."""
+
+# A surrogate can only come from a \u escape (the text itself is valid UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -30,12 +39,33 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_json(text: str) -> None:
-    """Refuse what JavaScript's JSON.parse would refuse, so peers never see it."""
+def _check_json(text: str, client_id: int) -> None:
+    """Refuse what JavaScript's JSON.parse would refuse, so peers never see it, and strings
+    no peer could encode as UTF-8 (a lone surrogate escape such as "\\ud800")."""
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        parsed = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"awareness state is not valid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(parsed):
+        raise ProtocolError(
+            f"awareness state of client {client_id} has a lone surrogate (not UTF-8)"
+        )
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether a parsed JSON value holds a surrogate code point (a pair became one character)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def decode_awareness_update(
@@ -62,8 +92,12 @@ def decode_awareness_update(
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError("awareness state is not valid UTF-8") from None
-        _check_json(text)
+        _check_json(text, client_id)
         state = None if text.strip() == _NULL else text
+        if state is not None and clock > MAX_CLOCK:
+            raise ProtocolError(
+                f"awareness clock {clock} of client {client_id} cannot be incremented"
+            )
         entries.append(AwarenessEntry(client_id, clock, state))
     if not dec.done:
         raise ProtocolError(f"{dec.remaining} trailing bytes after awareness update")

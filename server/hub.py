@@ -112,8 +112,12 @@ class Hub:
                 break
         room.join(conn)
         self.metrics.connections.inc()
-        for listener in self.listeners:
-            listener.joined(room, conn)
+        try:
+            for listener in self.listeners:
+                listener.joined(room, conn)
+        except BaseException:
+            self.leave(room, conn)  # a join that failed half-way leaves nothing behind
+            raise
         log.info(
             "event=joined doc=%s conn=%s user=%s conns=%d",
             doc,
@@ -124,11 +128,22 @@ class Hub:
         return room
 
     def leave(self, room: Room, conn: Connection) -> None:
-        room.leave(conn)
-        self.metrics.connections.dec()
-        for listener in self.listeners:
-            listener.left(room, conn)
-        log.info("event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections))
+        """Release a connection. Whatever fails on the way, the gauge and every listener still
+        hear of it: a connection half released would pin its room and stay in presence."""
+        try:
+            room.leave(conn)
+        finally:
+            self.metrics.connections.dec()
+            for listener in self.listeners:
+                try:
+                    listener.left(room, conn)
+                except Exception:
+                    log.exception(
+                        "event=listener_failed hook=left doc=%s conn=%s", room.name, conn.id
+                    )
+            log.info(
+                "event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections)
+            )
 
     async def open_room(self, doc: str) -> Room:
         room = self.rooms.get(doc)

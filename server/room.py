@@ -98,30 +98,26 @@ class Room:
     def join(self, conn: Connection) -> None:
         if self.state is not RoomState.OPEN:
             raise RoomClosed(f"room {self.name} is {self.state.value}")
-        self.connections.add(conn)
-        self.empty_since = None
-        conn.send(encode_sync_step1(self.document.state_vector()))
+        # Encoded before the connection is added: if that fails, nothing of the join stays.
+        greeting = [encode_sync_step1(self.document.state_vector())]
         states = self.awareness.states()
         if states:
-            conn.send(encode_awareness(encode_awareness_update(states)))
+            greeting.append(encode_awareness(encode_awareness_update(states)))
+        self.connections.add(conn)
+        self.empty_since = None
+        for frame in greeting:
+            conn.send(frame)
 
     def leave(self, conn: Connection) -> None:
         """Forget a connection and remove every awareness client it announced (no ghosts)."""
         if conn not in self.connections:
             return
         self.connections.discard(conn)
-        if conn.awareness_ids:
-            ids = [cid for cid in conn.awareness_ids if self._awareness_owner.get(cid) is conn]
-            for cid in ids:
-                del self._awareness_owner[cid]
-            conn.awareness_ids.clear()
-            removed = self.awareness.remove(ids, time.monotonic())
-            if self._throttle is not None:
-                self._throttle.forget(self, ids)
-            if removed:
-                self._broadcast_awareness(removed, origin=None)
-        if not self.connections:
-            self.empty_since = time.monotonic()
+        try:
+            self._withdraw_awareness(conn)
+        finally:  # whatever happened, an empty room must be able to unload
+            if not self.connections:
+                self.empty_since = time.monotonic()
 
     def close(self) -> None:
         self.state = RoomState.CLOSED
@@ -244,6 +240,20 @@ class Room:
             changed = self._throttle.admit(self, changed, conn, now)
         if changed:
             self._broadcast_awareness(changed, origin=conn)
+
+    def _withdraw_awareness(self, conn: Connection) -> None:
+        """Remove every awareness client a connection announced, for everyone."""
+        if not conn.awareness_ids:
+            return
+        ids = [cid for cid in conn.awareness_ids if self._awareness_owner.get(cid) is conn]
+        for cid in ids:
+            del self._awareness_owner[cid]
+        conn.awareness_ids.clear()
+        removed = self.awareness.remove(ids, time.monotonic())
+        if self._throttle is not None:
+            self._throttle.forget(self, ids)
+        if removed:
+            self._broadcast_awareness(removed, origin=None)
 
     def relay_awareness(self, entries: list[AwarenessEntry], origin: Connection) -> None:
         """Relay states the throttle held back (their latest version, already applied)."""

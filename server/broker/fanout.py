@@ -310,6 +310,10 @@ class Fanout(HubListener):
                 kind.name.lower(),
                 exc,
             )
+        except Exception:  # a bug of ours on one document: the subscriber serves the others
+            log.exception(
+                "event=broker_message_failed doc=%s peer=%s kind=%s", doc, peer, kind.name.lower()
+            )
 
     def subscribed(self, doc: str) -> None:
         first = doc not in self._subscribed_before

@@ -25,6 +25,7 @@ from server.config import Config
 from server.connection import Connection
 from server.hub import Hub
 from server.identity import Identity, Role
+from server.listeners import HubListener
 from server.room import Room
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
@@ -126,6 +127,19 @@ def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
     assert len(room.awareness) == 0
 
 
+class _Unencodable(Document):
+    def state_vector(self) -> bytes:
+        raise RuntimeError("cannot encode")
+
+
+def test_a_join_that_fails_leaves_nothing_behind() -> None:
+    room = Room("r", _Unencodable())
+    conn = Connection(RecordingChannel())
+    with pytest.raises(RuntimeError):
+        room.join(conn)
+    assert room.connections == set() and room.empty_since is not None
+
+
 def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
     room = Room("r", Document())
     conn = Connection(RecordingChannel())
@@ -224,6 +238,31 @@ async def test_an_empty_room_unloads_after_its_updates_are_flushed(hub: Hub) -> 
             await asyncio.sleep(0.02)
     stored = await hub.store.load("doc")
     assert stored.updates == [update]
+
+
+async def test_a_listener_failing_on_leave_neither_pins_the_room_nor_silences_the_others(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[str] = []
+
+    class Broken(HubListener):
+        def left(self, room: Room, conn: Connection) -> None:
+            raise RuntimeError("a bug in a listener")
+
+    class Recording(HubListener):
+        def left(self, room: Room, conn: Connection) -> None:
+            heard.append(conn.id)
+
+    hub.add_listener(Broken())
+    hub.add_listener(Recording())
+    conn = Connection(RecordingChannel())
+    room = await hub.join("doc", conn)
+    hub.leave(room, conn)
+    assert heard == [conn.id]
+    assert "event=listener_failed hook=left doc=doc" in caplog.text
+    async with asyncio.timeout(5):
+        while "doc" in hub.rooms:
+            await asyncio.sleep(0.02)
 
 
 async def test_a_rewrite_of_existing_ids_is_relayed_alone_so_receivers_keep_the_servers_text() -> (

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from crdt.awareness import (
+    MAX_CLOCK,
     AwarenessEntry,
     AwarenessTable,
     decode_awareness_update,
     encode_awareness_update,
 )
 from crdt.errors import ProtocolError
-from crdt.lib0 import Encoder
+from crdt.lib0 import MAX_SAFE_INTEGER, Encoder
 
 
 def test_round_trip_with_null_state() -> None:
@@ -150,3 +153,38 @@ def test_prune_tombstones_forgets_only_old_departures() -> None:
     # Client 1's tombstone is gone: its clock starts over, client 2's still blocks.
     assert table.apply([AwarenessEntry(1, 1, "{}")], now=61.0) == [AwarenessEntry(1, 1, "{}")]
     assert table.apply([AwarenessEntry(2, 5, "{}")], now=61.0) == []
+
+
+def test_a_clock_that_cannot_be_incremented_is_refused() -> None:
+    assert decode_awareness_update(_raw((1, MAX_CLOCK, b"{}"))) == [
+        AwarenessEntry(1, MAX_CLOCK, "{}")
+    ]
+    with pytest.raises(ProtocolError, match="cannot be incremented"):
+        decode_awareness_update(_raw((1, MAX_CLOCK + 1, b"{}")))
+    table = AwarenessTable()
+    table.apply([AwarenessEntry(1, MAX_CLOCK, "{}")], now=0.0)
+    removed = table.remove([1], now=1.0)
+    assert (
+        decode_awareness_update(encode_awareness_update(removed))
+        == removed
+        == [AwarenessEntry(1, MAX_SAFE_INTEGER, None)]
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"\\ud800"', '{"x":"\\udfff"}', '["ok","\\uDBFF"]', '{"\\ud83d":1}', '"\\ude00\\ud83d"'],
+)
+def test_a_lone_surrogate_is_refused(text: str) -> None:
+    with pytest.raises(ProtocolError, match="lone surrogate"):
+        decode_awareness_update(_raw((1, 1, text.encode())))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [('"\\ud83d\\ude00"', "😀"), ('"\\\\ud800"', "\\ud800"), ('"\\u00e9"', "é")],
+)
+def test_surrogate_pairs_and_escaped_backslashes_are_fine(text: str, value: str) -> None:
+    [entry] = decode_awareness_update(_raw((1, 1, text.encode())))
+    assert entry.state is not None and json.loads(entry.state) == value
+    assert encode_awareness_update([entry])  # encodable as UTF-8

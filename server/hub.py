@@ -17,7 +17,7 @@ from server.closecodes import CloseCode
 from server.config import Config
 from server.connection import Connection
 from server.events.service import Events
-from server.limits import LimitExceeded
+from server.limits import LimitExceeded, PresenceLimits
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.metrics import Metrics
 from server.persistence import Persister
@@ -42,6 +42,7 @@ class Hub:
             compact_max_updates=config.compact_max_updates,
             compact_max_bytes=config.compact_max_bytes,
         )
+        self.presence_limits = PresenceLimits.of(config)
         self.started_at = time.time()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
@@ -223,6 +224,7 @@ class Hub:
             throttle=self.awareness_throttle,
             max_doc_bytes=self.config.max_doc_bytes,
             size=(len(stored.snapshot or b"") + sum(len(u) for u in stored.updates)),
+            presence=self.presence_limits,
         )
 
     def _on_update(self, event: UpdateEvent) -> None:

@@ -39,7 +39,7 @@ from crdt.protocol import (
 from server.closecodes import CloseCode
 from server.connection import Connection
 from server.events.names import stamp_awareness
-from server.limits import LimitExceeded
+from server.limits import LimitExceeded, PresenceLimits
 from server.listeners import AwarenessEvent, UpdateEvent
 
 if TYPE_CHECKING:
@@ -72,11 +72,15 @@ class Room:
         throttle: AwarenessThrottle | None = None,
         max_doc_bytes: int | None = None,
         size: int = 0,
+        presence: PresenceLimits | None = None,
     ) -> None:
         self.name = name
         self.document = document
         self.connections: set[Connection] = set()
-        self.awareness = AwarenessTable()
+        self.presence = presence = presence or PresenceLimits()
+        self.awareness = AwarenessTable(
+            max_clients=presence.clients_per_doc, max_bytes=presence.bytes_per_doc
+        )
         self.state = RoomState.OPEN
         self.max_frame = max_frame
         # Bytes of updates the document holds (an upper bound, measured exactly near the limit).
@@ -226,9 +230,8 @@ class Room:
         # Names others see come from the identity the server accepted (server/events/names.py).
         mine = stamp_awareness(conn.identity, mine)
         now = time.monotonic()
-        changed = self.awareness.apply(mine, now)
-        if not changed:
-            return  # echoes of what everyone already has die here
+        applied = self.awareness.apply(mine, now)
+        changed = applied.changed
         for entry in changed:
             if entry.state is None:
                 owner.pop(entry.client_id, None)
@@ -236,6 +239,18 @@ class Room:
             else:
                 owner[entry.client_id] = conn
                 conn.awareness_ids.add(entry.client_id)
+        try:
+            self.presence.check_connection(
+                len(conn.awareness_ids),
+                sum(self.awareness.state_bytes(cid) for cid in conn.awareness_ids),
+            )
+            if applied.refused:
+                raise self.presence.doc_full(len(self.awareness))
+        except LimitExceeded:
+            self._withdraw_awareness(conn)  # it is closed: nothing it announced stays
+            raise
+        if not changed:
+            return  # echoes of what everyone already has die here
         if self._throttle is not None:
             changed = self._throttle.admit(self, changed, conn, now)
         if changed:
@@ -262,7 +277,14 @@ class Room:
 
     def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
         """Awareness from another instance: same clock rules, relayed to local connections."""
-        changed = self.awareness.apply(entries, time.monotonic())
+        applied = self.awareness.apply(entries, time.monotonic())
+        if applied.refused:
+            log.warning(
+                "event=remote_awareness_refused doc=%s clients=%d reason=presence_full",
+                self.name,
+                applied.refused,
+            )
+        changed = applied.changed
         if changed:
             self._broadcast_awareness(changed, origin=None, remote=True)
         return changed

@@ -25,6 +25,7 @@ from server.config import Config
 from server.connection import Connection
 from server.hub import Hub
 from server.identity import Identity, Role
+from server.limits import LimitExceeded, PresenceLimits
 from server.listeners import HubListener
 from server.room import Room
 from server.stores.memory import MemoryStore
@@ -138,6 +139,28 @@ def test_a_join_that_fails_leaves_nothing_behind() -> None:
     with pytest.raises(RuntimeError):
         room.join(conn)
     assert room.connections == set() and room.empty_since is not None
+
+
+def test_a_connection_past_its_presence_limits_withdraws_all_it_announced() -> None:
+    room = Room("r", Document(), presence=PresenceLimits(clients_per_connection=2))
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
+    room.join(a)
+    room.join(b)
+    room.receive(a, _awareness(AwarenessEntry(5, 1, "{}")))
+    b._outbox.clear()
+    with pytest.raises(LimitExceeded) as refused:
+        room.receive(a, _awareness(AwarenessEntry(6, 1, "{}"), AwarenessEntry(7, 1, "{}")))
+    assert (refused.value.limit, refused.value.close_code) == ("awareness_clients", 1008)
+    assert len(room.awareness) == 0 and not a.awareness_ids
+    # b saw 5 go, and never saw 6 or 7 present.
+    (removal,) = queued(b)
+    assert isinstance(removal, AwarenessMessage)
+    removed = decode_awareness_update(removal.update)
+    assert {(e.client_id, e.state) for e in removed} == {(5, None), (6, None), (7, None)}
+
+
+def _awareness(*entries: AwarenessEntry) -> bytes:
+    return encode_awareness(encode_awareness_update(list(entries)))
 
 
 def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:

@@ -1,9 +1,11 @@
 """Hostile presence against a live `tandem serve`: one awareness message from a read token never
-pins a room or locks a document (issue 13)."""
+pins a room, locks a document or fills the hub's memory (issue 13, findings 1 to 3)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 
 import httpx
 import pytest
@@ -134,3 +136,70 @@ async def test_a_lone_surrogate_in_presence_is_refused_and_the_document_stays_op
         )
         assert docs.json()["docs"][0]["id"] == "notes"
         assert "Traceback" not in server.output()
+
+
+def _fat_presence(first_id: int, count: int, size: int) -> bytes:
+    state = json.dumps({"user": {"name": "eve"}, "pad": "x" * size})
+    return awareness(*[(first_id + i, 1, state) for i in range(count)])
+
+
+async def test_presence_per_connection_is_capped_and_joiners_are_never_locked_out(
+    tmp_path, yjs_clients
+) -> None:
+    async with serving(tmp_path, "--auth-secret", SECRET) as server:
+        url = f"{server.ws_url}/crowded?token={token('eve', role='read')}"
+        async with websockets.connect(url, max_size=None) as ws:
+            # 5 x 1,024 client ids x 4 KB: more than a joiner's send queue could take.
+            with contextlib.suppress(ConnectionClosed):  # closed after the first
+                for n in range(5):
+                    await ws.send(_fat_presence(1 + n * 1024, 1024, 4096))
+            assert await close_of(ws) == (
+                1008,
+                "presence limit: at most 8 awareness clients per connection",
+            )
+        async with websockets.connect(url) as ws:
+            await ws.send(awareness((5000, 1, json.dumps({"pad": "x" * 20_000}))))
+            assert await close_of(ws) == (
+                1008,
+                "presence limit: at most 16384 bytes of awareness state per connection",
+            )
+        # Up to the caps all is well, and a joiner gets presence and the document.
+        async with websockets.connect(url) as ws:
+            await echoed(ws, _fat_presence(9000, 8, 1000))
+            ana = await yjs_clients(server.ws_url, "crowded", params={"token": token("ana")})
+            states = await eventually(
+                lambda: ana.call("awareness"), lambda s: len(s) == 8, what="eve's presence"
+            )
+            assert sorted(states) == [str(9000 + i) for i in range(8)]
+            assert (await ana.call("status"))["closes"] == []
+        text = (await http_get(server, "/metrics")).text
+        assert metric(text, 'tandem_limit_exceeded_total{limit="awareness_clients"}') == 1
+        assert metric(text, 'tandem_limit_exceeded_total{limit="awareness_bytes"}') == 1
+
+
+async def test_presence_of_a_document_is_capped_and_frees_up_when_people_leave(
+    tmp_path, yjs_clients
+) -> None:
+    env = {"TANDEM_MAX_AWARENESS_CLIENTS_PER_DOC": "3"}
+    async with serving(tmp_path, "--auth-secret", SECRET, env=env) as server:
+        url = f"{server.ws_url}/busy?token={token('eve', role='read')}"
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [await stack.enter_async_context(websockets.connect(url)) for _ in range(3)]
+            for n, ws in enumerate(sockets):
+                await echoed(ws, awareness((100 + n, 1, EVE)))
+            async with websockets.connect(url) as ws:
+                await ws.send(awareness((200, 1, EVE)))
+                assert await close_of(ws) == (
+                    1013,
+                    "presence of this document is full (3 awareness clients); try again later",
+                )
+            await sockets[0].close()
+            ana = await yjs_clients(
+                server.ws_url, "busy", params={"token": token("ana")}, awareness={"user": {}}
+            )
+            await eventually(
+                lambda: ana.call("awareness"), lambda s: sorted(s) == ["101", "102"], what="ana"
+            )
+            assert (await ana.call("status"))["closes"] == []
+        text = (await http_get(server, "/metrics")).text
+        assert metric(text, 'tandem_limit_exceeded_total{limit="doc_awareness_clients"}') == 1

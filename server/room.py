@@ -89,8 +89,9 @@ class Room:
         self.empty_since: float | None = time.monotonic()
         self._on_update = on_update
         self._on_awareness = on_awareness
-        # Which connection announced each awareness client id: nobody else may change it.
-        self._awareness_owner: dict[int, Connection] = {}
+        # Who announced each present awareness client id: a connection of ours, or the id (hex)
+        # of the hub instance it is connected to. Nobody else may change it until it is removed.
+        self._awareness_owner: dict[int, Connection | str] = {}
         # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
         self._throttle = throttle
 
@@ -275,19 +276,37 @@ class Room:
         if self.is_open:
             self._broadcast_awareness(entries, origin=origin)
 
-    def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
-        """Awareness from another instance: same clock rules, relayed to local connections."""
-        applied = self.awareness.apply(entries, time.monotonic())
+    def apply_remote_awareness(
+        self, entries: list[AwarenessEntry], instance: str
+    ) -> list[AwarenessEntry]:
+        """Awareness of the clients of another hub `instance`: the same clock rules, relayed
+        to local connections. Ids someone else announced first (a connection here, or another
+        instance) are not that instance's to change; they are ignored."""
+        owner = self._awareness_owner
+        theirs = [e for e in entries if owner.get(e.client_id, instance) == instance]
+        applied = self.awareness.apply(theirs, time.monotonic())
         if applied.refused:
             log.warning(
-                "event=remote_awareness_refused doc=%s clients=%d reason=presence_full",
+                "event=remote_awareness_refused doc=%s peer=%s clients=%d reason=presence_full",
                 self.name,
+                instance[:8],
                 applied.refused,
             )
         changed = applied.changed
+        for entry in changed:
+            if entry.state is None:
+                owner.pop(entry.client_id, None)
+            else:
+                owner[entry.client_id] = instance
         if changed:
             self._broadcast_awareness(changed, origin=None, remote=True)
         return changed
+
+    def local_awareness(self) -> list[AwarenessEntry]:
+        """The states announced by this instance's own connections (what other instances are
+        told: each instance speaks only for its own clients)."""
+        owner = self._awareness_owner
+        return [e for e in self.awareness.states() if owner.get(e.client_id) in self.connections]
 
     def _broadcast_awareness(
         self, entries: list[AwarenessEntry], *, origin: Connection | None, remote: bool = False

@@ -159,6 +159,25 @@ def test_a_connection_past_its_presence_limits_withdraws_all_it_announced() -> N
     assert {(e.client_id, e.state) for e in removed} == {(5, None), (6, None), (7, None)}
 
 
+def test_an_awareness_id_belongs_to_whoever_announced_it_first_here_or_on_another_hub() -> None:
+    room = Room("r", Document())
+    local = Connection(RecordingChannel())
+    room.join(local)
+    room.receive(local, _awareness(AwarenessEntry(1, 1, '{"here":1}')))
+    assert room.apply_remote_awareness([AwarenessEntry(2, 1, '{"there":1}')], "hub-a")
+    # Nobody takes over an id someone else holds: not a local socket, not another hub.
+    assert not room.apply_remote_awareness([AwarenessEntry(1, 9, None)], "hub-a")
+    assert not room.apply_remote_awareness([AwarenessEntry(2, 9, None)], "hub-b")
+    room.receive(local, _awareness(AwarenessEntry(2, 9, '{"mine":1}')))
+    assert {e.client_id: e.clock for e in room.awareness.states()} == {1: 1, 2: 1}
+    # Only local clients are ours to tell other hubs about.
+    assert [e.client_id for e in room.local_awareness()] == [1]
+    # Once its owner removes it, an id is free again.
+    assert room.apply_remote_awareness([AwarenessEntry(2, 1, None)], "hub-a")
+    room.receive(local, _awareness(AwarenessEntry(2, 2, '{"mine":1}')))
+    assert sorted(e.client_id for e in room.local_awareness()) == [1, 2]
+
+
 def _awareness(*entries: AwarenessEntry) -> bytes:
     return encode_awareness(encode_awareness_update(list(entries)))
 

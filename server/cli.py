@@ -113,6 +113,20 @@ _LIMIT_FLAGS = (
     ),
     ("--max-rooms", "max_rooms", int, "documents open in memory (default 10000)"),
     ("--max-body", "max_body", int, "HTTP request body bytes (413 beyond; default 1 MiB)"),
+    ("--max-awareness-clients", "max_awareness_clients", int, "per connection (default 8)"),
+    ("--max-awareness-bytes", "max_awareness_bytes", int, "per connection (default 16 KiB)"),
+    (
+        "--max-awareness-clients-per-doc",
+        "max_awareness_clients_per_doc",
+        int,
+        "awareness clients of one document (1013 beyond; default 4096)",
+    ),
+    (
+        "--max-awareness-bytes-per-doc",
+        "max_awareness_bytes_per_doc",
+        int,
+        "awareness state of one document (1013 beyond; default 4 MiB)",
+    ),
 )
 
 

@@ -78,6 +78,11 @@ class Config:
     max_connections_per_doc: int = 500
     max_connections_per_address: int = 200
     max_rooms: int = 10000  # documents open in memory at once
+    # Presence (server.limits.PresenceLimits): awareness client ids and state bytes.
+    max_awareness_clients: int = 8  # per connection (a browser tab announces one)
+    max_awareness_bytes: int = 16 * 1024  # per connection
+    max_awareness_clients_per_doc: int = 4096
+    max_awareness_bytes_per_doc: int = 4 * 1024 * 1024
     max_body: int = 1024 * 1024  # HTTP request body bytes
     # Several instances (issue 4): the broker that fans updates out to the other instances
     # ("" = the store's Redis when the store is Redis, else none; "none" = off), and logs.
@@ -179,9 +184,21 @@ def _validate_security(config: Config) -> None:
         "max_connections_per_address",
         "max_rooms",
         "max_body",
+        "max_awareness_clients",
+        "max_awareness_bytes",
+        "max_awareness_clients_per_doc",
+        "max_awareness_bytes_per_doc",
     ):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    # A joiner gets the document's whole presence in one message: it must leave room in its
+    # send queue for what follows (each client costs its state and about 24 bytes of framing).
+    presence = config.max_awareness_bytes_per_doc + 24 * config.max_awareness_clients_per_doc
+    if presence > config.send_queue_bytes // 2:
+        raise ConfigError(
+            f"presence of a document ({presence} bytes at most) must fit in half the send queue "
+            f"({config.send_queue_bytes} bytes): lower max_awareness_*_per_doc"
+        )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ConfigError("--tls-cert and --tls-key go together")
     if config.auth_secret is not None and len(config.auth_secret.encode()) < 32:

@@ -20,7 +20,7 @@ from server.config import Config
 from server.connection import Connection
 from server.events.service import Events
 from server.initial_sync import Base
-from server.limits import LimitExceeded
+from server.limits import LimitExceeded, PresenceLimits
 from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.metrics import Metrics
 from server.offload import Offload
@@ -50,6 +50,7 @@ class Hub:
             offload=self.offload,
         )
         self._tasks: asyncio.TaskGroup | None = None
+        self.presence_limits = PresenceLimits.of(config)
         self.started_at = time.time()
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
@@ -123,8 +124,12 @@ class Hub:
                 break
         room.join(conn)
         self.metrics.connections.inc()
-        for listener in self.listeners:
-            listener.joined(room, conn)
+        try:
+            for listener in self.listeners:
+                listener.joined(room, conn)
+        except BaseException:
+            self.leave(room, conn)  # a join that failed half-way leaves nothing behind
+            raise
         log.info(
             "event=joined doc=%s conn=%s user=%s conns=%d",
             doc,
@@ -135,11 +140,22 @@ class Hub:
         return room
 
     def leave(self, room: Room, conn: Connection) -> None:
-        room.leave(conn)
-        self.metrics.connections.dec()
-        for listener in self.listeners:
-            listener.left(room, conn)
-        log.info("event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections))
+        """Release a connection. Whatever fails on the way, the gauge and every listener still
+        hear of it: a connection half released would pin its room and stay in presence."""
+        try:
+            room.leave(conn)
+        finally:
+            self.metrics.connections.dec()
+            for listener in self.listeners:
+                try:
+                    listener.left(room, conn)
+                except Exception:
+                    log.exception(
+                        "event=listener_failed hook=left doc=%s conn=%s", room.name, conn.id
+                    )
+            log.info(
+                "event=left doc=%s conn=%s conns=%d", room.name, conn.id, len(room.connections)
+            )
 
     async def open_room(self, doc: str) -> Room:
         room = self.rooms.get(doc)
@@ -248,6 +264,7 @@ class Hub:
             sync_chunk_bytes=self.config.sync_chunk_bytes,
             base=base,
             on_rebase=self._rebase_soon,
+            presence=self.presence_limits,
         )
 
     def _rebase_soon(self, room: Room) -> None:

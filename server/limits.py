@@ -1,4 +1,4 @@
-"""What one client may cost the hub: message rates, connections, open documents.
+"""What one client may cost the hub: message rates, connections, open documents, presence.
 
 Every limit has a name (the `limit` label of `tandem_limit_exceeded_total`), a close code and a
 reason the client is told. Frame size is uvicorn's `ws_max_size` (1009 before the frame is read),
@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from server.closecodes import CloseCode
 from server.config import Config
@@ -76,6 +77,59 @@ class MessageRates:
                 CloseCode.POLICY,
                 f"more than {self._awareness.rate:g} awareness messages per second",
             )
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceLimits:
+    """Awareness client ids and bytes of state one connection, and one document, may hold.
+
+    A joiner is sent the whole presence of the document at once, so the document's bounds keep
+    that message well inside a send queue (checked in server.config); a connection past its own
+    bounds is closed with 1008, one that finds the document's presence full with 1013.
+    """
+
+    clients_per_connection: int = 8
+    bytes_per_connection: int = 16 * 1024
+    clients_per_doc: int = 4096
+    bytes_per_doc: int = 4 * 1024 * 1024
+
+    @classmethod
+    def of(cls, config: Config) -> PresenceLimits:
+        return cls(
+            config.max_awareness_clients,
+            config.max_awareness_bytes,
+            config.max_awareness_clients_per_doc,
+            config.max_awareness_bytes_per_doc,
+        )
+
+    def check_connection(self, clients: int, size: int) -> None:
+        """LimitExceeded (1008) when one connection announces too many clients or bytes."""
+        if clients > self.clients_per_connection:
+            raise LimitExceeded(
+                "awareness_clients",
+                CloseCode.POLICY,
+                f"presence limit: at most {self.clients_per_connection} awareness clients "
+                "per connection",
+            )
+        if size > self.bytes_per_connection:
+            raise LimitExceeded(
+                "awareness_bytes",
+                CloseCode.POLICY,
+                f"presence limit: at most {self.bytes_per_connection} bytes of awareness state "
+                "per connection",
+            )
+
+    def doc_full(self, clients: int) -> LimitExceeded:
+        """The refusal of a state that did not fit in the document's presence (1013)."""
+        if clients >= self.clients_per_doc:
+            limit, what = "doc_awareness_clients", f"{self.clients_per_doc} awareness clients"
+        else:
+            limit, what = "doc_awareness_bytes", f"{self.bytes_per_doc} bytes of awareness state"
+        return LimitExceeded(
+            limit,
+            CloseCode.TRY_AGAIN_LATER,
+            f"presence of this document is full ({what}); try again later",
+        )
 
 
 class ConnectionLimiter:

@@ -39,7 +39,7 @@ from server.closecodes import CloseCode
 from server.connection import Connection
 from server.events.names import stamp_awareness
 from server.initial_sync import Base, InitialSync
-from server.limits import LimitExceeded
+from server.limits import LimitExceeded, PresenceLimits
 from server.listeners import AwarenessEvent, UpdateEvent
 
 if TYPE_CHECKING:
@@ -76,11 +76,15 @@ class Room:
         sync_chunk_bytes: int = 1024 * 1024,
         base: Base | None = None,
         on_rebase: RebaseRequest | None = None,
+        presence: PresenceLimits | None = None,
     ) -> None:
         self.name = name
         self.document = document
         self.connections: set[Connection] = set()
-        self.awareness = AwarenessTable()
+        self.presence = presence = presence or PresenceLimits()
+        self.awareness = AwarenessTable(
+            max_clients=presence.clients_per_doc, max_bytes=presence.bytes_per_doc
+        )
         self.state = RoomState.OPEN
         self.max_frame = max_frame
         # Bytes of updates the document holds (an upper bound, measured exactly near the limit).
@@ -89,8 +93,9 @@ class Room:
         self.empty_since: float | None = time.monotonic()
         self._on_update = on_update
         self._on_awareness = on_awareness
-        # Which connection announced each awareness client id: nobody else may change it.
-        self._awareness_owner: dict[int, Connection] = {}
+        # Who announced each present awareness client id: a connection of ours, or the id (hex)
+        # of the hub instance it is connected to. Nobody else may change it until it is removed.
+        self._awareness_owner: dict[int, Connection | str] = {}
         # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
         self._throttle = throttle
         # Initial syncs: shared, streamed when large (server/initial_sync.py); the hub
@@ -106,30 +111,26 @@ class Room:
     def join(self, conn: Connection) -> None:
         if self.state is not RoomState.OPEN:
             raise RoomClosed(f"room {self.name} is {self.state.value}")
-        self.connections.add(conn)
-        self.empty_since = None
-        conn.send(encode_sync_step1(self.document.state_vector()))
+        # Encoded before the connection is added: if that fails, nothing of the join stays.
+        greeting = [encode_sync_step1(self.document.state_vector())]
         states = self.awareness.states()
         if states:
-            conn.send(encode_awareness(encode_awareness_update(states)))
+            greeting.append(encode_awareness(encode_awareness_update(states)))
+        self.connections.add(conn)
+        self.empty_since = None
+        for frame in greeting:
+            conn.send(frame)
 
     def leave(self, conn: Connection) -> None:
         """Forget a connection and remove every awareness client it announced (no ghosts)."""
         if conn not in self.connections:
             return
         self.connections.discard(conn)
-        if conn.awareness_ids:
-            ids = [cid for cid in conn.awareness_ids if self._awareness_owner.get(cid) is conn]
-            for cid in ids:
-                del self._awareness_owner[cid]
-            conn.awareness_ids.clear()
-            removed = self.awareness.remove(ids, time.monotonic())
-            if self._throttle is not None:
-                self._throttle.forget(self, ids)
-            if removed:
-                self._broadcast_awareness(removed, origin=None)
-        if not self.connections:
-            self.empty_since = time.monotonic()
+        try:
+            self._withdraw_awareness(conn)
+        finally:  # whatever happened, an empty room must be able to unload
+            if not self.connections:
+                self.empty_since = time.monotonic()
 
     def close(self) -> None:
         self.state = RoomState.CLOSED
@@ -240,9 +241,8 @@ class Room:
         # Names others see come from the identity the server accepted (server/events/names.py).
         mine = stamp_awareness(conn.identity, mine)
         now = time.monotonic()
-        changed = self.awareness.apply(mine, now)
-        if not changed:
-            return  # echoes of what everyone already has die here
+        applied = self.awareness.apply(mine, now)
+        changed = applied.changed
         for entry in changed:
             if entry.state is None:
                 owner.pop(entry.client_id, None)
@@ -250,22 +250,73 @@ class Room:
             else:
                 owner[entry.client_id] = conn
                 conn.awareness_ids.add(entry.client_id)
+        try:
+            self.presence.check_connection(
+                len(conn.awareness_ids),
+                sum(self.awareness.state_bytes(cid) for cid in conn.awareness_ids),
+            )
+            if applied.refused:
+                raise self.presence.doc_full(len(self.awareness))
+        except LimitExceeded:
+            self._withdraw_awareness(conn)  # it is closed: nothing it announced stays
+            raise
+        if not changed:
+            return  # echoes of what everyone already has die here
         if self._throttle is not None:
             changed = self._throttle.admit(self, changed, conn, now)
         if changed:
             self._broadcast_awareness(changed, origin=conn)
+
+    def _withdraw_awareness(self, conn: Connection) -> None:
+        """Remove every awareness client a connection announced, for everyone."""
+        if not conn.awareness_ids:
+            return
+        ids = [cid for cid in conn.awareness_ids if self._awareness_owner.get(cid) is conn]
+        for cid in ids:
+            del self._awareness_owner[cid]
+        conn.awareness_ids.clear()
+        removed = self.awareness.remove(ids, time.monotonic())
+        if self._throttle is not None:
+            self._throttle.forget(self, ids)
+        if removed:
+            self._broadcast_awareness(removed, origin=None)
 
     def relay_awareness(self, entries: list[AwarenessEntry], origin: Connection) -> None:
         """Relay states the throttle held back (their latest version, already applied)."""
         if self.is_open:
             self._broadcast_awareness(entries, origin=origin)
 
-    def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
-        """Awareness from another instance: same clock rules, relayed to local connections."""
-        changed = self.awareness.apply(entries, time.monotonic())
+    def apply_remote_awareness(
+        self, entries: list[AwarenessEntry], instance: str
+    ) -> list[AwarenessEntry]:
+        """Awareness of the clients of another hub `instance`: the same clock rules, relayed
+        to local connections. Ids someone else announced first (a connection here, or another
+        instance) are not that instance's to change; they are ignored."""
+        owner = self._awareness_owner
+        theirs = [e for e in entries if owner.get(e.client_id, instance) == instance]
+        applied = self.awareness.apply(theirs, time.monotonic())
+        if applied.refused:
+            log.warning(
+                "event=remote_awareness_refused doc=%s peer=%s clients=%d reason=presence_full",
+                self.name,
+                instance[:8],
+                applied.refused,
+            )
+        changed = applied.changed
+        for entry in changed:
+            if entry.state is None:
+                owner.pop(entry.client_id, None)
+            else:
+                owner[entry.client_id] = instance
         if changed:
             self._broadcast_awareness(changed, origin=None, remote=True)
         return changed
+
+    def local_awareness(self) -> list[AwarenessEntry]:
+        """The states announced by this instance's own connections (what other instances are
+        told: each instance speaks only for its own clients)."""
+        owner = self._awareness_owner
+        return [e for e in self.awareness.states() if owner.get(e.client_id) in self.connections]
 
     def _broadcast_awareness(
         self, entries: list[AwarenessEntry], *, origin: Connection | None, remote: bool = False

@@ -4,12 +4,14 @@ A cursor that moves 200 times a second would otherwise cost every other client o
 frames a second. The room still applies every change to its awareness table at once (a joiner or
 a query sees the latest state); only the relay is held back, latest state wins, and the hub's
 `awareness-throttle` service sends what is due. Removals are never held: a client that leaves
-disappears for everyone at once, and whatever was held for it is dropped.
+disappears for everyone at once, and whatever was held for it is dropped. A room whose relay
+fails loses what was held for it; the other rooms are served on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from crdt.awareness import AwarenessEntry
 if TYPE_CHECKING:
     from server.connection import Connection
     from server.room import Room
+
+log = logging.getLogger("tandem.throttle")
 
 
 @dataclass(slots=True)
@@ -76,19 +80,27 @@ class AwarenessThrottle:
             if not room.is_open:
                 del self._rooms[room]
                 continue
-            due: dict[Connection, list[AwarenessEntry]] = {}
-            for cid, (entry, origin) in list(state.held.items()):
-                if now - state.last_sent.get(cid, -self.interval) >= self.interval:
-                    del state.held[cid]
-                    state.last_sent[cid] = now
-                    due.setdefault(origin, []).append(entry)
-            for origin, entries in due.items():
-                room.relay_awareness(entries, origin)
-            for cid, sent in list(state.last_sent.items()):
-                if cid not in state.held and now - sent >= self.interval:
-                    del state.last_sent[cid]
+            try:
+                self._flush_room(room, state, now)
+            except Exception:  # a bug of ours in one room: the others are still served
+                log.exception("event=awareness_relay_failed doc=%s", room.name)
+                del self._rooms[room]
+                continue
             if not state.held and not state.last_sent:
                 del self._rooms[room]
+
+    def _flush_room(self, room: Room, state: _RoomThrottle, now: float) -> None:
+        due: dict[Connection, list[AwarenessEntry]] = {}
+        for cid, (entry, origin) in list(state.held.items()):
+            if now - state.last_sent.get(cid, -self.interval) >= self.interval:
+                del state.held[cid]
+                state.last_sent[cid] = now
+                due.setdefault(origin, []).append(entry)
+        for origin, entries in due.items():
+            room.relay_awareness(entries, origin)
+        for cid, sent in list(state.last_sent.items()):
+            if cid not in state.held and now - sent >= self.interval:
+                del state.last_sent[cid]
 
     @property
     def held_count(self) -> int:

@@ -21,8 +21,10 @@ editors closed with 4404, nothing of it kept or written (unconfirmed updates are
 its data deleted once more after their own writes of it under way, which could otherwise bring
 it back.
 
-Only instances with a room open subscribe to its channel (room_opened / room_closed). Presence
-from other instances expires here if not renewed (their hub may have died without a word).
+Only instances with a room open subscribe to its channel (room_opened / room_closed). Each
+instance speaks only for the presence of its own clients; an awareness client id belongs to the
+instance that announced it first (Room.apply_remote_awareness), and presence from other
+instances expires here if not renewed (their hub may have died without a word).
 Publishing goes through a bounded in-order queue, so a Redis outage delays fan-out instead of
 blocking rooms; the queue is retried with backoff and flushed first thing when Redis is back.
 """
@@ -105,7 +107,8 @@ class Fanout(HubListener):
         self._wants_ready = asyncio.Event()
         self._subscribed_before: set[str] = set()
         self._held: dict[str, list[bytes]] = {}
-        self._remote_presence: dict[str, dict[int, tuple[int, float]]] = {}
+        # doc -> awareness client id -> (clock, when heard, the instance (hex) it is on).
+        self._remote_presence: dict[str, dict[int, tuple[int, float, str]]] = {}
         self._was_connected = False
         # Our published updates not yet flushed (same objects the persister holds), by doc.
         self._unflushed: dict[str, deque[tuple[bytes, int]]] = {}
@@ -265,7 +268,8 @@ class Fanout(HubListener):
         room = self.hub.rooms.get(doc)
         if room is None or room.state is not RoomState.OPEN:
             return
-        peer = envelope.instance.hex()[:8]
+        instance = envelope.instance.hex()
+        peer = instance[:8]
         key = (envelope.instance, doc)
         last = self._seen.get(key)
         if last is not None:
@@ -296,13 +300,13 @@ class Fanout(HubListener):
             elif kind is Kind.FLUSHED:
                 self._confirmed(key, decode_seq(envelope.body))
             elif kind is Kind.AWARENESS:
-                self._presence(room, decode_awareness_update(envelope.body))
+                self._presence(room, decode_awareness_update(envelope.body), instance)
             elif kind is Kind.SYNC_REQUEST:
                 self._reply(room, envelope.body, envelope.instance)
             elif kind is Kind.SYNC_REPLY:
                 update, awareness = decode_reply(envelope.body)
                 self._apply(room, update, peer)
-                self._presence(room, decode_awareness_update(awareness))
+                self._presence(room, decode_awareness_update(awareness), instance)
         except CrdtError as exc:
             log.warning(
                 "event=broker_message_refused doc=%s peer=%s kind=%s error=%s",
@@ -310,6 +314,10 @@ class Fanout(HubListener):
                 peer,
                 kind.name.lower(),
                 exc,
+            )
+        except Exception:  # a bug of ours on one document: the subscriber serves the others
+            log.exception(
+                "event=broker_message_failed doc=%s peer=%s kind=%s", doc, peer, kind.name.lower()
             )
 
     def subscribed(self, doc: str) -> None:
@@ -369,8 +377,8 @@ class Fanout(HubListener):
         if not held:
             self._held.pop(room.name, None)
 
-    def _presence(self, room: Room, entries: list[AwarenessEntry]) -> None:
-        changed = room.apply_remote_awareness(entries)
+    def _presence(self, room: Room, entries: list[AwarenessEntry], instance: str) -> None:
+        changed = room.apply_remote_awareness(entries, instance)
         if not changed:
             return
         now = time.monotonic()
@@ -379,11 +387,11 @@ class Fanout(HubListener):
             if entry.state is None:
                 presence.pop(entry.client_id, None)
             else:
-                presence[entry.client_id] = (entry.clock, now)
+                presence[entry.client_id] = (entry.clock, now, instance)
 
     def _reply(self, room: Room, state_vector: bytes, requester: bytes) -> None:
         missing = room.document.diff(state_vector)
-        awareness = encode_awareness_update(room.awareness.states())
+        awareness = encode_awareness_update(room.local_awareness())
         self._send(room.name, Kind.SYNC_REPLY, encode_reply(missing, awareness), requester)
 
     # -- deletions on other instances ------------------------------------------------------
@@ -510,16 +518,16 @@ class Fanout(HubListener):
             room = self.hub.rooms.get(doc)
             if room is None:
                 continue
-            local = {cid for conn in room.connections for cid in conn.awareness_ids}
-            stale = [
-                (cid, clock)
-                for cid, (clock, seen) in presence.items()
-                if now - seen > self.awareness_timeout and cid not in local
-            ]
-            for cid, _ in stale:
-                del presence[cid]
-            if stale:
-                log.info("event=remote_presence_expired doc=%s clients=%d", doc, len(stale))
-                room.apply_remote_awareness(
-                    [AwarenessEntry(cid, clock, None) for cid, clock in stale]
+            stale: dict[str, list[AwarenessEntry]] = {}
+            for cid, (clock, seen, instance) in list(presence.items()):
+                if now - seen > self.awareness_timeout:
+                    del presence[cid]
+                    stale.setdefault(instance, []).append(AwarenessEntry(cid, clock, None))
+            for instance, entries in stale.items():
+                log.info(
+                    "event=remote_presence_expired doc=%s peer=%s clients=%d",
+                    doc,
+                    instance[:8],
+                    len(entries),
                 )
+                room.apply_remote_awareness(entries, instance)

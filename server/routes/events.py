@@ -2,7 +2,8 @@
 
 The server only sends: presence (current presence first, then joins and leaves), `changed`,
 `version` and `restored` (server/events/service.py). Anything the client sends is ignored. A
-subscriber that reads too slowly overflows its bounded outbox and is closed with 1013.
+subscriber that reads too slowly overflows its bounded outbox and is closed with 1013; one whose
+token expires is closed with 4401 then, as on /ws.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from server.docids import is_valid_doc_id
 from server.hub import Hub
 from server.identity import Identity, Role
 from server.limits import ConnectionLimiter, LimitExceeded
-from server.routes.ws import refuse
+from server.routes.ws import close_at_expiry, refuse
 
 log = logging.getLogger("tandem.events.ws")
 
@@ -120,6 +121,7 @@ async def _subscribe(
         who.identity.user,
         "*" if docs is None else ",".join(sorted(docs)),
     )
+    expiry = close_at_expiry(hub, conn, "-", who.identity)
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(conn.run_writer())
@@ -129,6 +131,8 @@ async def _subscribe(
                 if conn.is_open:
                     conn.detach()
     finally:
+        if expiry is not None:
+            expiry.cancel()
         hub.events.unsubscribe(sub)
         log.info("event=events_unsubscribed conn=%s", conn.id)
 

@@ -139,7 +139,7 @@ async def _serve(
     try:
         room = await _join(hub, doc, conn)
         if room is not None:
-            expiry = _close_at_expiry(hub, conn, doc, identity)
+            expiry = close_at_expiry(hub, conn, doc, identity)
             try:
                 await _read_frames(receive, direct, hub, room, conn, MessageRates(config))
             finally:
@@ -169,10 +169,11 @@ async def _join(hub: Hub, doc: str, conn: Connection) -> Room | None:
     return None
 
 
-def _close_at_expiry(
+def close_at_expiry(
     hub: Hub, conn: Connection, doc: str, identity: Identity
 ) -> asyncio.TimerHandle | None:
-    """A token does not outlive its `exp`: the socket closes with 4401 then (one timer each)."""
+    """A token does not outlive its `exp`: the socket closes with 4401 then (one timer each;
+    /events sockets too, with `doc` "-"). Cancel the timer when the socket is gone."""
     if identity.expires_at is None:
         return None
     delay = max(identity.expires_at - time.time(), 0.0)

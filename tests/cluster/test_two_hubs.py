@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+import websockets
 
+from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
+from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
 from server.broker.fanout import CONFIRM_TIMEOUT
 from server.redisconn import INDEX_KEY, doc_key
 from tests.security.conftest import SECRET, token
@@ -203,3 +207,82 @@ async def test_versions_recorded_on_two_hubs_number_attribute_and_rebuild_right(
             f"{hub_list[0].url}/api/docs/shared/versions/{last}?format=json", headers=bearer("x")
         )
         assert live[0] == live[1] == at_last.json()
+
+
+class PresenceWatcher:
+    """A raw read-only socket that records every awareness entry its hub sends it."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[AwarenessEntry] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            message = parse_message(frame)  # type: ignore[arg-type]
+            if isinstance(message, AwarenessMessage):
+                self.seen += decode_awareness_update(message.update)
+
+    def of(self, client_id: int) -> list[tuple[int, str | None]]:
+        return [
+            (e.clock, None if e.state is None else json.loads(e.state)["user"]["name"])
+            for e in self.seen
+            if e.client_id == client_id
+        ]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self._reader
+
+
+async def test_a_reader_on_one_hub_cannot_take_over_presence_of_a_client_on_the_other(
+    hubs: Hubs, yjs_clients: Connect
+) -> None:
+    one, two = await hubs()
+    ana = await yjs_clients(
+        one.ws_url,
+        "shared",
+        params={"token": token("ana", name="Ana")},
+        clientId=4242,
+        awareness={"user": {"name": "Ana"}},
+    )
+    watchers = [
+        PresenceWatcher(
+            await websockets.connect(f"{hub.ws_url}/shared?token={token('w', role='read')}")
+        )
+        for hub in (one, two)
+    ]
+    try:
+        for watcher in watchers:
+            await eventually(
+                lambda w=watcher: _return(w.of(4242)), what="Ana's presence on both hubs"
+            )
+        eve_url = f"{two.ws_url}/shared?token={token('eve', name='Eve', role='read')}"
+        async with websockets.connect(eve_url) as eve:
+            for entry in (
+                AwarenessEntry(4242, 1000, '{"user":{"name":"Eve"}}'),  # Ana's id, a newer clock
+                AwarenessEntry(4242, 1001, None),  # ... then Ana gone
+                AwarenessEntry(5151, 1, '{"user":{"name":"Eve"}}'),  # Eve's own: a barrier
+            ):
+                await eve.send(encode_awareness(encode_awareness_update([entry])))
+            # Eve's own presence went through both hubs, so did everything she sent before it.
+            for watcher in watchers:
+                await eventually(lambda w=watcher: _return(w.of(5151)), what="Eve's own presence")
+            # Ana's next change: her own client was never told she is Eve, or gone.
+            await ana.call("setAwareness", state={"user": {"name": "Ana"}, "cursor": 7})
+            for watcher in watchers:
+                await eventually(
+                    lambda w=watcher: _return(len(w.of(4242)) >= 2), what="Ana's next change"
+                )
+        for watcher in watchers:
+            assert all(name == "Ana" and clock < 1000 for clock, name in watcher.of(4242)), (
+                watcher.of(4242)
+            )
+    finally:
+        for watcher in watchers:
+            await watcher.close()
+    assert "Traceback" not in one.output() + two.output()
+
+
+async def _return(value: object) -> object:
+    return value

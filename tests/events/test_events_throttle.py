@@ -86,3 +86,26 @@ def test_zero_interval_relays_everything() -> None:
     for n in range(1, 6):
         room.receive(ana, cursor(7, n, n))
     assert len(awareness_sent(ben)) == 5
+
+
+def test_a_room_whose_relay_fails_does_not_stop_the_others(caplog) -> None:  # type: ignore[no-untyped-def]
+    throttle = AwarenessThrottle(60)
+    rooms = [Room(name, Document(), throttle=throttle) for name in ("broken", "fine")]
+    people = {}
+    for room in rooms:
+        ana, ben = Connection(RecordingChannel()), Connection(RecordingChannel())
+        room.join(ana)
+        room.join(ben)
+        room.receive(ana, cursor(7, 1, 1))
+        room.receive(ana, cursor(7, 2, 2))  # held: within the interval
+        ben._outbox.clear()
+        people[room.name] = ben
+
+    def broken(entries: list[AwarenessEntry], origin: Connection) -> None:
+        raise RuntimeError("a bug in one room")
+
+    rooms[0].relay_awareness = broken  # type: ignore[method-assign]
+    throttle.flush(time.monotonic() + 61)
+    assert [[e.clock for e in entries] for entries in awareness_sent(people["fine"])] == [[2]]
+    assert throttle.held_count == 0  # what was held for the broken room is not retried forever
+    assert "event=awareness_relay_failed doc=broken" in caplog.text

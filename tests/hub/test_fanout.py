@@ -295,3 +295,54 @@ async def test_a_deletion_on_one_instance_leaves_nothing_to_write_on_the_other(
     b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).empty
+
+
+def _present(instance: Instance, doc: str) -> dict[int, int]:
+    """The clock of each client present in the document, on one instance."""
+    return {e.client_id: e.clock for e in instance.hub.rooms[doc].awareness.states()}
+
+
+async def test_presence_claimed_on_two_hubs_at_once_stays_with_its_owner(
+    instances: Instances,
+) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    instances.bus.lose = True  # b does not hear that Ana's client id is taken on a
+    a.hub.rooms["doc"].receive(ca, encode_awareness(encode_awareness_update([ANA])))
+    await quiet(instances.bus)
+    instances.bus.lose = False
+    eve = AwarenessEntry(ANA.client_id, 50, '{"user":{"name":"Eve"}}')
+    b.hub.rooms["doc"].receive(cb, encode_awareness(encode_awareness_update([eve])))
+    await quiet(instances.bus)  # b's claim reached a, and a's catch-up reply reached b
+    assert _present(a, "doc") == {ANA.client_id: 1}, "a keeps its own client's state"
+    assert not [
+        e
+        for m in queued(ca)
+        if isinstance(m, AwarenessMessage)
+        for e in decode_awareness_update(m.update)
+        if e.clock == 50
+    ], "Ana's own socket was never sent the claim"
+
+
+async def test_each_instance_answers_a_late_one_for_its_own_clients_only(
+    instances: Instances,
+) -> None:
+    a, b = await instances.start(), await instances.start()
+    ca, cb = await joined(a, "doc"), await joined(b, "doc")
+    a.hub.rooms["doc"].receive(ca, encode_awareness(encode_awareness_update([ANA])))
+    ben = AwarenessEntry(8, 1, '{"user":{"name":"Ben"}}')
+    b.hub.rooms["doc"].receive(cb, encode_awareness(encode_awareness_update([ben])))
+    await quiet(instances.bus)
+    c = await instances.start()
+    await joined(c, "doc")
+    assert set(_present(c, "doc")) == {ANA.client_id, 8}
+    # c learnt each client from its own hub (not from the other's table): both hubs' next
+    # changes are taken.
+    for instance, conn, client_id in ((a, ca, ANA.client_id), (b, cb, 8)):
+        entry = AwarenessEntry(client_id, 2, '{"user":{"name":"Someone"},"cursor":1}')
+        instance.hub.rooms["doc"].receive(conn, encode_awareness(encode_awareness_update([entry])))
+    await quiet(instances.bus)
+    assert _present(c, "doc") == {ANA.client_id: 2, 8: 2}
+
+
+ANA = AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')

@@ -25,6 +25,8 @@ from server.config import Config
 from server.connection import Connection
 from server.hub import Hub
 from server.identity import Identity, Role
+from server.limits import LimitExceeded, PresenceLimits
+from server.listeners import HubListener
 from server.room import Room
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
@@ -130,6 +132,60 @@ def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
     assert len(room.awareness) == 0
 
 
+class _Unencodable(Document):
+    def state_vector(self) -> bytes:
+        raise RuntimeError("cannot encode")
+
+
+def test_a_join_that_fails_leaves_nothing_behind() -> None:
+    room = Room("r", _Unencodable())
+    conn = Connection(RecordingChannel())
+    with pytest.raises(RuntimeError):
+        room.join(conn)
+    assert room.connections == set() and room.empty_since is not None
+
+
+def test_a_connection_past_its_presence_limits_withdraws_all_it_announced() -> None:
+    room = Room("r", Document(), presence=PresenceLimits(clients_per_connection=2))
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
+    room.join(a)
+    room.join(b)
+    room.receive(a, _awareness(AwarenessEntry(5, 1, "{}")))
+    b._outbox.clear()
+    with pytest.raises(LimitExceeded) as refused:
+        room.receive(a, _awareness(AwarenessEntry(6, 1, "{}"), AwarenessEntry(7, 1, "{}")))
+    assert (refused.value.limit, refused.value.close_code) == ("awareness_clients", 1008)
+    assert len(room.awareness) == 0 and not a.awareness_ids
+    # b saw 5 go, and never saw 6 or 7 present.
+    (removal,) = queued(b)
+    assert isinstance(removal, AwarenessMessage)
+    removed = decode_awareness_update(removal.update)
+    assert {(e.client_id, e.state) for e in removed} == {(5, None), (6, None), (7, None)}
+
+
+def test_an_awareness_id_belongs_to_whoever_announced_it_first_here_or_on_another_hub() -> None:
+    room = Room("r", Document())
+    local = Connection(RecordingChannel())
+    room.join(local)
+    room.receive(local, _awareness(AwarenessEntry(1, 1, '{"here":1}')))
+    assert room.apply_remote_awareness([AwarenessEntry(2, 1, '{"there":1}')], "hub-a")
+    # Nobody takes over an id someone else holds: not a local socket, not another hub.
+    assert not room.apply_remote_awareness([AwarenessEntry(1, 9, None)], "hub-a")
+    assert not room.apply_remote_awareness([AwarenessEntry(2, 9, None)], "hub-b")
+    room.receive(local, _awareness(AwarenessEntry(2, 9, '{"mine":1}')))
+    assert {e.client_id: e.clock for e in room.awareness.states()} == {1: 1, 2: 1}
+    # Only local clients are ours to tell other hubs about.
+    assert [e.client_id for e in room.local_awareness()] == [1]
+    # Once its owner removes it, an id is free again.
+    assert room.apply_remote_awareness([AwarenessEntry(2, 1, None)], "hub-a")
+    room.receive(local, _awareness(AwarenessEntry(2, 2, '{"mine":1}')))
+    assert sorted(e.client_id for e in room.local_awareness()) == [1, 2]
+
+
+def _awareness(*entries: AwarenessEntry) -> bytes:
+    return encode_awareness(encode_awareness_update(list(entries)))
+
+
 def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
     room = Room("r", Document())
     conn = Connection(RecordingChannel())
@@ -228,6 +284,31 @@ async def test_an_empty_room_unloads_after_its_updates_are_flushed(hub: Hub) -> 
             await asyncio.sleep(0.02)
     stored = await hub.store.load("doc")
     assert stored.updates == [update]
+
+
+async def test_a_listener_failing_on_leave_neither_pins_the_room_nor_silences_the_others(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[str] = []
+
+    class Broken(HubListener):
+        def left(self, room: Room, conn: Connection) -> None:
+            raise RuntimeError("a bug in a listener")
+
+    class Recording(HubListener):
+        def left(self, room: Room, conn: Connection) -> None:
+            heard.append(conn.id)
+
+    hub.add_listener(Broken())
+    hub.add_listener(Recording())
+    conn = Connection(RecordingChannel())
+    room = await hub.join("doc", conn)
+    hub.leave(room, conn)
+    assert heard == [conn.id]
+    assert "event=listener_failed hook=left doc=doc" in caplog.text
+    async with asyncio.timeout(5):
+        while "doc" in hub.rooms:
+            await asyncio.sleep(0.02)
 
 
 async def test_a_rewrite_of_existing_ids_is_relayed_alone_so_receivers_keep_the_servers_text() -> (

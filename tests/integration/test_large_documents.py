@@ -120,10 +120,13 @@ def _send(raw: RawWebSocket, message: bytes) -> None:
 
 @pytest.mark.timeout(240)
 async def test_a_slow_reader_is_closed_for_live_backlog_but_never_for_its_initial_sync() -> None:
-    # A send queue of 256 KiB: the 2 MB initial sync is eight times over it.
+    # A send queue of 256 KiB: the 2 MB initial sync is eight times over it (and the
+    # document's presence must fit in half of it).
     env = {
         "TANDEM_SYNC_CHUNK_BYTES": "65536",
         "TANDEM_SEND_QUEUE_BYTES": str(256 * 1024),
+        "TANDEM_MAX_AWARENESS_CLIENTS_PER_DOC": "64",
+        "TANDEM_MAX_AWARENESS_BYTES_PER_DOC": str(64 * 1024),
     }
     server = await TandemProcess("--port", "0", "--store", "memory://", env=env).start()
     writer = None

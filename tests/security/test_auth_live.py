@@ -114,6 +114,20 @@ async def test_a_socket_closes_4401_when_its_token_expires(secured, yjs_clients)
     assert metric(text, 'tandem_connection_closes_total{code="4401"}') >= 1
 
 
+async def test_an_events_socket_closes_4401_when_its_token_expires(secured, yjs_clients) -> None:
+    url = secured.ws_url.removesuffix("/ws") + f"/events?docs=*&token={token('w', ttl=2)}"
+    async with websockets.connect(url) as events:
+        await yjs_clients(secured.ws_url, "notes", params={"token": token("ana")})
+        async with asyncio.timeout(5):  # delivering while the token is valid
+            assert json.loads(await events.recv())["event"] == "joined"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with asyncio.timeout(8):
+                while True:
+                    await events.recv()
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "token expired")
+
+
 async def test_http_needs_a_token_that_covers_the_document(secured, yjs_clients) -> None:
     for doc in ("team-a", "other"):
         client = await yjs_clients(secured.ws_url, doc, params={"token": token()})

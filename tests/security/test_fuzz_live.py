@@ -5,6 +5,10 @@ message headers around random payloads, and raw bytes. Each case sends one or mo
 a probe (an awareness update the server echoes back) to learn whether the connection survived;
 the first malformed frame closes it with 1002/1009 and the next case reconnects.
 
+Awareness frames have generators of their own (`_awareness_frame`): extreme clocks and client
+ids, states around the size limits, lone and paired surrogate escapes, invalid UTF-8; once the
+fuzzers are gone, nothing of what they announced may stay in presence.
+
 Two rooms: in `fuzz-r` the fuzzers hold read tokens, so whatever they send, the document must
 be exactly what the valid clients wrote; in `fuzz-w` they hold write tokens, so their frames
 reach pycrdt (where the panics live) and the valid clients must keep converging with each
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import time
@@ -31,15 +36,28 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as connect_sync
 
-from crdt.awareness import AwarenessEntry, encode_awareness_update
-from crdt.lib0 import Encoder
-from crdt.protocol import SyncStep2, encode_awareness, encode_sync_step1, parse_message
+from crdt.awareness import (
+    MAX_CLOCK,
+    AwarenessEntry,
+    decode_awareness_update,
+    encode_awareness_update,
+)
+from crdt.lib0 import MAX_SAFE_INTEGER, Encoder
+from crdt.protocol import (
+    AwarenessMessage,
+    SyncStep2,
+    encode_awareness,
+    encode_query_awareness,
+    encode_sync_step1,
+    parse_message,
+)
 from tests.security.conftest import SECRET, serving, token
 from tests.support.waiting import eventually
 
 EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "10000"))
-# Closing a connection is the only acceptable answer to a bad frame; 1011 would be a bug.
-EXPECTED_CLOSES = {1002, 1009}
+# Closing a connection is the only acceptable answer to a bad frame (1008: past a presence
+# limit); 1011 would be a bug.
+EXPECTED_CLOSES = {1002, 1008, 1009}
 VALID_IDS = {"ana": 3_141_592_653, "ben": 2_718_281_828, "cid": 1_618_033_988, "dot": 1_414_213_562}
 
 
@@ -108,6 +126,88 @@ def _framed() -> st.SearchStrategy[bytes]:
     return st.builds(lambda h, p: h + _varbytes(p), header, st.binary(max_size=96))
 
 
+# -- awareness: clocks, client ids, state sizes and encodings ----------------------------------
+
+_FUZZ_MARK = "fz"  # every generated state carries it, so what stays in presence can be told
+
+
+def _varuint(n: int) -> bytes:
+    """A lib0 varUint of any size (past 53 bits too, which our Encoder refuses to write)."""
+    out = bytearray()
+    while n > 0x7F:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _awareness_state(hostile: bool) -> st.SearchStrategy[bytes]:
+    """JSON states as a client would send them (around the size limits), and, when `hostile`,
+    as no client should: lone surrogate escapes, invalid UTF-8, not JSON, too big."""
+    piece = st.sampled_from(["\\ud83d\\ude00", "\\\\ud800", "é", "😀", ""]) | st.text(
+        max_size=8
+    ).map(lambda t: json.dumps(t)[1:-1])
+    sizes = [0, 1, 100, 4000, 8 * 1024, 16 * 1024]
+    if hostile:
+        piece |= st.sampled_from(["\\ud800", "\\udfff", "\\udbff\\udbff", "\\ude00\\ud83d"])
+        sizes.append(70_000)  # past what one entry may hold
+    named = st.builds(
+        lambda name, extra, pad: (
+            f'{{"user":{{"name":"{name}"}},"{_FUZZ_MARK}":"{extra}","pad":"{"x" * pad}"}}'
+        ).encode(),
+        piece,
+        piece,
+        st.sampled_from(sizes),
+    )
+    if not hostile:
+        return named | st.just(b"null")
+    odd = st.sampled_from(
+        [b"null", b"NaN", b'"\xed\xa0\x80"', b"\xff", b"[" * 3000 + b"]" * 3000, b""]
+    )
+    return st.one_of(named, named, odd, st.binary(max_size=16))
+
+
+@st.composite
+def _awareness_frame(draw: st.DrawFn) -> bytes:
+    """One awareness message of up to a dozen entries (more clients than a connection may
+    announce). Half are hostile: clocks past the last one that can be incremented, states no
+    client may send, a count that claims more entries than follow."""
+    hostile = draw(st.booleans())
+    ids = st.sampled_from([0, 1, 2**31, 2**32 - 1, MAX_SAFE_INTEGER]) | st.integers(0, 64)
+    clocks = st.sampled_from([0, 1, 2, MAX_CLOCK - 1, MAX_CLOCK]) | st.integers(0, MAX_CLOCK)
+    if hostile:
+        clocks |= st.sampled_from([MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1, 2**64])
+    entries = draw(
+        st.lists(st.tuples(ids, clocks, _awareness_state(hostile)), min_size=1, max_size=12)
+    )
+    extra = draw(st.sampled_from([0, 0, 0, 1, 1000])) if hostile else 0
+    payload = _varuint(len(entries) + extra)
+    for client_id, clock, state in entries:
+        payload += _varuint(client_id) + _varuint(clock) + _varuint(len(state)) + state
+    return b"\x01" + _varbytes(payload)
+
+
+def _carries(frame: bytes | str, client_id: int, clock: int) -> bool:
+    """Whether a frame from the server relays this awareness entry (the throttle may relay it
+    together with other held states of the same connection)."""
+    message = parse_message(frame) if isinstance(frame, bytes) else None
+    if not isinstance(message, AwarenessMessage):
+        return False
+    entries = decode_awareness_update(message.update)
+    return any(e.client_id == client_id and e.clock == clock for e in entries)
+
+
+async def _fuzzed_presence(ws_url: str, doc: str) -> list[AwarenessEntry]:
+    """What a newcomer is told of presence in `doc` that a fuzzer announced."""
+    async with websockets.connect(f"{ws_url}/{doc}?token={token(role='read')}") as ws:
+        await ws.send(encode_query_awareness())
+        async with asyncio.timeout(10):
+            while not isinstance(message := parse_message(await ws.recv()), AwarenessMessage):  # type: ignore[arg-type]
+                pass
+    entries = decode_awareness_update(message.update)
+    return [e for e in entries if e.state is not None and _FUZZ_MARK in e.state]
+
+
 class Fuzzer:
     """One connection at a time; a new one after each close."""
 
@@ -139,7 +239,7 @@ class Fuzzer:
                 self.ws.send(frame)
                 self.frames += 1
             self.ws.send(probe)  # the server echoes our own awareness change back
-            while self.ws.recv(timeout=15) != probe:
+            while not _carries(self.ws.recv(timeout=15), self._client, self._clock):
                 pass
             self.survived += 1
         except ConnectionClosed as closed:
@@ -150,7 +250,13 @@ class Fuzzer:
             assert code in EXPECTED_CLOSES, f"closed with {code}: {closed.rcvd}"
 
     def run(self, corpus: list[bytes], examples: int) -> None:
-        frame = st.one_of(_mutated(corpus), _mutated(corpus), _framed(), st.binary(max_size=64))
+        frame = st.one_of(
+            _mutated(corpus),
+            _mutated(corpus),
+            _framed(),
+            st.binary(max_size=64),
+            _awareness_frame(),
+        )
 
         @settings(
             max_examples=examples,
@@ -230,6 +336,12 @@ async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_cl
         assert "Traceback" not in log
         panics = [line for line in log.splitlines() if "PanicException" in line]
         assert all("event=connection_closed" in line for line in panics), panics[:3]
+
+        # The fuzzers are gone, and so is everything they announced.
+        for room in ("fuzz-r", "fuzz-w"):
+            await eventually(
+                lambda r=room: _fuzzed_presence(url, r), lambda left: not left, what="no ghosts"
+            )
 
         # Read-only fuzzers changed nothing: the room holds exactly what ana and ben wrote.
         ana, ben = valid["ana"], valid["ben"]

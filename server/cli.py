@@ -141,6 +141,23 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="allow no auth on a non-loopback address or behind a proxy",
     )
+    g.add_argument(
+        "--forwarded-allow-ips",
+        dest="forwarded_allow_ips",
+        action="extend",
+        nargs="+",
+        metavar="ADDR",
+        help="proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto are believed "
+        "(default 127.0.0.1; TANDEM_FORWARDED_ALLOW_IPS)",
+    )
+    g.add_argument(
+        "--max-token-ttl",
+        dest="max_token_ttl",
+        type=float,
+        metavar="SECONDS",
+        help="longest token lifetime accepted (exp - iat), and how long revocations are kept "
+        "(default 30 days)",
+    )
     for flag, dest, kind, text in _LIMIT_FLAGS:
         g.add_argument(flag, dest=dest, type=kind, help=text)
 
@@ -183,6 +200,11 @@ def _token(args: argparse.Namespace) -> int:
         raise ConfigError("no secret: pass --auth-secret or set TANDEM_AUTH_SECRET")
     if args.ttl <= 0:
         raise ConfigError("--ttl must be positive")
+    if args.ttl > config.max_token_ttl:
+        raise ConfigError(
+            f"--ttl {args.ttl:g} is over the hubs' longest token lifetime "
+            f"({config.max_token_ttl:g} s, TANDEM_MAX_TOKEN_TTL)"
+        )
     print(
         mint_token(
             config.auth_secret,
@@ -297,6 +319,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=config.log_level,
             log_config=None,  # uvicorn's loggers go through ours (server/logs.py)
             access_log=False,
+            proxy_headers=False,  # forwarded addresses are ours to judge (server/forwarded.py)
             timeout_graceful_shutdown=10,
             ssl_certfile=config.tls_cert,
             ssl_keyfile=config.tls_key,

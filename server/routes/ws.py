@@ -116,7 +116,8 @@ async def _admit(websocket: WebSocket, hub: Hub, doc: str) -> Identity | None:
 async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: str) -> None:
     """Accept, then close at once: browsers only see the code of a socket that was opened."""
     hub.metrics.closes.labels(code=str(code)).inc()
-    log.info("event=refused doc=%s code=%d reason=%r", doc, code, reason)
+    client = websocket.client.host if websocket.client else "-"
+    log.info("event=refused doc=%s code=%d reason=%r client=%s", doc, code, reason, client)
     await websocket.accept()
     await websocket.close(code=code, reason=reason[:120])
 

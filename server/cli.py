@@ -218,6 +218,41 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_revoke(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("revoke", help="take a user's access back now, on every hub")
+    p.add_argument("user", metavar="USER", help="the user id (the sub claim of their tokens)")
+    p.add_argument("--server", required=True, metavar="URL", help="a hub: https://host:port")
+    p.add_argument("--token", help="an admin token (default: TANDEM_TOKEN)")
+    p.set_defaults(run=_revoke)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    """POST /api/users/{user}/revoke on a running hub; it reaches the others through the bus."""
+    import os
+    from urllib.parse import quote
+
+    import httpx
+
+    token = args.token or os.environ.get("TANDEM_TOKEN")
+    if not token:
+        raise ConfigError("no token: pass --token or set TANDEM_TOKEN (an admin token)")
+    url = f"{args.server.rstrip('/')}/api/users/{quote(args.user, safe='')}/revoke"
+    try:
+        response = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach {args.server}: {exc}") from exc
+    if response.status_code != 200:
+        try:
+            why = response.json().get("error", response.text)
+        except ValueError:
+            why = response.text
+        print(f"tandem: revoke refused ({response.status_code}): {why}", file=sys.stderr)
+        return 1
+    body = response.json()
+    print(f"revoked {body['user']}: tokens issued before {body['revoked_before']} are refused")
+    return 0
+
+
 def _add_operations_flags(p: argparse.ArgumentParser) -> None:
     """Several instances, storage bounds and logs (each flag has a TANDEM_* mirror)."""
     p.add_argument(
@@ -354,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_history(sub)
     _add_export(sub)
     _add_token(sub)
+    _add_revoke(sub)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

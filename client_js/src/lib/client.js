@@ -8,6 +8,8 @@
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
+//   client.on('token', (token) => …)          // a fresh token from getToken() was taken (after
+//                                              // a 4401: expiry, or a revocation for a new role)
 //   client.fragment                            // the `content` XmlFragment (the document body)
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -190,6 +192,7 @@ export class TandemClient extends Emitter {
         this._events?.setToken(fresh)
         this._setState(State.RECONNECTING)
         this.provider.connect()
+        this.emit('token', fresh)
         return
       }
       this._setState(State.UNAUTHORIZED)

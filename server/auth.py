@@ -1,19 +1,19 @@
 """Authentication and authorization: signed tokens, or the embedding application's own check.
 
 AuthError (a TandemError)
-├── Unauthenticated  no token, a malformed or badly signed one, or an expired one: 401 / 4401
+├── Unauthenticated  no token, a malformed, badly signed, expired or revoked one: 401 / 4401
 └── Forbidden        a valid token that does not cover this document or this action: 403 / 4403
 
 Tokens are HS256 JWTs with the claims `sub` (user id), `name` (display name), `docs` (glob
-patterns of document ids), `role` (read | write | admin), `iat` and `exp`. A token may live at most
-`max_token_ttl` (from `iat`, or from now without one), the time revocations are kept for, and
-one issued before its user's revocation is refused (server/revocations.py); `iat` has
-millisecond precision, so a token minted just after a revocation is not taken for an earlier
-one. They come as `?token=` or
-`Authorization: Bearer`. An application with its own tokens names a verifier instead
-(`--auth-verifier module:function`): it is called with `(token, doc)` (doc is None for requests
-about several documents), may be async, and returns an `Identity` or raises (an `AuthError` to
-choose the answer; any other exception is a 401 and is logged).
+patterns of document ids), `role` (read | write | admin), `iat` and `exp`. They come as
+`?token=` or `Authorization: Bearer`. A token may live at most `max_token_ttl` (from `iat`, or
+from now without one), which is how long revocations are kept, and one issued before its user's
+revocation is refused (server/revocations.py; `iat` has millisecond precision, so a token minted
+just after a revocation is not taken for an earlier one). An application with its own tokens
+names a verifier instead (`--auth-verifier module:function`): it is called with `(token, doc)`
+(doc is None for requests about several documents), may be async, and returns an `Identity` or
+raises (an `AuthError` to choose the answer; any other exception is a 401 and is logged).
+Revocations apply to its identities too, by `user` and `issued_at`.
 
 Every route calls `authenticate_request(request_or_websocket, doc, need)`. Without a secret and
 a verifier the service is open: everyone is the anonymous writer.

@@ -82,8 +82,9 @@ cluster-up: deps system-deps
 cluster-down:
 	deploy/local-cluster.sh stop
 
-# Convergence across hubs, recovery after a hub kill and after a Redis restart, printed.
-cluster-figures: deps system-deps node-deps
+# Convergence across hubs, recovery after a hub kill and after a Redis restart, and what
+# document-affine routing saves (crossing share and p99, round-robin against affine), printed.
+cluster-figures: deps system-deps node-deps tests/bench/node_modules/.package-lock.json
 	$(VENV)/bin/python -m tests.bench.cluster_figures
 
 clean:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real Tandem cluster on loopback: redis-server + N `tandem serve` hubs + nginx in front.
 #
-#   deploy/local-cluster.sh start [--hubs N] [--dir DIR] [-- EXTRA TANDEM SERVE FLAGS]
+#   deploy/local-cluster.sh start [--hubs N] [--routing affine|round-robin] [--dir DIR]
+#                                 [-- EXTRA TANDEM SERVE FLAGS]
 #   deploy/local-cluster.sh stop     [--dir DIR]     stop everything (hubs flush first)
 #   deploy/local-cluster.sh status   [--dir DIR]     what runs, and the URLs
 #   deploy/local-cluster.sh kill-hub I | stop-hub I | start-hub I     (I = 1..N)
@@ -9,14 +10,16 @@
 #
 # Everything binds 127.0.0.1 on free ports. State, logs and the generated configs live in DIR
 # (default $TANDEM_CLUSTER_DIR, else ${TMPDIR:-/tmp}/tandem-cluster); DIR/cluster.env holds the
-# URLs (URL=http://127.0.0.1:PORT is nginx, the one to open). Tools: redis-server, nginx
-# (Debian's /usr/sbin/nginx works unprivileged), python3; PYTHON picks the interpreter that
-# runs the hubs (default: the repository's .venv, else python3).
+# URLs (URL=http://127.0.0.1:PORT is nginx, the one to open). --routing: a document's sockets
+# go to one hub (affine, the default, as in deploy/nginx.conf) or are spread round-robin.
+# Tools: redis-server, nginx (Debian's /usr/sbin/nginx works unprivileged), python3; PYTHON
+# picks the interpreter that runs the hubs (default: the repository's .venv, else python3).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${TANDEM_CLUSTER_DIR:-${TMPDIR:-/tmp}/tandem-cluster}"
 HUBS=3
+ROUTING=affine
 COMMAND="${1:-}"
 shift || true
 ARG=""
@@ -24,6 +27,7 @@ EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --hubs) HUBS="$2"; shift 2 ;;
+    --routing) ROUTING="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) ARG="$1"; shift ;;
@@ -122,9 +126,10 @@ start_hub() {  # start_hub I: hub I on its port (the same one after a restart)
   [ -n "$port" ] || die "no hub $i (hubs: 1..$HUB_COUNT)"
   local flags=()
   [ -f "$DIR/hub-flags" ] && mapfile -t flags < "$DIR/hub-flags"
+  # nginx, their proxy, connects from 127.0.0.1: the client addresses it forwards are believed.
   spawn "hub-$i" env PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
     "$PYTHON" -m server.cli serve --host 127.0.0.1 --port "$port" \
-    --store "$REDIS_URL" ${flags[@]+"${flags[@]}"}
+    --store "$REDIS_URL" --forwarded-allow-ips 127.0.0.1 ${flags[@]+"${flags[@]}"}
   wait_for "hub $i" 30 http_ok "http://127.0.0.1:$port/readyz"
 }
 
@@ -140,6 +145,7 @@ write_nginx_conf() {
     echo "  access_log $DIR/logs/nginx-access.log;"
     for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $DIR/nginx/$t;"; done
     echo "  upstream tandem {"
+    [ "$ROUTING" = round-robin ] || echo "    hash \$tandem_doc consistent;"
     for i in $(seq 1 "$HUB_COUNT"); do
       local port_var="HUB_${i}_PORT"
       echo "    server 127.0.0.1:${!port_var} max_fails=1 fail_timeout=2s;"
@@ -163,6 +169,7 @@ start_nginx() {
 
 cmd_start() {
   if [ -f "$DIR/cluster.env" ] && alive redis; then die "a cluster already runs in $DIR"; fi
+  case "$ROUTING" in affine|round-robin) ;; *) die "--routing is affine or round-robin" ;; esac
   [ -x "$REDIS_SERVER" ] || die "redis-server is not installed"
   [ -x "$NGINX" ] || die "nginx is not installed"
   mkdir -p "$DIR/pids" "$DIR/logs"
@@ -174,6 +181,7 @@ cmd_start() {
     echo "URL=http://127.0.0.1:${ports[1]}"
     echo "WS_URL=ws://127.0.0.1:${ports[1]}/ws"
     echo "HUB_COUNT=$HUBS"
+    echo "ROUTING=$ROUTING"
     for i in $(seq 1 "$HUBS"); do
       echo "HUB_${i}_PORT=${ports[$((i + 1))]}"
       echo "HUB_${i}_URL=http://127.0.0.1:${ports[$((i + 1))]}"

@@ -17,10 +17,14 @@ from server.auth import Authenticator, AuthError, auth_error_response
 from server.broker import Broker, broker_url, open_broker
 from server.broker import install as install_broker
 from server.config import Config
+from server.errors import StoreError
+from server.events.bus import bus_url, open_bus
 from server.history.recorder import HistoryRecorder
 from server.hub import Hub
 from server.limits import ConnectionLimiter
-from server.routes import api, events, health, history, history_page, metrics, pages, ws
+from server.revocations import CHANNEL as REVOCATIONS_CHANNEL
+from server.revocations import Revocations
+from server.routes import api, events, health, history, history_page, metrics, pages, users, ws
 from server.security import SecurityMiddleware
 from server.stores import Store, open_store
 
@@ -59,10 +63,21 @@ def create_app(
     if broker is None and (url := broker_url(config.broker, config.store)) is not None:
         broker = open_broker(url)
     fanout = install_broker(hub, broker) if broker is not None else None
+    # Revocations: kept in the store, told to the other instances on a bus channel of their own.
+    revocations = Revocations(
+        hub.store,
+        open_bus(bus_url(config.events_bus, config.store), channel=REVOCATIONS_CHANNEL),
+        hub.metrics,
+        keep=config.max_token_ttl,
+    )
+    hub.add_service("revocations", revocations.run)
+    hub.add_health_check(revocations.problem)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with hub.running():
+            with contextlib.suppress(StoreError):  # the service retries; /readyz says so
+                await revocations.load()  # before the first request: none slips through
             yield
 
     routes = [
@@ -77,6 +92,7 @@ def create_app(
         *history.routes,  # before the catch-all below
         Route("/api/docs/{doc:path}", api.get_doc),
         Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
+        Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),
         Route("/d/{doc}/history", history_page.history_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
@@ -90,7 +106,8 @@ def create_app(
     )
     app.state.hub = hub
     app.state.history = recorder
-    app.state.auth = Authenticator.from_config(config)
+    app.state.auth = Authenticator.from_config(config, revocations=revocations)
+    app.state.revocations = revocations
     app.state.connection_limiter = ConnectionLimiter(config)
     app.state.config = config
     app.state.fanout = fanout

@@ -1,15 +1,19 @@
 """Authentication and authorization: signed tokens, or the embedding application's own check.
 
 AuthError (a TandemError)
-├── Unauthenticated  no token, a malformed or badly signed one, or an expired one: 401 / 4401
+├── Unauthenticated  no token, a malformed, badly signed, expired or revoked one: 401 / 4401
 └── Forbidden        a valid token that does not cover this document or this action: 403 / 4403
 
 Tokens are HS256 JWTs with the claims `sub` (user id), `name` (display name), `docs` (glob
-patterns of document ids), `role` (read | write | admin) and `exp`. They come as `?token=` or
-`Authorization: Bearer`. An application with its own tokens names a verifier instead
-(`--auth-verifier module:function`): it is called with `(token, doc)` (doc is None for requests
-about several documents), may be async, and returns an `Identity` or raises (an `AuthError` to
-choose the answer; any other exception is a 401 and is logged).
+patterns of document ids), `role` (read | write | admin), `iat` and `exp`. They come as
+`?token=` or `Authorization: Bearer`. A token may live at most `max_token_ttl` (from `iat`, or
+from now without one), which is how long revocations are kept, and one issued before its user's
+revocation is refused (server/revocations.py; `iat` has millisecond precision, so a token minted
+just after a revocation is not taken for an earlier one). An application with its own tokens
+names a verifier instead (`--auth-verifier module:function`): it is called with `(token, doc)`
+(doc is None for requests about several documents), may be async, and returns an `Identity` or
+raises (an `AuthError` to choose the answer; any other exception is a 401 and is logged).
+Revocations apply to its identities too, by `user` and `issued_at`.
 
 Every route calls `authenticate_request(request_or_websocket, doc, need)`. Without a secret and
 a verifier the service is open: everyone is the anonymous writer.
@@ -20,9 +24,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from starlette.requests import HTTPConnection, Request
@@ -40,6 +45,12 @@ ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 8192
 
 Verifier = Callable[[str, str | None], Identity | Awaitable[Identity]]
+
+
+class RevocationCheck(Protocol):
+    def refuses(self, identity: Identity) -> bool:
+        """Whether the identity's credential was issued before its user's revocation."""
+        ...
 
 
 class AuthError(TandemError):
@@ -69,19 +80,19 @@ def mint_token(
     """A signed token for `user`, valid for `ttl` seconds on the documents matching `docs`."""
     if not docs:
         raise ValueError("a token needs at least one document pattern")
-    issued = int(time.time() if now is None else now)
+    now = time.time() if now is None else now
     claims: dict[str, Any] = {
         "sub": user,
         "name": name or user,
         "docs": list(docs),
         "role": Role(role).value,
-        "iat": issued,
-        "exp": issued + max(int(ttl), 1),
+        "iat": math.floor(now * 1000) / 1000,  # milliseconds: see the module's docstring
+        "exp": int(now) + max(int(ttl), 1),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_token(secret: str, token: str) -> Identity:
+def decode_token(secret: str, token: str, *, max_ttl: float | None = None) -> Identity:
     """Check the signature, expiry and claims of a token; Unauthenticated if any is wrong."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("invalid token: too long")
@@ -103,14 +114,29 @@ def decode_token(secret: str, token: str) -> Identity:
         raise Unauthenticated("invalid token: docs must be a non-empty list of patterns")
     if role not in {r.value for r in Role}:
         raise Unauthenticated(f"invalid token: unknown role {str(role)[:20]!r}")
+    issued_at = _issue_time(claims, max_ttl)
     return Identity(
         user=sub[:128],
         name=clean_name(name if isinstance(name, str) else sub),
         role=Role(role),
         anonymous=False,
         expires_at=float(claims["exp"]),
+        issued_at=issued_at,
         docs=tuple(docs),
     )
+
+
+def _issue_time(claims: dict[str, Any], max_ttl: float | None) -> float | None:
+    """The token's `iat` (None without one); Unauthenticated if it lives longer than allowed:
+    a revocation is kept `max_ttl`, so no token issued before it may outlive that."""
+    iat = claims.get("iat")
+    if iat is not None and (isinstance(iat, bool) or not isinstance(iat, int | float)):
+        raise Unauthenticated("invalid token: iat must be a number")
+    if max_ttl is not None:
+        start = float(iat) if iat is not None else time.time()
+        if float(claims["exp"]) - start > max_ttl:
+            raise Unauthenticated(f"token lives longer than the {max_ttl:g} s allowed")
+    return None if iat is None else float(iat)
 
 
 def load_verifier(spec: str) -> Verifier:
@@ -131,14 +157,30 @@ def load_verifier(spec: str) -> Verifier:
 class Authenticator:
     """Turns the credential of a request into an Identity, and checks it covers the request."""
 
-    def __init__(self, *, secret: str | None = None, verifier: Verifier | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        verifier: Verifier | None = None,
+        max_token_ttl: float | None = None,
+        revocations: RevocationCheck | None = None,
+    ) -> None:
         self.secret = secret
         self.verifier = verifier
+        self.max_token_ttl = max_token_ttl
+        self.revocations = revocations
 
     @classmethod
-    def from_config(cls, config: Config) -> Authenticator:
+    def from_config(
+        cls, config: Config, *, revocations: RevocationCheck | None = None
+    ) -> Authenticator:
         verifier = load_verifier(config.auth_verifier) if config.auth_verifier else None
-        return cls(secret=config.auth_secret, verifier=verifier)
+        return cls(
+            secret=config.auth_secret,
+            verifier=verifier,
+            max_token_ttl=config.max_token_ttl,
+            revocations=revocations,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -153,9 +195,11 @@ class Authenticator:
             identity = await self._verify(token, doc)
         else:
             assert self.secret is not None
-            identity = decode_token(self.secret, token)
+            identity = decode_token(self.secret, token, max_ttl=self.max_token_ttl)
         if identity.expires_at is not None and identity.expires_at <= time.time():
             raise Unauthenticated("token expired")
+        if self.revocations is not None and self.revocations.refuses(identity):
+            raise Unauthenticated("token revoked")
         return identity
 
     async def _verify(self, token: str, doc: str | None) -> Identity:

@@ -155,6 +155,23 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="allow no auth on a non-loopback address or behind a proxy",
     )
+    g.add_argument(
+        "--forwarded-allow-ips",
+        dest="forwarded_allow_ips",
+        action="extend",
+        nargs="+",
+        metavar="ADDR",
+        help="proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto are believed "
+        "(default 127.0.0.1; TANDEM_FORWARDED_ALLOW_IPS)",
+    )
+    g.add_argument(
+        "--max-token-ttl",
+        dest="max_token_ttl",
+        type=float,
+        metavar="SECONDS",
+        help="longest token lifetime accepted (exp - iat), and how long revocations are kept "
+        "(default 30 days)",
+    )
     for flag, dest, kind, text in _LIMIT_FLAGS:
         g.add_argument(flag, dest=dest, type=kind, help=text)
 
@@ -197,6 +214,11 @@ def _token(args: argparse.Namespace) -> int:
         raise ConfigError("no secret: pass --auth-secret or set TANDEM_AUTH_SECRET")
     if args.ttl <= 0:
         raise ConfigError("--ttl must be positive")
+    if args.ttl > config.max_token_ttl:
+        raise ConfigError(
+            f"--ttl {args.ttl:g} is over the hubs' longest token lifetime "
+            f"({config.max_token_ttl:g} s, TANDEM_MAX_TOKEN_TTL)"
+        )
     print(
         mint_token(
             config.auth_secret,
@@ -207,6 +229,41 @@ def _token(args: argparse.Namespace) -> int:
             ttl=args.ttl,
         )
     )
+    return 0
+
+
+def _add_revoke(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("revoke", help="take a user's access back now, on every hub")
+    p.add_argument("user", metavar="USER", help="the user id (the sub claim of their tokens)")
+    p.add_argument("--server", required=True, metavar="URL", help="a hub: https://host:port")
+    p.add_argument("--token", help="an admin token (default: TANDEM_TOKEN)")
+    p.set_defaults(run=_revoke)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    """POST /api/users/{user}/revoke on a running hub; it reaches the others through the bus."""
+    import os
+    from urllib.parse import quote
+
+    import httpx
+
+    token = args.token or os.environ.get("TANDEM_TOKEN")
+    if not token:
+        raise ConfigError("no token: pass --token or set TANDEM_TOKEN (an admin token)")
+    url = f"{args.server.rstrip('/')}/api/users/{quote(args.user, safe='')}/revoke"
+    try:
+        response = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach {args.server}: {exc}") from exc
+    if response.status_code != 200:
+        try:
+            why = response.json().get("error", response.text)
+        except ValueError:
+            why = response.text
+        print(f"tandem: revoke refused ({response.status_code}): {why}", file=sys.stderr)
+        return 1
+    body = response.json()
+    print(f"revoked {body['user']}: tokens issued before {body['revoked_before']} are refused")
     return 0
 
 
@@ -311,6 +368,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=config.log_level,
             log_config=None,  # uvicorn's loggers go through ours (server/logs.py)
             access_log=False,
+            proxy_headers=False,  # forwarded addresses are ours to judge (server/forwarded.py)
             timeout_graceful_shutdown=10,
             ssl_certfile=config.tls_cert,
             ssl_keyfile=config.tls_key,
@@ -345,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_history(sub)
     _add_export(sub)
     _add_token(sub)
+    _add_revoke(sub)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

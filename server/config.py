@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.errors import ConfigError
+from server.forwarded import parse_networks
 
 DEFAULT_STORE = "sqlite:///./tandem.db"
 
@@ -69,6 +70,10 @@ class Config:
     tls_key: str | None = None
     # Serve without auth on a non-loopback address (or behind a proxy that sets another Host).
     insecure_no_auth: bool = False
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto are believed (forwarded.py).
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    # Tokens may live at most this long (exp - iat); revocations are kept as long (revocations.py).
+    max_token_ttl: float = 30 * 24 * 3600.0
     max_doc_bytes: int = 64 * 1024 * 1024
     update_rate: float = 100.0  # update messages per second per connection, sustained
     update_burst: int = 500
@@ -201,5 +206,11 @@ def _validate_security(config: Config) -> None:
         )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ConfigError("--tls-cert and --tls-key go together")
+    if config.max_token_ttl <= 0:
+        raise ConfigError("max_token_ttl must be positive")
+    try:
+        parse_networks(config.forwarded_allow_ips)
+    except ValueError as exc:
+        raise ConfigError(f"--forwarded-allow-ips: {exc}") from None
     if config.auth_secret is not None and len(config.auth_secret.encode()) < 32:
         raise ConfigError("the auth secret must be at least 32 bytes (e.g. `openssl rand -hex 32`)")

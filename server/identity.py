@@ -32,6 +32,8 @@ class Identity:
     anonymous: bool = True
     # Unix time at which the credential stops being valid (None: never).
     expires_at: float | None = None
+    # Unix time at which it was issued (None: unknown); a revocation refuses earlier ones.
+    issued_at: float | None = None
     # Glob patterns (fnmatch, case-sensitive) of the document ids this identity may open.
     docs: tuple[str, ...] = ("*",)
 

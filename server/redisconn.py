@@ -20,12 +20,14 @@ from redis.retry import Retry
 
 log = logging.getLogger("tandem.redis")
 
-__all__ = ["INDEX_KEY", "RedisClient", "connect", "doc_key", "safe_url"]
+__all__ = ["INDEX_KEY", "REVOCATIONS_KEY", "RedisClient", "connect", "doc_key", "safe_url"]
 
 RedisClient = Redis | RedisCluster
 
 # The set of every stored document id (a key of its own: listing needs no SCAN over a cluster).
 INDEX_KEY = "tandem:docs"
+# Revoked users, a hash of its own: user -> "issued_before keep_until" (no document's hash tag).
+REVOCATIONS_KEY = "tandem:revocations"
 
 # Calls fail fast while Redis is away: the callers (flusher, broker) retry with their own backoff.
 _TIMEOUTS: dict[str, Any] = {

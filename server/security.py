@@ -1,16 +1,20 @@
 """The HTTP/WebSocket guard in front of every route: Host, Origin, body size, security headers.
 
+- Forwarded: from a trusted proxy the client address and scheme are the ones it forwards
+  (server/forwarded.py), before anything else looks at them: limits, logs, the checks below.
+
 - Host: an open hub (no auth) answers only to loopback names, so that a web page cannot reach it
   through DNS rebinding (`evil.example` resolving to 127.0.0.1). `--insecure-no-auth` lifts it.
 - Origin: WebSocket handshakes and unsafe HTTP methods coming from a browser page of another
-  origin are refused (cross-site WebSocket hijacking, CSRF). Our own origin is always allowed,
+  origin are refused (cross-site WebSocket hijacking, CSRF). Our own origin (the request's
+  scheme and Host: an `http://` page does not get to open our `wss://` socket) is always allowed,
   `--allow-origin` adds others (`*`: any). With no list, an authenticated hub accepts any origin
   (tokens are not ambient credentials a foreign page could borrow) and an open hub only its own.
 - Body: a request body over `max_body` bytes is refused with 413 before or while it is read.
 - Headers: every response gets nosniff and a referrer policy; HTML pages get a strict
   Content-Security-Policy (scripts, styles, images only from this origin, no inline code,
   WebSockets only to this origin) and may not be framed, except `/embed/…`, which any site may
-  put in an `<iframe>`. HTTPS responses carry HSTS.
+  put in an `<iframe>`. HTTPS responses (TLS here, or at a trusted proxy) carry HSTS.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.closecodes import CloseCode
 from server.config import Config
+from server.forwarded import TrustedProxies
 from server.metrics import Metrics
 
 log = logging.getLogger("tandem.security")
@@ -90,6 +95,11 @@ def redact_tokens_in_logs() -> None:
         logging.getLogger(name).addFilter(RedactTokens())
 
 
+def _web_scheme(scope: Scope) -> str:
+    """`http` or `https`: the scheme a page of this request's own origin has."""
+    return "https" if scope.get("scheme") in ("https", "wss") else "http"
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, *, config: Config, metrics: Metrics) -> None:
         self.app = app
@@ -99,13 +109,14 @@ class SecurityMiddleware:
         self.check_host = open_hub and not config.insecure_no_auth
         self.origins = frozenset(o.rstrip("/").lower() for o in config.allow_origin)
         self.any_origin = "*" in self.origins or (not self.origins and not open_hub)
-        self.hsts = config.tls_cert is not None
+        self.proxies = TrustedProxies(config.forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        self.proxies.apply(scope)
         refusal = self._refusal(scope)
         if refusal is not None:
             await self._refuse(scope, receive, send, *refusal)
@@ -135,18 +146,19 @@ class SecurityMiddleware:
         if (
             origin is not None
             and (scope["type"] == "websocket" or scope["method"] not in SAFE_METHODS)
-            and not self._origin_allowed(origin, host)
+            and not self._origin_allowed(origin, host, _web_scheme(scope))
         ):
             return "origin", f"origin {origin[:80]!r} refused"
         return None
 
-    def _origin_allowed(self, origin: str, host: str) -> bool:
+    def _origin_allowed(self, origin: str, host: str, scheme: str) -> bool:
         if self.any_origin:
             return True
         normalized = origin.rstrip("/").lower()
         if normalized in self.origins:
             return True
-        return urlsplit(normalized).netloc == host.lower()  # same origin as the page we served
+        page = urlsplit(normalized)  # same origin as the page we served
+        return page.scheme == scheme and page.netloc == host.lower()
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, what: str, reason: str
@@ -191,7 +203,7 @@ class SecurityMiddleware:
 
     def _with_headers(self, scope: Scope, host: str, send: Send) -> Send:
         frameable = scope["path"].startswith(EMBED_PREFIX)
-        hsts = self.hsts
+        hsts = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -88,15 +88,16 @@ class MemoryBus:
             deliver(await self._outbox.get())
 
 
-def open_bus(url: str) -> Bus:
-    """memory:// (this process only) or redis://HOST:PORT/DB (every instance on that Redis)."""
+def open_bus(url: str, *, channel: str | None = None) -> Bus:
+    """memory:// (this process only) or redis://HOST:PORT/DB (every instance on that Redis),
+    on the notifications' channel or another one (`channel`, a Redis channel name)."""
     scheme = urlparse(url).scheme
     if scheme == "memory":
         return MemoryBus()
     if scheme in {"redis", "rediss"}:
-        from server.events.redis_bus import RedisBus
+        from server.events.redis_bus import CHANNEL, RedisBus
 
-        return RedisBus(url)
+        return RedisBus(url, channel=channel or CHANNEL)
     raise ConfigError(f"unsupported events bus URL {url!r}: use memory:// or redis://HOST:PORT/DB")
 
 

@@ -23,6 +23,7 @@ from server.docids import is_valid_doc_id
 from server.hub import Hub
 from server.identity import Identity, Role
 from server.limits import ConnectionLimiter, LimitExceeded
+from server.revocations import Revocations
 from server.routes.ws import close_at_expiry, refuse
 
 log = logging.getLogger("tandem.events.ws")
@@ -115,6 +116,7 @@ async def _subscribe(
         max_bytes=hub.config.send_queue_bytes,
     )
     sub = hub.events.subscribe(conn, docs, who.may_read)
+    revocations = _close_on_revocation(websocket, conn)
     log.info(
         "event=events_subscribed conn=%s user=%s docs=%s",
         conn.id,
@@ -133,8 +135,16 @@ async def _subscribe(
     finally:
         if expiry is not None:
             expiry.cancel()
+        revocations.unwatch(conn)
         hub.events.unsubscribe(sub)
         log.info("event=events_unsubscribed conn=%s", conn.id)
+
+
+def _close_on_revocation(websocket: WebSocket, conn: Connection) -> Revocations:
+    """A revocation of the subscriber's user closes it with 4401 (unwatch it at the end)."""
+    revocations: Revocations = websocket.app.state.revocations
+    revocations.watch(conn)
+    return revocations
 
 
 async def _drain_input(websocket: WebSocket, conn: Connection) -> None:

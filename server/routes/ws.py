@@ -19,6 +19,7 @@ from server.errors import StoreError
 from server.hub import Hub
 from server.identity import Identity, Role
 from server.limits import ConnectionLimiter, LimitExceeded, MessageRates
+from server.revocations import Revocations
 from server.room import Room
 from server.wsprotocol import DIRECT, DirectWebSocketProtocol
 
@@ -116,7 +117,8 @@ async def _admit(websocket: WebSocket, hub: Hub, doc: str) -> Identity | None:
 async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: str) -> None:
     """Accept, then close at once: browsers only see the code of a socket that was opened."""
     hub.metrics.closes.labels(code=str(code)).inc()
-    log.info("event=refused doc=%s code=%d reason=%r", doc, code, reason)
+    client = websocket.client.host if websocket.client else "-"
+    log.info("event=refused doc=%s code=%d reason=%r client=%s", doc, code, reason, client)
     await websocket.accept()
     await websocket.close(code=code, reason=reason[:120])
 
@@ -140,11 +142,14 @@ async def _serve(
         room = await _join(hub, doc, conn)
         if room is not None:
             expiry = close_at_expiry(hub, conn, doc, identity)
+            revocations: Revocations = scope["app"].state.revocations
+            revocations.watch(conn)  # a revocation of its user closes it with 4401
             try:
                 await _read_frames(receive, direct, hub, room, conn, MessageRates(config))
             finally:
                 if expiry is not None:
                     expiry.cancel()
+                revocations.unwatch(conn)
                 hub.leave(room, conn)
     finally:
         if conn.is_open:

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 from server.errors import ConfigError
 from server.stores.base import (
     DocInfo,
+    Revocation,
     Store,
     StoredDoc,
     StoredVersion,
@@ -16,6 +17,7 @@ from server.stores.base import (
 
 __all__ = [
     "DocInfo",
+    "Revocation",
     "Store",
     "StoredDoc",
     "StoredVersion",

@@ -7,6 +7,10 @@ and the store applies it only if nobody compacted in between, keeping any later 
 History lives apart from the live state (its own tables or keys), so compaction never touches
 it: per version, the Yjs update from the previous version, the state vector at the version, and
 its metadata; every so often a full-state checkpoint bounds the cost of rebuilding a version.
+
+Revocations are per user, not per document: "this user's tokens issued before `before` are
+refused", kept until `until` (when every such token has expired). A later one for the same user
+moves both times forward; an earlier one changes nothing.
 """
 
 from __future__ import annotations
@@ -107,6 +111,17 @@ class StoredVersion:
     state_vector: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    user: str
+    before: float  # Unix time: tokens issued earlier are refused
+    until: float  # Unix time after which it no longer matters (kept no longer)
+
+    def merge(self, other: Revocation) -> Revocation:
+        """The revocation in force when both were made (the later times win)."""
+        return Revocation(self.user, max(self.before, other.before), max(self.until, other.until))
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -154,6 +169,14 @@ class Store(Protocol):
 
     async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
         """The latest full-state checkpoint at a version <= at_most, as (version, state)."""
+
+    # -- revocations ------------------------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> Revocation:
+        """Record a revocation, merged with the user's earlier one; returns what is in force."""
+
+    async def revocations(self, now: float) -> list[Revocation]:
+        """Every revocation still in force at `now` (those past `until` are dropped)."""
 
 
 EMPTY = StoredDoc(snapshot=None, updates=[], generation=0, tail_end="")

@@ -6,7 +6,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from server.stores.base import EMPTY, DocInfo, StoredDoc, StoredVersion, TailStats, VersionInfo
+from server.stores.base import (
+    EMPTY,
+    DocInfo,
+    Revocation,
+    StoredDoc,
+    StoredVersion,
+    TailStats,
+    VersionInfo,
+)
 
 
 @dataclass
@@ -28,6 +36,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._docs: dict[str, _Record] = {}
         self._history: dict[str, _History] = {}
+        self._revocations: dict[str, Revocation] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -128,6 +137,17 @@ class MemoryStore:
             return None
         found = [v for v in history.checkpoints if v <= at_most]
         return None if not found else (max(found), history.checkpoints[max(found)])
+
+    async def revoke(self, revocation: Revocation) -> Revocation:
+        earlier = self._revocations.get(revocation.user)
+        merged = revocation if earlier is None else earlier.merge(revocation)
+        self._revocations[revocation.user] = merged
+        return merged
+
+    async def revocations(self, now: float) -> list[Revocation]:
+        for user in [u for u, r in self._revocations.items() if r.until <= now]:
+            del self._revocations[user]
+        return sorted(self._revocations.values(), key=lambda r: r.user)
 
     @staticmethod
     def _info(doc: str, record: _Record) -> DocInfo:

@@ -8,7 +8,8 @@ History (versions) is kept apart, so compaction never touches it:
 - `tandem:{doc}:v:meta`, `:v:diff`, `:v:sv`  lists, entry n-1 is version n (metadata JSON, the
   update from version n-1, the state vector at n);
 - `tandem:{doc}:v:cp` (hash version -> full state) and `:v:cpi` (sorted set of those versions).
-`tandem:docs` is the set of document ids. Every read and write of a document is one Lua script,
+`tandem:docs` is the set of document ids; `tandem:revocations` a hash of revoked users (user ->
+"issued_before keep_until"). Every read and write of a document is one Lua script,
 so it is atomic; compaction checks the generation inside its script, so an append that lands
 between the compactor's read and its write is kept, never lost.
 
@@ -28,10 +29,19 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.errors import StoreError
-from server.redisconn import INDEX_KEY, RedisClient, close_quietly, connect, doc_key, safe_url
+from server.redisconn import (
+    INDEX_KEY,
+    REVOCATIONS_KEY,
+    RedisClient,
+    close_quietly,
+    connect,
+    doc_key,
+    safe_url,
+)
 from server.stores.base import (
     EMPTY,
     DocInfo,
+    Revocation,
     StoredDoc,
     StoredVersion,
     TailStats,
@@ -122,6 +132,43 @@ if #found == 0 then return false end
 return {found[1], redis.call('HGET', KEYS[1], found[1])}
 """
 
+# KEYS revocations; ARGV user, issued_before, keep_until: the later of each time is kept
+_REVOKE = """
+local before, keep = tonumber(ARGV[2]), tonumber(ARGV[3])
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local space = string.find(old, ' ', 1, true)
+  before = math.max(before, tonumber(string.sub(old, 1, space - 1)))
+  keep = math.max(keep, tonumber(string.sub(old, space + 1)))
+end
+local value = string.format('%.17g %.17g', before, keep)
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return value
+"""
+
+# KEYS revocations; ARGV now: drops the lapsed ones, returns the others as user, value pairs
+_REVOCATIONS = """
+local all = redis.call('HGETALL', KEYS[1])
+local kept = {}
+for i = 1, #all, 2 do
+  local value = all[i + 1]
+  local space = string.find(value, ' ', 1, true)
+  if tonumber(string.sub(value, space + 1)) <= tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    table.insert(kept, all[i])
+    table.insert(kept, value)
+  end
+end
+return kept
+"""
+
+
+def _revocation(user: bytes | str, value: bytes | str) -> Revocation:
+    name = user.decode() if isinstance(user, bytes) else user
+    before, keep = (value.decode() if isinstance(value, bytes) else value).split()
+    return Revocation(name, float(before), float(keep))
+
 
 def _keys(doc: str) -> tuple[str, str, str]:
     return doc_key(doc, "meta"), doc_key(doc, "tail"), doc_key(doc, "snapshot")
@@ -172,6 +219,8 @@ class RedisStore:
                 ("append_version", _APPEND_VERSION),
                 ("last_version", _LAST_VERSION),
                 ("checkpoint", _CHECKPOINT),
+                ("revoke", _REVOKE),
+                ("revocations", _REVOCATIONS),
             )
         }
         return client
@@ -313,3 +362,15 @@ class RedisStore:
         _, _, _, cp, cpi = _version_keys(doc)
         raw = await self._script("checkpoint", [cp, cpi], [at_most])
         return None if raw is None else (int(raw[0]), bytes(raw[1]))
+
+    # -- revocations ------------------------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> Revocation:
+        args = [revocation.user, repr(revocation.before), repr(revocation.until)]
+        value = await self._script("revoke", [REVOCATIONS_KEY], args)
+        return _revocation(revocation.user, value)
+
+    async def revocations(self, now: float) -> list[Revocation]:
+        raw = await self._script("revocations", [REVOCATIONS_KEY], [repr(now)])
+        pairs = sorted(zip(raw[::2], raw[1::2], strict=True))
+        return [_revocation(user, value) for user, value in pairs]

@@ -12,10 +12,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from server.errors import StoreError
-from server.stores.base import EMPTY, DocInfo, StoredDoc, StoredVersion, TailStats, VersionInfo
+from server.stores.base import (
+    EMPTY,
+    DocInfo,
+    Revocation,
+    StoredDoc,
+    StoredVersion,
+    TailStats,
+    VersionInfo,
+)
 
 T = TypeVar("T")
 
@@ -50,6 +58,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     version INTEGER NOT NULL,
     state BLOB NOT NULL,
     PRIMARY KEY (doc, version)
+) WITHOUT ROWID;
+-- Per user: tokens issued before issued_before are refused, until keep_until.
+CREATE TABLE IF NOT EXISTS revocations (
+    user_id TEXT PRIMARY KEY,
+    issued_before REAL NOT NULL,
+    keep_until REAL NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -280,3 +294,27 @@ class SQLiteStore:
             ).fetchone()
         )
         return None if row is None else (int(row[0]), bytes(row[1]))
+
+    # -- revocations ------------------------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> Revocation:
+        row = await self._run(
+            lambda db: db.execute(
+                "INSERT INTO revocations (user_id, issued_before, keep_until) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET"
+                " issued_before = max(issued_before, excluded.issued_before),"
+                " keep_until = max(keep_until, excluded.keep_until)"
+                " RETURNING issued_before, keep_until",
+                (revocation.user, revocation.before, revocation.until),
+            ).fetchall()[0]
+        )
+        return Revocation(revocation.user, float(row[0]), float(row[1]))
+
+    async def revocations(self, now: float) -> list[Revocation]:
+        def read(db: sqlite3.Connection) -> list[Any]:
+            db.execute("DELETE FROM revocations WHERE keep_until <= ?", (now,))
+            return db.execute(
+                "SELECT user_id, issued_before, keep_until FROM revocations ORDER BY user_id"
+            ).fetchall()
+
+        return [Revocation(user, float(b), float(u)) for user, b, u in await self._run(read)]

@@ -1,7 +1,15 @@
 """Print the local cluster's figures: convergence across hubs, recovery after a hub kill and
-after a Redis restart. Real processes (deploy/local-cluster.sh), stock Yjs clients.
+after a Redis restart, and what document-affine routing saves. Real processes
+(deploy/local-cluster.sh), stock Yjs clients.
 
-    python -m tests.bench.cluster_figures [--samples 50]      (make cluster-figures)
+    python -m tests.bench.cluster_figures [--samples 50] [--routing-only]   (make cluster-figures)
+
+Routing: the same editing load (documents with a few editors each, arriving in a shuffled
+order through nginx) on three hubs with nginx taking turns (round-robin, the old default) and
+hashing on the document (affine), and on one hub for reference. "Crossing Redis" is the share
+of updates whose document had editors on more than one hub (so another hub had to apply them),
+read from where the hubs had the documents' sockets; the hub-to-hub deliveries come from the
+hubs' own counters.
 
 Timings are wall-clock on this machine, which is shared: read them as orders of magnitude.
 The stock y-websocket client waits up to its maxBackoffTime before reconnecting (2.5 s by
@@ -16,9 +24,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from tests.bench.run import load
 from tests.support.cluster import LocalCluster
 from tests.support.yjs import YjsClient
+
+EDITORS = {"docs": 60, "perDoc": 3, "rate": 300, "seconds": 15}
 
 
 def summary(name: str, values_ms: list[float]) -> str:
@@ -90,15 +102,17 @@ async def main(samples: int) -> None:
             for n in range(5):
                 await type_round(typists, lines, n)
             await until_converged(typists, lines)
+            (hub,) = (await cluster.placement())["kill"]  # the one hub nginx sent them to
             killed = time.monotonic()
-            await cluster.kill_hub(1)
+            await cluster.kill_hub(hub)
             await type_round(typists, lines, 99)
             done = await until_converged(typists, lines)
             print(f"hub SIGKILLed behind nginx: 6 clients converged {done - killed:.2f} s later")
 
             # Redis stopped for a while during edits, then started again.
+            alive = [i for i in (1, 2, 3) if i != hub]
             typists2 = [
-                await YjsClient.connected(cluster.hub_ws_url(i), "redis") for i in (2, 3, 2, 3)
+                await YjsClient.connected(cluster.hub_ws_url(i), "redis") for i in alive * 2
             ]
             clients += typists2
             lines2: list[str] = []
@@ -110,7 +124,7 @@ async def main(samples: int) -> None:
             restarted = time.monotonic()
             await cluster.start_redis()
             done = await until_converged(typists2, lines2)
-            while not (await cluster.ready(2) and await cluster.ready(3)):
+            while not all([await cluster.ready(i) for i in alive]):
                 await asyncio.sleep(0.05)
             ready = time.monotonic()
             print(
@@ -124,7 +138,72 @@ async def main(samples: int) -> None:
             await cluster.stop()
 
 
+async def counters(cluster: LocalCluster) -> tuple[float, float]:
+    """(updates from clients, updates applied from another hub), summed over the hubs."""
+    local = remote = 0.0
+    for i in range(1, cluster.hubs + 1):
+        for line in (await cluster.get(cluster.hub_url(i) + "/metrics")).text.splitlines():
+            if line.startswith("tandem_updates_received_total "):
+                local += float(line.split()[-1])
+            elif line.startswith('tandem_broker_messages_total{direction="in",kind="update"}'):
+                remote += float(line.split()[-1])
+    return local, remote
+
+
+async def routed(workdir: Path, hubs: int, routing: str) -> dict[str, Any]:
+    cluster = await LocalCluster(workdir, hubs, routing=routing).start()
+    seen: dict[str, Any] = {}
+
+    async def on_ready(_: dict[str, Any]) -> None:
+        seen["placement"] = await cluster.placement()
+        seen["counters"] = await counters(cluster)
+
+    try:
+        result = await load("editors", {"urls": [cluster.ws_url], **EDITORS}, on_ready)
+        local, remote = await counters(cluster)
+    finally:
+        await cluster.stop()
+    spread = sum(1 for where in seen["placement"].values() if len(where) > 1)
+    local -= seen["counters"][0]
+    remote -= seen["counters"][1]
+    return {
+        **result,
+        "spread_docs": spread,
+        "crossing": spread / len(seen["placement"]),
+        "deliveries_per_update": remote / local if local else 0.0,
+    }
+
+
+async def routing_figures(tmp: Path) -> None:
+    load_text = (
+        f"{EDITORS['docs']} documents x {EDITORS['perDoc']} editors through nginx, "
+        f"{EDITORS['rate']} updates/s for {EDITORS['seconds']} s"
+    )
+    print(f"document-affine routing ({load_text}):")
+    single = await routed(tmp / "one-hub", 1, "affine")
+    print(f"  one hub: p50 {single['p50_ms']:.2f} ms, p99 {single['p99_ms']:.2f} ms")
+    for routing in ("round-robin", "affine"):
+        r = await routed(tmp / routing, 3, routing)
+        print(
+            f"  3 hubs, {routing}: {r['crossing']:.0%} of updates cross Redis "
+            f"({r['spread_docs']} of {EDITORS['docs']} documents on more than one hub; "
+            f"{r['deliveries_per_update']:.2f} hub-to-hub deliveries per update); "
+            f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms "
+            f"({r['p99_ms'] / single['p99_ms']:.1f}x one hub's); "
+            f"{'converged' if r['converged'] else 'DID NOT CONVERGE'}"
+        )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=50)
-    asyncio.run(main(parser.parse_args().samples))
+    parser.add_argument("--routing-only", action="store_true", help="only the routing figures")
+    args = parser.parse_args()
+
+    async def run() -> None:
+        if not args.routing_only:
+            await main(args.samples)
+        with tempfile.TemporaryDirectory(prefix="tandem-routing-") as tmp:
+            await routing_figures(Path(tmp))
+
+    asyncio.run(run())

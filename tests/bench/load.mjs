@@ -52,6 +52,27 @@ const crossSummary = (urls, samples) => {
   return { cross_hub_p50_ms: p50, cross_hub_p99_ms: p99 }
 }
 
+// Calls send(n) for n = 0 … total - 1 at `rate` per second (a late turn catches up at once);
+// resolves with the milliseconds that took.
+async function paced (total, rate, send) {
+  const interval = 1000 / rate
+  const start = performance.now()
+  let sent = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
+    for (; sent < due; sent++) send(sent)
+    await sleep(Math.max(0, start + sent * interval - performance.now()))
+  }
+  return performance.now() - start
+}
+
+// Each key another client sets in document `d`'s 'lat' map: how long it took to arrive here.
+const recordLatencies = (ydoc, d, sentAt, latencies) => ydoc.getMap('lat').observe((event) => {
+  if (event.transaction.local) return
+  const now = performance.now()
+  for (const key of event.keysChanged) latencies.push(now - sentAt.get(`${d}:${key}`))
+})
+
 const closeAll = (clients) => clients.forEach(({ provider, ydoc }) => { provider.destroy(); ydoc.destroy() })
 
 // C clients in one document; R updates/s spread round-robin over the clients; each update sets a
@@ -76,24 +97,16 @@ async function fanout ({ urls, doc = 'fanout', clients = 16, rate = 160, seconds
     })
   })
   const total = Math.round(rate * seconds)
-  const interval = 1000 / rate
-  const start = performance.now()
-  let sent = 0
-  while (sent < total) {
-    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
-    for (; sent < due; sent++) {
-      const { ydoc } = peers[sent % clients]
-      const key = `${sent}`
-      ydoc.transact(() => {
-        sentAt.set(key, performance.now())
-        ydoc.getMap('lat').set(key, sent)
-        const text = ydoc.getText('text')
-        text.insert(text.length, 'x')
-      })
-    }
-    await sleep(Math.max(0, start + sent * interval - performance.now()))
-  }
-  const sendSeconds = (performance.now() - start) / 1000
+  const sendSeconds = await paced(total, rate, (sent) => {
+    const { ydoc } = peers[sent % clients]
+    const key = `${sent}`
+    ydoc.transact(() => {
+      sentAt.set(key, performance.now())
+      ydoc.getMap('lat').set(key, sent)
+      const text = ydoc.getText('text')
+      text.insert(text.length, 'x')
+    })
+  }) / 1000
   const expected = total * (clients - 1)
   let converged = true
   try {
@@ -113,29 +126,57 @@ async function manydocs ({ urls, docs = 200, rate = 400, seconds = 10, settleMs 
   await waitFor(() => all.every((p) => p.provider.synced), 60000, 'all clients synced')
   const sentAt = new Map()
   const latencies = []
-  pairs.forEach(([a, b], d) => [a, b].forEach(({ ydoc }) => ydoc.getMap('lat').observe((event) => {
-    if (event.transaction.local) return
-    const now = performance.now()
-    for (const key of event.keysChanged) latencies.push(now - sentAt.get(`${d}:${key}`))
-  })))
+  pairs.forEach((pair, d) => pair.forEach(({ ydoc }) => recordLatencies(ydoc, d, sentAt, latencies)))
   const total = Math.round(rate * seconds)
-  const interval = 1000 / rate
-  const start = performance.now()
-  let sent = 0
-  while (sent < total) {
-    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
-    for (; sent < due; sent++) {
-      const d = sent % docs
-      const { ydoc } = pairs[d][(Math.floor(sent / docs)) % 2]
-      sentAt.set(`${d}:${sent}`, performance.now())
-      ydoc.getMap('lat').set(`${sent}`, sent)
-    }
-    await sleep(Math.max(0, start + sent * interval - performance.now()))
-  }
+  await paced(total, rate, (sent) => {
+    const d = sent % docs
+    const { ydoc } = pairs[d][(Math.floor(sent / docs)) % 2]
+    sentAt.set(`${d}:${sent}`, performance.now())
+    ydoc.getMap('lat').set(`${sent}`, sent)
+  })
   let converged = true
   try { await waitFor(() => latencies.length >= total, settleMs, 'convergence') } catch { converged = false }
   closeAll(all)
   return { workload: 'manydocs', hubs: urls.length, docs, rate, seconds, sent: total, received: latencies.length, converged, ...summary(latencies) }
+}
+
+// D documents with E editors each, all through one URL (a load balancer), connecting in a
+// shuffled order as people arrive; R updates/s spread over the editors; every receiver records
+// its latency. Prints a "ready" line once all are synced, so the caller can see where each
+// document's editors landed before the updates start.
+async function editors ({ urls: [url], docs = 60, perDoc = 3, rate = 300, seconds = 10, settleMs = 30000, seed = 14 }) {
+  let state = seed
+  const random = () => { state = (state * 1103515245 + 12345) % 2147483648; return state / 2147483648 }
+  const order = []
+  for (let d = 0; d < docs; d++) for (let e = 0; e < perDoc; e++) order.push(d)
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]]
+  }
+  const byDoc = Array.from({ length: docs }, () => [])
+  for (const d of order) {
+    byDoc[d].push(connect(url, `editors-${d}`))
+    await waitFor(() => byDoc[d].at(-1).provider.wsconnected, 30000, 'connected')
+  }
+  const all = byDoc.flat()
+  await waitFor(() => all.every((p) => p.provider.synced), 60000, 'all editors synced')
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n')
+  await sleep(500) // the caller looks at the hubs meanwhile
+  const sentAt = new Map()
+  const latencies = []
+  byDoc.forEach((peers, d) => peers.forEach(({ ydoc }) => recordLatencies(ydoc, d, sentAt, latencies)))
+  const total = Math.round(rate * seconds)
+  await paced(total, rate, (sent) => {
+    const d = sent % docs
+    const { ydoc } = byDoc[d][Math.floor(sent / docs) % perDoc]
+    sentAt.set(`${d}:${sent}`, performance.now())
+    ydoc.getMap('lat').set(`${sent}`, sent)
+  })
+  const expected = total * (perDoc - 1)
+  let converged = true
+  try { await waitFor(() => latencies.length >= expected, settleMs, 'convergence') } catch { converged = false }
+  closeAll(all)
+  return { workload: 'editors', docs, perDoc, rate, seconds, sent: total, received: latencies.length, expected, converged, ...summary(latencies) }
 }
 
 // A writer builds a document of `ops` random-position single-character inserts; a fresh client
@@ -299,7 +340,7 @@ async function largedoc ({ urls: [url], doc = 'large', megabytes = 20, joiners =
   }
 }
 
-const workloads = { fanout, manydocs, latejoin, idle, trace, largedoc }
+const workloads = { fanout, manydocs, editors, latejoin, idle, trace, largedoc }
 const [name, json] = process.argv.slice(2)
 const fn = workloads[name]
 if (!fn) {

@@ -113,3 +113,43 @@ async def test_widget_renews_an_expiring_token_and_carries_on(
         what="an edit after the renewal",
     )
     await screenshot(page, "token-renewal")
+
+
+async def test_widget_follows_a_role_change_made_by_a_revocation(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    lee = token("lee", "Lee")
+    widget = f'<tandem-editor id="lee" server="{server.url}" doc="team-roles" token="{lee}">'
+    widget += "</tandem-editor>"
+    (root / "roles.html").write_text(host_page(server.url, widget))
+    page = await pages.new("page")
+    # The embedding application's backend: from now on it hands Lee read tokens only.
+    await page.expose_function("freshToken", lambda: token("lee", "Lee", "read"))
+    await page.goto(f"{url}/roles.html")
+    await page.wait_for_selector("#lee .tandem-status[data-state=connected]")
+    await page.evaluate(
+        "() => { document.getElementById('lee').getToken = () => window.freshToken() }"
+    )
+    assert await page.locator("#lee .tandem-toolbar").count() == 1
+
+    admin = {"Authorization": f"Bearer {token('root', 'Root', 'admin')}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
+        assert (await http.post("/api/users/lee/revoke")).status_code == 200
+
+    # Closed with 4401, the widget asks getToken(), gets a read token and comes back as a viewer.
+    doc = page.locator(f"#lee >> {DOC}")
+    await eventually(
+        lambda: doc.get_attribute("contenteditable"), lambda v: v == "false", what="view only"
+    )
+    await page.wait_for_selector("#lee .tandem-status[data-state=connected]")
+    assert await page.locator("#lee .tandem-toolbar").count() == 0
+    writer = await pages.new("writer")
+    await writer.goto(f"{server.url}/d/team-roles?token={token('wu', 'Wu Writer')}")
+    await writer.wait_for_selector(".tandem-status[data-state=connected]")
+    await writer.click(DOC)
+    await writer.keyboard.type("Lee reads this now.")
+    await eventually(
+        doc.inner_text, lambda t: "Lee reads this now." in t, what="the viewer sees it"
+    )
+    await screenshot(page, "role-change")

@@ -7,12 +7,14 @@ client typed is in it exactly once, and the store in Redis has all of it too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 
 from crdt.document import Document
 from crdt.render import to_text
@@ -141,13 +143,16 @@ async def test_a_hub_killed_mid_edit_behind_nginx(
     # A long flush interval: what hub 1 received in its last second is in no store when it dies.
     cluster = await cluster_factory(3, "--flush-interval", "1")
     clients = [await yjs_clients(cluster.ws_url, "kill") for _ in range(6)]
-    assert await cluster.connections(1) > 0, "nginx should have sent some clients to hub 1"
+    (hub,) = (await cluster.placement())["kill"]  # nginx sent every editor to the same hub
     typists = Typists(clients)
     await typists.rounds(10)
-    await cluster.kill_hub(1)  # SIGKILL: no flush, no close frames
+    await cluster.kill_hub(hub)  # SIGKILL: no flush, no close frames
     await typists.rounds(10)
     await typists.converge()
-    assert await cluster.connections(2) + await cluster.connections(3) == len(clients)
+    others = [i for i in (1, 2, 3) if i != hub]
+    assert sum([await cluster.connections(i) for i in others]) == len(clients)
+    placement = {i: (await cluster.editors(i)).get("kill", 0) for i in others}
+    assert sorted(placement.values()) == [0, len(clients)], placement  # together again
     await assert_stored(cluster, "kill", typists)
 
 
@@ -156,13 +161,43 @@ async def test_a_graceful_stop_sends_1012_and_clients_move_on(
 ) -> None:
     cluster = await cluster_factory(3)
     clients = [await yjs_clients(cluster.ws_url, "graceful") for _ in range(6)]
-    on_hub_2 = await cluster.connections(2)
-    assert on_hub_2 > 0
+    (hub,) = (await cluster.placement())["graceful"]
     typists = Typists(clients)
     await typists.rounds(10)
-    await cluster.stop_hub(2)  # SIGTERM
+    await cluster.stop_hub(hub)  # SIGTERM
     await typists.rounds(5)
     await typists.converge()
     closes = [close for c in clients for close in (await c.call("status"))["closes"]]
-    assert [close["code"] for close in closes] == [1012] * int(on_hub_2)
+    assert [close["code"] for close in closes] == [1012] * len(clients)
     await assert_stored(cluster, "graceful", typists)
+
+
+async def test_a_documents_editors_meet_on_one_hub_and_events_are_spread(
+    cluster_factory: Any, yjs_clients: Connect
+) -> None:
+    cluster = await cluster_factory(3)
+    docs = [f"affine-{n}" for n in range(12)]
+    for doc in docs:
+        for _ in range(3):
+            await yjs_clients(cluster.ws_url, doc)
+    placement = await cluster.placement()
+    assert {doc: len(hubs) for doc, hubs in placement.items()} == dict.fromkeys(docs, 1)
+    assert len(set().union(*placement.values())) > 1, placement  # the documents are shared out
+    # /events sockets (and plain HTTP) have no document to hash on: nginx takes turns.
+    events = cluster.ws_url.removesuffix("/ws") + "/events?docs=*"
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(6):
+            await stack.enter_async_context(websockets.connect(events))
+        subscribers = await eventually(
+            lambda: asyncio.gather(
+                *(metric(cluster, i, "tandem_events_subscribers") for i in (1, 2, 3))
+            ),
+            lambda counts: sum(counts) == 6,
+            what="six subscribers",
+        )
+    assert all(count >= 1 for count in subscribers), subscribers
+
+
+async def metric(cluster: LocalCluster, hub: int, name: str) -> float:
+    text = (await cluster.get(cluster.hub_url(hub) + "/metrics")).text
+    return next((float(x.split()[-1]) for x in text.splitlines() if x.startswith(name + " ")), 0)

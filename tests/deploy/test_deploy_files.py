@@ -46,8 +46,15 @@ def test_compose_runs_redis_three_hubs_and_nginx() -> None:
     assert "--appendonly" in services["redis"]["command"]
     mount = services["nginx"]["volumes"][0].split(":")
     assert (DEPLOY / mount[0]).resolve() == DEPLOY / "nginx.conf"
-    upstreams = re.findall(r"server (hub\d):8000", (DEPLOY / "nginx.conf").read_text())
+    nginx_conf = (DEPLOY / "nginx.conf").read_text()
+    upstreams = re.findall(r"server (hub\d):8000", nginx_conf)
     assert upstreams == ["hub1", "hub2", "hub3"]
+    # A document's editors go to one hub; the hubs believe nginx's X-Forwarded-For.
+    assert re.search(r"upstream tandem \{\s*hash \$tandem_doc consistent;", nginx_conf)
+    nginx_address = services["nginx"]["networks"]["tandem"]["ipv4_address"]
+    for name in ("hub1", "hub2", "hub3"):
+        assert services[name]["environment"]["TANDEM_FORWARDED_ALLOW_IPS"] == nginx_address
+        assert services[name]["networks"] == ["tandem"]
 
 
 def test_kubernetes_manifests() -> None:
@@ -63,6 +70,7 @@ def test_kubernetes_manifests() -> None:
     config = next(c for c in by_kind["ConfigMap"] if c["metadata"]["name"] == "tandem-config")
     _check_settings(config["data"])
     assert config["data"]["TANDEM_STORE"].startswith("redis://tandem-redis:")
+    assert config["data"]["TANDEM_FORWARDED_ALLOW_IPS"]  # the ingress controller's pods
 
     hubs = next(d for d in by_kind["Deployment"] if d["metadata"]["name"] == "tandem")
     pod = hubs["spec"]["template"]["spec"]
@@ -76,7 +84,21 @@ def test_kubernetes_manifests() -> None:
     assert hubs["spec"]["template"]["metadata"]["labels"] == selector
     services = {s["metadata"]["name"]: s for s in by_kind["Service"]}
     assert services["tandem"]["spec"]["selector"] == selector
+    assert services["tandem-ws"]["spec"]["selector"] == selector
     assert services["tandem-redis"]["spec"]["ports"][0]["port"] == 6379
+
+    # y-websocket paths are hashed on the document (their own backend); the rest round-robin.
+    ingresses = {i["metadata"]["name"]: i for i in by_kind["Ingress"]}
+
+    def route(ingress: dict[str, Any]) -> tuple[str, str]:
+        (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+        return path["path"], path["backend"]["service"]["name"]
+
+    hashed = ingresses["tandem-ws"]
+    assert route(hashed) == ("/ws/", "tandem-ws")
+    assert hashed["metadata"]["annotations"]["nginx.ingress.kubernetes.io/upstream-hash-by"]
+    assert route(ingresses["tandem"]) == ("/", "tandem")
+    assert "upstream-hash-by" not in str(ingresses["tandem"]["metadata"]["annotations"])
 
 
 def test_dockerfile_is_slim_non_root_and_checks_health() -> None:

@@ -15,12 +15,15 @@ SCRIPT = ROOT / "deploy" / "local-cluster.sh"
 
 
 class LocalCluster:
-    def __init__(self, workdir: Path, hubs: int = 3, *hub_flags: str) -> None:
+    def __init__(
+        self, workdir: Path, hubs: int = 3, *hub_flags: str, routing: str = "affine"
+    ) -> None:
         require_executable("redis-server", "/usr/bin/redis-server")
         require_executable("nginx", "/usr/sbin/nginx")
         self.dir = workdir
         self.hubs = hubs
         self.hub_flags = list(hub_flags)
+        self.routing = routing  # affine (a document's sockets on one hub) or round-robin
         self.env: dict[str, str] = {}
 
     async def run(self, *args: str, timeout: float = 90.0) -> str:
@@ -44,7 +47,7 @@ class LocalCluster:
 
     async def start(self) -> LocalCluster:
         extra = ["--", *self.hub_flags] if self.hub_flags else []
-        await self.run("start", "--hubs", str(self.hubs), *extra)
+        await self.run("start", "--hubs", str(self.hubs), "--routing", self.routing, *extra)
         for line in (self.dir / "cluster.env").read_text().splitlines():
             key, _, value = line.partition("=")
             self.env[key] = value
@@ -104,6 +107,19 @@ class LocalCluster:
             if line.startswith("tandem_connections "):
                 return float(line.split()[1])
         raise AssertionError("no tandem_connections in /metrics")
+
+    async def editors(self, i: int) -> dict[str, int]:
+        """The documents hub i has open, with how many of their sockets are on it."""
+        docs = (await self.get(self.hub_url(i) + "/api/docs")).json()["docs"]
+        return {d["id"]: d["editors"] for d in docs if d["editors"]}
+
+    async def placement(self) -> dict[str, set[int]]:
+        """For each open document, the hubs its sockets are on."""
+        where: dict[str, set[int]] = {}
+        for i in range(1, self.hubs + 1):
+            for doc in await self.editors(i):
+                where.setdefault(doc, set()).add(i)
+        return where
 
     def logs(self) -> str:
         parts = []

@@ -10,6 +10,8 @@
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
 //   client.on('loading', (progress) => …)     // {received, total} bytes while a large document
 //                                              // streams in; null once it is loaded
+//   client.on('token', (token) => …)          // a fresh token from getToken() was taken (after
+//                                              // a 4401: expiry, or a revocation for a new role)
 //   client.fragment                            // the `content` XmlFragment (the document body)
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -238,6 +240,7 @@ export class TandemClient extends Emitter {
         this._events?.setToken(fresh)
         this._setState(State.RECONNECTING)
         this.provider.connect()
+        this.emit('token', fresh)
         return
       }
       this._setState(State.UNAUTHORIZED)

@@ -7,8 +7,10 @@
 //   token     a token, when the service requires one
 //   readonly  view only: no toolbar, no edits (implied by a token with role "read")
 //   name      display name when there is no token (default: a remembered guest name)
-// Properties: `getToken` (async () => token) is asked for a fresh token when the old one expires;
-// `client` is the TandemClient (state, presence, the Yjs document).
+// Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
+// session with 4401 (the token expired or was revoked); a fresh token with another role (read
+// instead of write, or back) rebuilds the editor for it. `client` is the TandemClient (state,
+// presence, the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
@@ -103,6 +105,12 @@ export class TandemEditorElement extends HTMLElement {
     const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
     client.on('state', announce)
     client.on('unsynced', announce)
+    client.on('token', (fresh) => {
+      // A role change (revoked, then getToken() gave a token with the new role): start again as
+      // a viewer or an editor, as that token says.
+      const viewer = this.hasAttribute('readonly') || tokenClaims(fresh)?.role === 'read'
+      if (this.client === client && viewer !== readonly) this.setAttribute('token', fresh)
+    })
     client.on('presence', (people) => {
       presence.render(people)
       this.dispatchEvent(new CustomEvent('tandem-presence', { detail: { people } }))

@@ -287,6 +287,8 @@ class Hub:
             return
         room.sync.rebased(Base(tuple(frames), state_vector) if room.is_open else None)
         log.info("event=rebased doc=%s frames=%d", room.name, len(frames))
+        if room.is_open and room.sync.rebuild_due(room.size):  # it grew fast meanwhile
+            self._rebase_soon(room)
 
     def _on_update(self, event: UpdateEvent) -> None:
         tally = self.metrics.updates

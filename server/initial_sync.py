@@ -125,6 +125,11 @@ class InitialSync:
         if base is not None or self._rebuild_from is not None:
             self.since.append(frame)
             self.since_bytes += len(frame)
+        return self.rebuild_due(size)
+
+    def rebuild_due(self, size: int) -> bool:
+        """Whether a new base should be built, the document's size count being `size`."""
+        base = self.base
         if self._rebuild_from is not None:
             return False
         if base is None:

@@ -21,6 +21,9 @@ from server.stores.base import Store, VersionInfo
 
 FORMATS = ("text", "html", "json", "yjs")
 CURRENT = "current"
+# No document reaches this many versions; larger numbers are refused before any store sees them
+# (SQLite's integers end at 2**63 - 1, JSON clients' at 2**53 - 1).
+MAX_VERSION = 2**53 - 1
 EMPTY_DOC: dict[str, Any] = {"type": "doc", "content": []}
 
 
@@ -49,7 +52,7 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
 
 async def rebuild_version(store: Store, doc: str, version: int) -> Document:
     """The document exactly as it was at `version`; NoSuchVersion if it was never recorded."""
-    if version < 1:
+    if not 1 <= version <= MAX_VERSION:
         raise NoSuchVersion(doc, version)
     found = await store.checkpoint(doc, version)
     start, state = found if found is not None else (0, None)

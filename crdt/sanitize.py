@@ -55,3 +55,10 @@ def is_utf8_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def as_utf8_text(text: str) -> str:
+    """The string with anything UTF-8 cannot hold (lone surrogates) replaced by U+FFFD."""
+    if is_utf8_text(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -16,6 +16,7 @@ from typing import Any
 from crdt.document import Document
 from crdt.history import diff_documents, rebuild
 from crdt.render import to_html, to_prosemirror, to_text
+from crdt.sanitize import as_utf8_text
 from server.errors import TandemError
 from server.stores.base import Store, VersionInfo
 
@@ -37,13 +38,15 @@ def iso(ts: float) -> str:
 
 
 def version_json(info: VersionInfo) -> dict[str, Any]:
-    """The version object of the API (DESIGN.md, Versions)."""
+    """The version object of the API (DESIGN.md, Versions). Its text is checked where it enters,
+    but a store written before that may hold lone surrogates: they read as U+FFFD."""
+    text = as_utf8_text
     return {
         "version": info.version,
         "at": iso(info.at),
-        "authors": list(info.authors),
-        "names": {user: info.names.get(user, user) for user in info.authors},
-        "label": info.label,
+        "authors": [text(user) for user in info.authors],
+        "names": {text(user): text(info.names.get(user, user)) for user in info.authors},
+        "label": None if info.label is None else text(info.label),
         "added": info.added,
         "removed": info.removed,
         "restored_from": info.restored_from,

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from server.stores.base import VersionInfo
+from server.stores.sqlite import SQLiteStore
 from tests.security.conftest import SECRET, closed_with, serving, token
 from tests.support.http_receiver import HttpReceiver
 from tests.support.tandem import TandemProcess
@@ -131,3 +133,26 @@ async def test_a_signed_token_with_malformed_claims_is_a_401(tmp_path: Path) -> 
         async with websockets.connect(f"{server.ws_url}/doc?token={named}") as ws:
             assert (await ws.recv())[:2] == b"\x00\x00"
         _alive(server)
+
+
+async def test_a_label_stored_before_the_check_reads_as_a_replacement_character(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.db"
+    store = SQLiteStore(str(db))
+    await store.open()
+    bad = VersionInfo(version=1, at=0.0, authors=("eve\udc00",), label="x\ud800y")
+    await store.append_version("doc", bad, b"\x00\x00", b"\x00")
+    await store.close()
+    server = await TandemProcess("--port", "0", "--store", f"sqlite:///{db}").start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.get("/api/docs/doc/versions")
+        assert response.status_code == 200, response.text
+        (version,) = response.json()
+        assert version["label"] == "x\ufffdy"
+        assert version["authors"] == ["eve\ufffd"]
+        assert version["names"] == {"eve\ufffd": "eve\ufffd"}
+        _alive(server)
+    finally:
+        await server.stop()

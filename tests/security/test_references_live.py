@@ -17,9 +17,11 @@ import httpx
 import websockets
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
+from crdt.awareness import AwarenessEntry, encode_awareness_update
 from crdt.lib0 import Encoder
 from crdt.protocol import (
     SyncStep1,
+    encode_awareness,
     encode_sync_step2,
     encode_sync_update,
     parse_message,
@@ -114,6 +116,18 @@ async def test_a_live_edit_after_content_the_hub_lost_goes_in_through_the_sync(
             xml = await eventually(ana.xml, lambda x: "found" in x, what="ana sees it")
         assert xml == "<paragraph>lost paragraph, found</paragraph>"
         assert (await ana.call("status"))["closes"] == []
+
+
+async def test_a_sync_reply_with_unknown_references_is_not_asked_again(tmp_path: Path) -> None:
+    """The answer to our sync step 1 held all the client had: asking once more would bring the
+    same references back, in a loop until the rate limit closes the socket."""
+    async with serving(tmp_path) as server, websockets.connect(f"{server.ws_url}/doc") as ws:
+        await ws.recv()  # the server's sync step 1
+        await ws.send(encode_sync_step2(_dangling(5000, 10)))
+        probe = encode_awareness(encode_awareness_update([AwarenessEntry(77, 1, "{}")]))
+        await ws.send(probe)  # echoed: the socket is fine, and nothing came before it
+        assert await asyncio.wait_for(ws.recv(), 10) == probe
+        assert "event=update_gap" in server.output()
 
 
 async def test_stock_yjs_editing_is_never_refused(tmp_path: Path, yjs_clients) -> None:

@@ -1,9 +1,11 @@
 """Hostile frames against a live server while stock Yjs clients keep editing the same rooms.
 
 Frames come from hypothesis: mutations of real frames captured from stock Yjs clients, valid
-message headers around random payloads, and raw bytes. Each case sends one or more frames, then
-a probe (an awareness update the server echoes back) to learn whether the connection survived;
-the first malformed frame closes it with 1002/1009 and the next case reconnects.
+message headers around random payloads, raw bytes, and well-formed updates whose references
+(origins, parents, delete sets) point at ids the server never saw, or that nest deep. Each case
+sends one or more frames, then a probe (an awareness update the server echoes back) to learn
+whether the connection survived; the first malformed frame closes it with 1002/1009 and the
+next case reconnects.
 
 Two rooms: in `fuzz-r` the fuzzers hold read tokens, so whatever they send, the document must
 be exactly what the valid clients wrote; in `fuzz-w` they hold write tokens, so their frames
@@ -108,6 +110,96 @@ def _framed() -> st.SearchStrategy[bytes]:
     return st.builds(lambda h, p: h + _varbytes(p), header, st.binary(max_size=96))
 
 
+# -- update references: ids the server never saw, cycles, unknown deletes, nesting ------------
+
+_ID = tuple[int, int]
+
+
+@st.composite
+def _reference(draw: st.DrawFn, clients: list[int]) -> _ID:
+    """An id an item may refer to: a valid client's (often past what it wrote), one of the
+    update's own clients (a cycle, a forward reference), or one nobody ever used."""
+    client = draw(st.sampled_from([*VALID_IDS.values(), *clients, 1, 2**31 - 1, 2**53 - 1]))
+    clock = draw(st.one_of(st.integers(0, 8), st.integers(0, 2**32), st.just(2**53 - 1)))
+    return client, clock
+
+
+@st.composite
+def _update_with_references(draw: st.DrawFn) -> bytes:
+    """A well-formed update whose origins, right origins, parents and delete set point at
+    arbitrary ids: the server must refuse what it cannot integrate, never keep it pending."""
+    clients = draw(st.lists(st.integers(1, 2**32), min_size=1, max_size=3, unique=True))
+    enc = Encoder()
+    enc.write_var_uint(len(clients))
+    for client in clients:
+        count = draw(st.integers(1, 4))
+        enc.write_var_uint(count)
+        enc.write_var_uint(client)
+        enc.write_var_uint(draw(st.integers(0, 3)))
+        for _ in range(count):
+            origin = draw(st.none() | _reference(clients))
+            right = draw(st.none() | _reference(clients))
+            enc.write_u8(0x04 | (0x80 if origin else 0) | (0x40 if right else 0))
+            for ref in (origin, right):
+                if ref is not None:
+                    enc.write_var_uint(ref[0])
+                    enc.write_var_uint(ref[1])
+            if origin is None and right is None:
+                parent = draw(st.none() | _reference(clients))
+                if parent is None:
+                    enc.write_var_uint(1)
+                    enc.write_var_string(draw(st.sampled_from(["content", "t"])))
+                else:
+                    enc.write_var_uint(0)
+                    enc.write_var_uint(parent[0])
+                    enc.write_var_uint(parent[1])
+            enc.write_var_string(draw(st.text(min_size=1, max_size=4)))
+    deletes = draw(st.lists(st.tuples(_reference(clients), st.integers(1, 2**20)), max_size=3))
+    enc.write_var_uint(len(deletes))
+    for (client, clock), length in deletes:  # one range per entry: a client may repeat
+        enc.write_var_uint(client)
+        enc.write_var_uint(1)
+        enc.write_var_uint(clock)
+        enc.write_var_uint(length)
+    return enc.to_bytes()
+
+
+@st.composite
+def _nested_elements(draw: st.DrawFn) -> bytes:
+    """Elements nested N deep in one update, each the parent of the next (the renderers and
+    the history must walk it without recursion). Kept well under what Yjs' own toString
+    survives: the valid clients of this test print their documents."""
+    depth = draw(st.integers(1, 300))
+    client = draw(st.integers(1, 2**32))
+    # Most also delete what they nest (in the same update), so the room does not fill up.
+    deleted = draw(st.integers(0, 9)) > 0
+    tag = draw(st.sampled_from(["blockquote", "bullet_list", "list_item", "x"]))
+    enc = Encoder()
+    for value in (1, depth, client, 0):
+        enc.write_var_uint(value)
+    for clock in range(depth):
+        enc.write_u8(0x07)  # a type item, with its parent given
+        if clock == 0:
+            enc.write_var_uint(1)
+            enc.write_var_string("content")
+        else:
+            enc.write_var_uint(0)
+            enc.write_var_uint(client)
+            enc.write_var_uint(clock - 1)
+        enc.write_var_uint(3)  # YXmlElement
+        enc.write_var_string(tag)
+    for value in (1, client, 1, 0, depth) if deleted else (0,):
+        enc.write_var_uint(value)
+    return enc.to_bytes()
+
+
+def _reference_frames() -> st.SearchStrategy[bytes]:
+    """Updates with hostile references or nesting, as update messages or sync step 2."""
+    header = st.sampled_from([b"\x00\x02", b"\x00\x01"])
+    update = st.one_of(_update_with_references(), _nested_elements())
+    return st.builds(lambda h, u: h + _varbytes(u), header, update)
+
+
 class Fuzzer:
     """One connection at a time; a new one after each close."""
 
@@ -150,7 +242,13 @@ class Fuzzer:
             assert code in EXPECTED_CLOSES, f"closed with {code}: {closed.rcvd}"
 
     def run(self, corpus: list[bytes], examples: int) -> None:
-        frame = st.one_of(_mutated(corpus), _mutated(corpus), _framed(), st.binary(max_size=64))
+        frame = st.one_of(
+            _mutated(corpus),
+            _mutated(corpus),
+            _framed(),
+            st.binary(max_size=64),
+            _reference_frames(),
+        )
 
         @settings(
             max_examples=examples,

@@ -25,10 +25,10 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
 import websockets
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc, XmlFragment
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as connect_sync
@@ -117,11 +117,13 @@ _ID = tuple[int, int]
 
 @st.composite
 def _reference(draw: st.DrawFn, clients: list[int]) -> _ID:
-    """An id an item may refer to: a valid client's (often past what it wrote), one of the
-    update's own clients (a cycle, a forward reference), or one nobody ever used."""
+    """An id an item may refer to: a valid client's past what it wrote (its real items are
+    left alone: the test checks every valid edit survives), one of the update's own clients
+    (a cycle, a forward reference), or one nobody ever used."""
     client = draw(st.sampled_from([*VALID_IDS.values(), *clients, 1, 2**31 - 1, 2**53 - 1]))
-    clock = draw(st.one_of(st.integers(0, 8), st.integers(0, 2**32), st.just(2**53 - 1)))
-    return client, clock
+    if client in VALID_IDS.values():
+        return client, draw(st.integers(2**20, 2**53 - 1))
+    return client, draw(st.one_of(st.integers(0, 8), st.integers(0, 2**32), st.just(2**53 - 1)))
 
 
 @st.composite
@@ -265,18 +267,20 @@ class Fuzzer:
             fuzz()
 
 
-async def _server_xml(ws_url: str, doc: str) -> str:
-    """The server's own export of a document, as XML like Yjs prints it."""
+async def _server_xml(ws_url: str, doc: str, reader: Any) -> str:
+    """The server's own export of a document, as Yjs (`reader`, a stock client) prints it.
+
+    Not pycrdt's printing: for content no editor writes (a string straight into an XML
+    element, which the writers' generators produce) yrs' XML views show less than Yjs."""
     async with websockets.connect(f"{ws_url}/{doc}?token={token(role='read')}") as ws:
         await ws.send(encode_sync_step1(b"\x00"))
         async with asyncio.timeout(10):
             while not isinstance(message := parse_message(await ws.recv()), SyncStep2):  # type: ignore[arg-type]
                 pass
-    ydoc: Doc = Doc()
-    ydoc.apply_update(message.update)
-    return str(ydoc.get("content", type=XmlFragment))
+    return str(await reader.call("xmlOfUpdate", hex=message.update.hex()))
 
 
+@pytest.mark.timeout(max(300, EXAMPLES // 10))  # ~40 cases a second on a busy 2-core machine
 async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_clients) -> None:
     env = {  # the fuzzers send as fast as they can: rate limits are tested elsewhere
         "TANDEM_UPDATE_RATE": "1000000",
@@ -332,11 +336,11 @@ async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_cl
         # Read-only fuzzers changed nothing: the room holds exactly what ana and ben wrote.
         ana, ben = valid["ana"], valid["ben"]
         await eventually(
-            lambda: _server_xml(url, "fuzz-r"),
+            lambda: _server_xml(url, "fuzz-r", ana),
             lambda x: x.count("<paragraph>") == len(written["fuzz-r"]),
         )
         expected = await ana.xml()
-        assert await ben.xml() == expected == await _server_xml(url, "fuzz-r")
+        assert await ben.xml() == expected == await _server_xml(url, "fuzz-r", ana)
         assert sorted(expected.replace("</paragraph>", "").split("<paragraph>")[1:]) == sorted(
             written["fuzz-r"]
         )
@@ -348,7 +352,7 @@ async def test_hostile_frames_never_hurt_the_server_or_the_room(tmp_path, yjs_cl
         newcomer = await yjs_clients(url, "fuzz-w", params={"token": token("new")})
         final = await eventually(
             lambda: asyncio.gather(
-                cid.xml(), dot.xml(), newcomer.xml(), _server_xml(url, "fuzz-w")
+                cid.xml(), dot.xml(), newcomer.xml(), _server_xml(url, "fuzz-w", cid)
             ),
             lambda xs: len(set(xs)) == 1,
             what="fuzz-w converges",

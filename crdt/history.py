@@ -23,6 +23,7 @@ import bleach
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from crdt.document import CONTENT, Document
+from crdt.errors import UpdateRejected
 from crdt.html import heading_level
 
 # Nodes whose text is one block of the diff; containers (lists, quotes) are walked into.
@@ -297,6 +298,10 @@ def restore_update(live: Document, target: Document) -> bytes:
     copy: Doc[Any] = Doc(client_id=client_id)
     copy.apply_update(live.encode())
     body = copy.get(CONTENT, type=XmlFragment)
+    if len(body.children) != len(list(body.children)):
+        # A string written straight into the fragment (no editor does; a crafted update can):
+        # yrs' XML view neither shows it nor can delete past it (remove_range never returns).
+        raise UpdateRejected("the document holds content that is not XML: it cannot be restored")
     with copy.transaction():
         del body.children[0 : len(body.children)]
         _copy_children(target.content, body)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt.document import Document
+from crdt.errors import UpdateRejected
 from crdt.sanitize import is_utf8_text
 from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
@@ -78,6 +79,8 @@ def _handled(route: Any) -> Any:
             return refused.response
         except NoSuchVersion as exc:
             return error(404, str(exc))
+        except UpdateRejected as exc:  # the document's content forbids the change asked for
+            return error(409, str(exc))
         except StoreError:
             return error(503, "the store is unavailable")
         return response

@@ -184,3 +184,40 @@ async def test_sigterm_records_every_open_version_with_hostile_ones_among_them(
             assert len(await store.list_versions(doc)) == 1, doc
     finally:
         await store.close()
+
+
+async def _apply(server: TandemProcess, doc: str, update: bytes) -> None:
+    async with websockets.connect(f"{server.ws_url}/{doc}") as ws:
+        await ws.recv()
+        await ws.send(encode_sync_update(update))
+        await ws.send(encode_sync_step1(b"\x00"))  # answered once the update is applied
+        async with asyncio.timeout(10):
+            while not isinstance(parse_message(await ws.recv()), SyncStep2):  # type: ignore[arg-type]
+                pass
+
+
+async def test_restoring_a_body_holding_strings_straight_in_elements_is_refused(
+    tmp_path: Path,
+) -> None:
+    """yrs' delete of such a body never returned: a restore froze the whole hub."""
+    author: Doc = Doc(client_id=1618033988)
+    body = author.get("content", type=XmlFragment)
+    for n in range(3):
+        body.children.append(XmlElement("paragraph", {}, [XmlText(f"cid {n}")]))
+    not_xml = bytes.fromhex(  # a string in the fragment, one in the second paragraph's text
+        "01028ce6e70100040107636f6e74656e740ac3bdf09b9faec295c2b00400c4fac483060706c3a8f189978f00"
+    )
+    db = f"sqlite:///{tmp_path / 'not-xml.db'}"
+    server = await TandemProcess("--port", "0", "--store", db).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+            for update in (bytes(author.get_update()), not_xml):  # version 1: three paragraphs
+                await _apply(server, "odd", update)
+                assert (await http.post("/api/docs/odd/versions", json={})).status_code == 201
+            restore = await http.post("/api/docs/odd/restore", json={"version": 1})
+            assert restore.status_code == 409, restore.text
+            assert "cannot be restored" in restore.json()["error"]
+            assert (await http.get("/healthz")).status_code == 200  # the hub is not frozen
+        _alive(server)
+    finally:
+        await server.stop()

@@ -37,6 +37,7 @@ class HeadBoundedProtocol(HttpToolsProtocol):
         self._awaiting_head = True
         self._head_timer: asyncio.TimerHandle | None = None
         self._lingering = False
+        self._heads = 0  # request heads completed on this connection
         self._start_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -46,16 +47,18 @@ class HeadBoundedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             return  # refused: read and dropped, so that the peer gets our answer (no reset)
-        awaiting = self._awaiting_head
+        awaiting, heads = self._awaiting_head, self._heads
         super().data_received(data)
-        # Bytes of a chunk that did not complete the head count against it (a chunk that ended
-        # one request and began the next is not counted: at most one read of slack).
-        if awaiting and self._awaiting_head and not self.transport.is_closing():
+        # A chunk counts against the head only if it was all head: no head completed in it (it
+        # may hold whole requests, bodies and all) and none was under way before nor after.
+        # A chunk that ends one request and begins the next is not counted: one read of slack.
+        if awaiting and self._awaiting_head and heads == self._heads:
             self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
+            if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
                 self._refuse(431, "head_size", f"request head over {self.max_head_bytes} bytes")
 
     def on_headers_complete(self) -> None:
+        self._heads += 1
         self._awaiting_head = False
         self._head_bytes = 0
         self._stop_head_timer()

@@ -115,3 +115,27 @@ async def test_ordinary_requests_and_sockets_are_untouched(tmp_path: Path) -> No
             async with asyncio.timeout(5):
                 while (await ws.recv())[:1] != b"\x01":
                     pass
+
+
+async def test_whole_requests_arriving_at_once_are_not_mistaken_for_a_long_head(
+    tmp_path: Path,
+) -> None:
+    """A read may hold a whole request, body and all (a busy server reads what piled up):
+    its bytes are not a head, however many."""
+    async with serving(tmp_path) as server:
+        reader, writer = await _open(server)
+        try:
+            body = b'{"label": "' + b"z" * 150_000 + b'"}'
+            request = (
+                b"POST /api/docs/none/versions HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            ) + body
+            for _ in range(10):  # kept alive: each written at once, after the previous answer
+                writer.write(request)
+                async with asyncio.timeout(10):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                    await reader.readexactly(length)
+                assert head.startswith(b"HTTP/1.1 400 "), head  # the label is too long: a 400
+        finally:
+            writer.close()

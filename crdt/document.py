@@ -1,13 +1,17 @@
 """A pycrdt document that untrusted bytes reach only through our own checks.
 
 Every update is parsed by ``crdt.update`` first, refused if it skips ahead of the
-document's state (yrs would integrate it out of order, DESIGN §5), and only then handed to
-pycrdt, whose failures (including ``PanicException``, a ``BaseException``) become
-``UpdateRejected``.
+document's state (yrs would integrate it out of order, DESIGN §5) or if it refers to content
+neither the document nor the update itself holds (an origin, right origin or parent, a deleted
+range: yrs would keep it pending, outside the size limit, and peers would be relayed it), and
+only then handed to pycrdt, whose failures (including ``PanicException``, a ``BaseException``)
+become ``UpdateRejected``. Both refusals are an ``UpdateGap``: the sender is asked for what
+the document lacks, as a legitimate client racing a hub restart would be.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +36,14 @@ class Applied:
 class Document:
     """One collaborative document: the root XmlFragment ``content`` and its history."""
 
-    __slots__ = ("_content", "_doc")
+    __slots__ = ("_content", "_doc", "_unchecked")
 
     def __init__(self, *, skip_gc: bool = False) -> None:
         self._doc: Doc[Any] = Doc(skip_gc=skip_gc)
         self._content: XmlFragment = self._doc.get(CONTENT, type=XmlFragment)
+        # Stored updates `load` applied although they did not follow (what they need never
+        # came): yrs may hold them pending, where `encode()` does not see them.
+        self._unchecked: list[tuple[UpdateInfo, int]] = []
 
     @property
     def ydoc(self) -> Doc[Any]:
@@ -62,7 +69,7 @@ class Document:
                 missing[client] = (known, needed)
             elif start != known:
                 extends = False
-        if missing:
+        if missing or (missing := _unknown_references(info, have)):
             raise UpdateGap(missing)
         self._apply_unchecked(update)
         return Applied(info, extends)
@@ -113,7 +120,21 @@ class Document:
                     held = doc._retry(held)
         for data in held:  # never filled in: keep the content rather than drop it
             doc._apply_unchecked(data)
+            doc._unchecked.append((read_update(data), len(data)))
         return doc
+
+    def pending_bytes(self) -> int:
+        """Bytes of updates yrs may still hold back (see `load`), for the size limit."""
+        if not self._unchecked:
+            return 0
+        have = self.state()
+        self._unchecked = [
+            (info, size)
+            for info, size in self._unchecked
+            if any(end > have.get(c, 0) for c, end in info.end_clocks.items())
+            or any(end > have.get(c, 0) for c, end in info.delete_ends.items())
+        ]
+        return sum(size for _, size in self._unchecked)
 
     def _retry(self, held: list[bytes]) -> list[bytes]:
         """Apply held-back updates whose gap has closed, until no more can go in."""
@@ -137,6 +158,85 @@ class Document:
         return info.delete_count > 0 or any(
             end > have.get(client, 0) for client, end in info.end_clocks.items()
         )
+
+
+def _unknown_references(info: UpdateInfo, have: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """What the update refers to that neither `have` (the document's state) nor the update
+    itself provides, as UpdateGap's `missing`: per client (clock the document has, clock the
+    update needs). Empty when yrs would integrate every struct and delete the whole delete set.
+
+    The update starts no client past `have` (checked before), so client c's structs cover
+    clocks up to ``max(have[c], end_clocks[c])`` if they all integrate."""
+    missing: dict[int, tuple[int, int]] = {}
+    within: list[tuple[int, int, int, int]] = []  # references into the update's new structs
+    end_clocks = info.end_clocks
+    for ref in info.refs:
+        client, clock, ref_client, ref_clock = ref
+        known = have.get(ref_client, 0)
+        if ref_clock < known or clock < have.get(client, 0):
+            continue  # the document has it, or has the struct already (its references too)
+        if ref_clock < end_clocks.get(ref_client, 0):
+            within.append(ref)
+        else:
+            _need(missing, ref_client, known, ref_clock + 1)
+    if within and not missing:
+        for ref_client, ref_clock in _unresolved(within, info, have):
+            _need(missing, ref_client, have.get(ref_client, 0), ref_clock + 1)
+    for client, end in info.delete_ends.items():
+        known = max(have.get(client, 0), end_clocks.get(client, 0))
+        if end > known:
+            _need(missing, client, have.get(client, 0), end)
+    return missing
+
+
+def _need(missing: dict[int, tuple[int, int]], client: int, have: int, needed: int) -> None:
+    previous = missing.get(client)
+    missing[client] = (have, needed if previous is None else max(previous[1], needed))
+
+
+def _unresolved(
+    within: list[tuple[int, int, int, int]], info: UpdateInfo, have: dict[int, int]
+) -> list[tuple[int, int]]:
+    """The references of structs that would never integrate, as yrs integrates an update:
+    each client's structs in clock order, a struct once every struct it refers to is in.
+    A client is blocked at its first reference to a struct not in yet; when the blocking client
+    advances past it, it is looked at again. References in a cycle stay blocked (yrs keeps
+    them pending). Linear in the references, plus a heap operation per wait.
+
+    `within` holds each client's references together, in clock order (as read_update reads
+    one client's structs at a time)."""
+    # Per client, the clock its structs reach if nothing blocks them.
+    full = {c: max(have.get(c, 0), end) for c, end in info.end_clocks.items()}
+    reached = dict(full)  # per client, the clock its structs have integrated up to
+    position: dict[int, int] = {}  # per client with references: its first unresolved one
+    stop: dict[int, int] = {}
+    for index, (client, clock, _, _) in enumerate(within):
+        if client not in position:
+            position[client] = index
+            reached[client] = clock  # the structs before its first reference integrate
+        stop[client] = index + 1
+    waiting: dict[int, list[tuple[int, int]]] = {}  # blocking client -> heap of (clock, client)
+    ready = list(position)
+    while ready:
+        client = ready.pop()
+        index, end = position[client], stop[client]
+        while index < end and within[index][3] < reached[within[index][2]]:
+            index += 1
+        position[client] = index
+        if index < end:
+            _, clock, ref_client, ref_clock = within[index]
+            reached[client] = clock
+            heapq.heappush(waiting.setdefault(ref_client, []), (ref_clock, client))
+        else:
+            reached[client] = full[client]
+        heap = waiting.get(client)
+        while heap and heap[0][0] < reached[client]:
+            ready.append(heapq.heappop(heap)[1])
+    return [
+        (within[index][2], within[index][3])
+        for client, index in position.items()
+        if index < stop[client]
+    ]
 
 
 def _decode_own_state_vector(sv: bytes) -> dict[int, int]:

@@ -23,6 +23,8 @@ import bleach
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from crdt.document import CONTENT, Document
+from crdt.errors import UpdateRejected
+from crdt.html import heading_level
 
 # Nodes whose text is one block of the diff; containers (lists, quotes) are walked into.
 TEXT_BLOCKS = frozenset({"paragraph", "heading", "code_block"})
@@ -116,10 +118,7 @@ def blocks(document: dict[str, Any]) -> list[Block]:
             elif kind == "horizontal_rule":
                 out.append(Block(kind, "", None, context))
             else:
-                level = None
-                if kind == "heading":
-                    attrs = node.get("attrs") or {}
-                    level = int(attrs.get("level", 1)) if isinstance(attrs, dict) else 1
+                level = heading_level(node.get("attrs")) if kind == "heading" else None
                 out.append(Block(kind, _inline_text(node), level, context))
 
     walk(document.get("content", []) or [], ())
@@ -268,18 +267,22 @@ def sanitize_diff(markup: str) -> str:
 
 
 def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlElement) -> None:
-    for child in source.children:
-        if isinstance(child, XmlText):
-            text = target.children.append(XmlText())
-            offset = 0  # pycrdt counts text positions in UTF-8 bytes
-            for chunk, attrs in child.diff():
-                if isinstance(chunk, str) and chunk:
-                    text.insert(offset, chunk, attrs or None)
-                    offset += len(chunk.encode())
-        elif isinstance(child, XmlElement):
-            attributes = [(key, value) for key, value in child.attributes]  # type: ignore[attr-defined]
-            element = target.children.append(XmlElement(child.tag or "paragraph", attributes))
-            _copy_children(child, element)
+    """Copy `source`'s children into `target`, however deep they nest (no recursion)."""
+    pending = [(source, target)]
+    while pending:
+        origin, copy = pending.pop()
+        for child in origin.children:
+            if isinstance(child, XmlText):
+                text = copy.children.append(XmlText())
+                offset = 0  # pycrdt counts text positions in UTF-8 bytes
+                for chunk, attrs in child.diff():
+                    if isinstance(chunk, str) and chunk:
+                        text.insert(offset, chunk, attrs or None)
+                        offset += len(chunk.encode())
+            elif isinstance(child, XmlElement):
+                attributes = [(key, value) for key, value in child.attributes]  # type: ignore[attr-defined]
+                element = copy.children.append(XmlElement(child.tag or "paragraph", attributes))
+                pending.append((child, element))
 
 
 def restore_update(live: Document, target: Document) -> bytes:
@@ -295,6 +298,10 @@ def restore_update(live: Document, target: Document) -> bytes:
     copy: Doc[Any] = Doc(client_id=client_id)
     copy.apply_update(live.encode())
     body = copy.get(CONTENT, type=XmlFragment)
+    if len(body.children) != len(list(body.children)):
+        # A string written straight into the fragment (no editor does; a crafted update can):
+        # yrs' XML view neither shows it nor can delete past it (remove_range never returns).
+        raise UpdateRejected("the document holds content that is not XML: it cannot be restored")
     with copy.transaction():
         del body.children[0 : len(body.children)]
         _copy_children(target.content, body)

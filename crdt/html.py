@@ -53,11 +53,12 @@ def safe_href(value: object) -> str | None:
     return value.strip()
 
 
-def _heading_level(attrs: dict[str, Any]) -> int:
-    level = attrs.get("level", 1)
+def heading_level(attrs: object) -> int:
+    """A heading's level, 1 to 6, whatever its attributes hold (1 when it is not a number)."""
+    level = attrs.get("level", 1) if isinstance(attrs, dict) else 1
     try:
         number = int(level)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "x", None, a list; infinity
         return 1
     return min(max(number, 1), 6)
 
@@ -97,7 +98,7 @@ def _render(node: dict[str, Any]) -> str:
     if kind == "horizontal_rule":
         return "<hr>"
     if kind == "heading":
-        level = _heading_level(node.get("attrs", {}) or {})
+        level = heading_level(node.get("attrs"))
         return f"<h{level}>{inner}</h{level}>"
     if kind == "code_block":
         return f"<pre><code>{html.escape(_text_of(node), quote=False)}</code></pre>"

@@ -1,7 +1,16 @@
-"""The document body (y-prosemirror's `content` XmlFragment) as ProseMirror JSON, text, HTML."""
+"""The document body (y-prosemirror's `content` XmlFragment) as ProseMirror JSON, text, HTML.
+
+A body is whatever its writers sent, so nothing here trusts its shape: the tree is walked with
+an explicit stack (a writer may nest elements 100,000 deep), the JSON keeps at most MAX_DEPTH
+levels of elements (deeper content stays, as the text of the element at that depth: every
+renderer after this one may then recurse), and attribute values that JSON cannot hold (NaN,
+infinities, bytes) become null or are left out.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from typing import Any
 
 from pycrdt import XmlElement, XmlFragment, XmlText
@@ -21,6 +30,27 @@ BLOCK_NODES = frozenset(
         "horizontal_rule",
     }
 )
+_LINE_BLOCKS = frozenset({"paragraph", "heading", "code_block"})  # a line even when empty
+# Levels of elements kept in the JSON (and so in HTML and history): lists nested 40 deep use 80.
+MAX_DEPTH = 100
+
+_OMIT = object()  # an attribute value JSON cannot hold
+
+
+def _json_value(value: Any) -> Any:
+    """`value` as JSON holds it: non-finite numbers become None, anything not JSON is _OMIT.
+
+    Attribute values passed our update reader, which bounds their nesting (crdt.update)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        items = ((key, _json_value(item)) for key, item in value.items())
+        return {key: item for key, item in items if item is not _OMIT and isinstance(key, str)}
+    if isinstance(value, list | tuple):
+        return [None if item is _OMIT else item for item in map(_json_value, value)]
+    return _OMIT
 
 
 def _attrs(element: XmlElement) -> dict[str, Any]:
@@ -30,8 +60,15 @@ def _attrs(element: XmlElement) -> dict[str, Any]:
         # Yjs stores numbers as floats; ProseMirror wants heading levels as integers.
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        attrs[key] = value
+        value = _json_value(value)
+        if value is not _OMIT:
+            attrs[key] = value
     return attrs
+
+
+def _mark(name: str, value: Any) -> dict[str, Any]:
+    attrs = _json_value(value) if isinstance(value, dict) else None
+    return {"type": name, "attrs": attrs} if attrs else {"type": name}
 
 
 def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
@@ -40,69 +77,97 @@ def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
         if not isinstance(chunk, str) or not chunk:
             continue
         node: dict[str, Any] = {"type": "text", "text": chunk}
-        if marks:
-            node["marks"] = [
-                {"type": name, "attrs": value}
-                if isinstance(value, dict) and value
-                else {"type": name}
-                for name, value in sorted(marks.items())  # yrs hands them in hash order
-            ]
+        if marks:  # yrs hands them in hash order
+            node["marks"] = [_mark(name, value) for name, value in sorted(marks.items())]
         nodes.append(node)
     return nodes
 
 
-def _node(element: XmlElement) -> dict[str, Any]:
+def _plain_text(text: XmlText) -> str:
+    return "".join(chunk for chunk, _ in text.diff() if isinstance(chunk, str))
+
+
+def _all_text(element: XmlElement) -> str:
+    """Every text under `element`, in reading order (any depth: no recursion)."""
+    parts: list[str] = []
+    stack: list[Iterator[Any]] = [iter(element.children)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif isinstance(child, XmlText):
+            parts.append(_plain_text(child))
+        elif isinstance(child, XmlElement):
+            stack.append(iter(child.children))
+    return "".join(parts)
+
+
+def _element(element: XmlElement) -> dict[str, Any]:
     node: dict[str, Any] = {"type": element.tag or "unknown"}
     attrs = _attrs(element)
     if attrs:
         node["attrs"] = attrs
-    content = _children(element)
-    if content:
-        node["content"] = content
+    node["content"] = []
     return node
 
 
-def _children(parent: XmlFragment | XmlElement) -> list[dict[str, Any]]:
-    content: list[dict[str, Any]] = []
-    for child in parent.children:
-        if isinstance(child, XmlText):
-            content.extend(_text_nodes(child))
-        elif isinstance(child, XmlElement):
-            content.append(_node(child))
-    return content
-
-
 def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
-    """The ProseMirror document JSON y-prosemirror would produce from this fragment."""
-    return {"type": "doc", "content": _children(fragment)}
+    """The ProseMirror document JSON y-prosemirror would produce from this fragment; an
+    element at MAX_DEPTH holds the text of what is nested deeper."""
+    doc: dict[str, Any] = {"type": "doc", "content": []}
+    # Per open element, its remaining children and its node; the stack's length is the depth.
+    stack: list[tuple[Iterator[Any], dict[str, Any]]] = [(iter(fragment.children), doc)]
+    while stack:
+        children, node = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if not node["content"] and node is not doc:
+                del node["content"]
+        elif isinstance(child, XmlText):
+            node["content"].extend(_text_nodes(child))
+        elif isinstance(child, XmlElement):
+            inner = _element(child)
+            node["content"].append(inner)
+            if len(stack) < MAX_DEPTH:
+                stack.append((iter(child.children), inner))
+            elif text := _all_text(child):
+                inner["content"].append({"type": "text", "text": text})
+            else:
+                del inner["content"]
+    return doc
 
 
 def to_text(fragment: XmlFragment) -> str:
-    """Plain text: one line per block, list items included, formatting dropped."""
+    """Plain text: one line per block, list items included, formatting dropped (any depth)."""
     lines: list[str] = []
-
-    def walk(parent: XmlFragment | XmlElement) -> str:
-        inline: list[str] = []
-        for child in parent.children:
-            if isinstance(child, XmlText):
-                inline.append(str("".join(c for c, _ in child.diff() if isinstance(c, str))))
-            elif isinstance(child, XmlElement):
-                if child.tag == "hard_break":
-                    inline.append("\n")
-                elif child.tag in BLOCK_NODES:
-                    if inline:
-                        lines.append("".join(inline))
-                        inline = []
-                    text = walk(child)
-                    if text or child.tag in {"paragraph", "heading", "code_block"}:
-                        lines.append(text)
-                else:
-                    inline.append(walk(child))
-        return "".join(inline)
-
-    rest = walk(fragment)
-    if rest:
-        lines.append(rest)
+    # Per open element: its remaining children, the inline text gathered since its last block
+    # child, and its tag (None for the fragment itself).
+    stack: list[tuple[Iterator[Any], list[str], str | None]] = [(iter(fragment.children), [], None)]
+    while stack:
+        children, inline, tag = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            text = "".join(inline)
+            if not stack:
+                if text:
+                    lines.append(text)
+            elif tag in BLOCK_NODES:
+                if text or tag in _LINE_BLOCKS:
+                    lines.append(text)
+            else:
+                stack[-1][1].append(text)  # an unknown element is inline: its text joins
+        elif isinstance(child, XmlText):
+            inline.append(_plain_text(child))
+        elif isinstance(child, XmlElement):
+            if child.tag == "hard_break":
+                inline.append("\n")
+                continue
+            if child.tag in BLOCK_NODES and inline:
+                lines.append("".join(inline))
+                inline.clear()
+            stack.append((iter(child.children), [], child.tag))
     return "\n".join(lines)
 
 

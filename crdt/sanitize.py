@@ -43,3 +43,22 @@ def _plain(text: str, keep: str = "") -> str:
         elif (char in keep or char not in "<>") and category not in {"Cf", "Cs", "Co", "Cn"}:
             kept.append(char)
     return "".join(kept)
+
+
+def is_utf8_text(text: str) -> bool:
+    """Whether a string can be written as UTF-8: JSON's `\\ud800` escapes decode to lone
+    surrogates, which every later encode (a response, a log collector, a webhook) refuses."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def as_utf8_text(text: str) -> str:
+    """The string with anything UTF-8 cannot hold (lone surrogates) replaced by U+FFFD."""
+    if is_utf8_text(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -1,8 +1,10 @@
 """A structural reader for Yjs update v1, so that malformed bytes never reach yrs.
 
 It walks every struct and the delete set, checking the layout without building Yjs
-objects, and reports each client's clock range: ``Document`` uses that to refuse updates
-that skip ahead of the document (yrs would integrate them out of order, DESIGN §5).
+objects, and reports each client's clock range and what the update refers to: ``Document``
+uses those to refuse updates that skip ahead of the document (yrs would integrate them out of
+order, DESIGN §5) or that refer to content neither the document nor the update holds (yrs would
+keep them pending: unseen by the size limit, relayed, stored, never shown).
 Every loop consumes at least one byte per turn and no claimed count sizes an allocation,
 so hostile input costs time linear in its length.
 """
@@ -62,6 +64,12 @@ class UpdateInfo:
     struct_count: int
     delete_count: int
     skip_ends: dict[int, int] = field(default_factory=dict)
+    # What structs refer to in other clients (origin, right origin, parent), in order:
+    # (client, clock of the struct, referred client, referred clock). A struct's references to
+    # its own client always precede it (checked here), so they need nothing of the document.
+    refs: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # Per client, the clock after the last one the delete set names.
+    delete_ends: dict[int, int] = field(default_factory=dict)
 
 
 def read_update(update: bytes, *, max_depth: int = 32) -> UpdateInfo:
@@ -70,6 +78,7 @@ def read_update(update: bytes, *, max_depth: int = 32) -> UpdateInfo:
     start_clocks: dict[int, int] = {}
     end_clocks: dict[int, int] = {}
     skip_ends: dict[int, int] = {}
+    refs: list[tuple[int, int, int, int]] = []
     struct_count = 0
     num_clients = _read_count(dec, "client blocks", 3)
     for _ in range(num_clients):
@@ -90,16 +99,19 @@ def read_update(update: bytes, *, max_depth: int = 32) -> UpdateInfo:
             elif ref == _REF_GC:
                 length = _read_length(dec)
             else:
-                length = _read_item(dec, info, ref, max_depth)
+                length = _read_item(dec, info, ref, max_depth, client, clock, refs)
             clock += length
             if clock > 2**53 - 1:
                 raise ProtocolError(f"clock of client {client} overflows")
         end_clocks[client] = clock
         struct_count += num_structs
-    delete_count = _read_delete_set(dec)
+    delete_ends: dict[int, int] = {}
+    delete_count = _read_delete_set(dec, delete_ends)
     if not dec.done:
         raise ProtocolError(f"{dec.remaining} trailing bytes after the delete set")
-    return UpdateInfo(start_clocks, end_clocks, struct_count, delete_count, skip_ends)
+    return UpdateInfo(
+        start_clocks, end_clocks, struct_count, delete_count, skip_ends, refs, delete_ends
+    )
 
 
 def _read_count(dec: Decoder, what: str, min_bytes_each: int) -> int:
@@ -117,21 +129,26 @@ def _read_length(dec: Decoder) -> int:
     return length
 
 
-def _read_item(dec: Decoder, info: int, ref: int, max_depth: int) -> int:
-    """Skip over one Item and return its length in clock ticks."""
+def _read_item(
+    dec: Decoder,
+    info: int,
+    ref: int,
+    max_depth: int,
+    client: int,
+    clock: int,
+    refs: list[tuple[int, int, int, int]],
+) -> int:
+    """Skip over one Item, note what it refers to, and return its length in clock ticks."""
     if info & _HAS_ORIGIN:
-        dec.read_var_uint()
-        dec.read_var_uint()
+        _read_reference(dec, client, clock, refs)
     if info & _HAS_RIGHT_ORIGIN:
-        dec.read_var_uint()
-        dec.read_var_uint()
+        _read_reference(dec, client, clock, refs)
     if not info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
         parent_info = dec.read_var_uint()
         if parent_info == 1:
             dec.read_var_string()
         elif parent_info == 0:
-            dec.read_var_uint()
-            dec.read_var_uint()
+            _read_reference(dec, client, clock, refs)
         else:
             raise ProtocolError(f"unknown parent info {parent_info}")
         if info & _HAS_PARENT_SUB:
@@ -182,6 +199,19 @@ def _read_item(dec: Decoder, info: int, ref: int, max_depth: int) -> int:
     raise ProtocolError(f"unknown content ref {ref}")
 
 
+def _read_reference(
+    dec: Decoder, client: int, clock: int, refs: list[tuple[int, int, int, int]]
+) -> None:
+    """An ID an item refers to. It existed when the item was made, so an ID of the item's own
+    client has a smaller clock; another client's is noted for ``Document`` to look up."""
+    ref_client = dec.read_var_uint()
+    ref_clock = dec.read_var_uint()
+    if ref_client != client:
+        refs.append((client, clock, ref_client, ref_clock))
+    elif ref_clock >= clock:
+        raise ProtocolError(f"struct {client}:{clock} refers to {client}:{ref_clock}, after it")
+
+
 def _skip_any(dec: Decoder, depth: int) -> None:
     """Skip one lib0 Any value; nesting is bounded so hostile input cannot exhaust the stack."""
     if depth <= 0:
@@ -212,13 +242,17 @@ def _skip_any(dec: Decoder, depth: int) -> None:
         raise ProtocolError(f"unknown Any tag {tag}")
 
 
-def _read_delete_set(dec: Decoder) -> int:
+def _read_delete_set(dec: Decoder, ends: dict[int, int]) -> int:
+    """The number of delete ranges; `ends` gets, per client, the clock after the last one."""
     ranges = 0
     for _ in range(_read_count(dec, "delete-set clients", 2)):
-        dec.read_var_uint()  # client
+        client = dec.read_var_uint()
         n = _read_count(dec, "delete ranges", 2)
+        end = ends.get(client, 0)
         for _ in range(n):
-            dec.read_var_uint()  # clock
-            dec.read_var_uint()  # length
+            clock = dec.read_var_uint()
+            end = max(end, clock + dec.read_var_uint())
+        if n:
+            ends[client] = end
         ranges += n
     return ranges

@@ -33,7 +33,7 @@ import jwt
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from crdt.sanitize import clean_name
+from crdt.sanitize import clean_name, is_utf8_text
 from server.closecodes import CloseCode
 from server.config import Config
 from server.errors import ConfigError, TandemError
@@ -108,11 +108,11 @@ def decode_token(secret: str, token: str, *, max_ttl: float | None = None) -> Id
     except jwt.InvalidTokenError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
     sub, docs, role, name = claims["sub"], claims["docs"], claims["role"], claims.get("name")
-    if not isinstance(sub, str) or not sub:
+    if not isinstance(sub, str) or not sub or not is_utf8_text(sub):
         raise Unauthenticated("invalid token: sub must be a non-empty string")
-    if not isinstance(docs, list) or not docs or not all(isinstance(d, str) for d in docs):
+    if not isinstance(docs, list) or not docs or not all(_is_text(d) for d in docs):
         raise Unauthenticated("invalid token: docs must be a non-empty list of patterns")
-    if role not in {r.value for r in Role}:
+    if not isinstance(role, str) or role not in {r.value for r in Role}:
         raise Unauthenticated(f"invalid token: unknown role {str(role)[:20]!r}")
     issued_at = _issue_time(claims, max_ttl)
     return Identity(
@@ -120,7 +120,7 @@ def decode_token(secret: str, token: str, *, max_ttl: float | None = None) -> Id
         name=clean_name(name if isinstance(name, str) else sub),
         role=Role(role),
         anonymous=False,
-        expires_at=float(claims["exp"]),
+        expires_at=_expiry(claims["exp"]),
         issued_at=issued_at,
         docs=tuple(docs),
     )
@@ -134,9 +134,24 @@ def _issue_time(claims: dict[str, Any], max_ttl: float | None) -> float | None:
         raise Unauthenticated("invalid token: iat must be a number")
     if max_ttl is not None:
         start = float(iat) if iat is not None else time.time()
-        if float(claims["exp"]) - start > max_ttl:
+        if _expiry(claims["exp"]) - start > max_ttl:
             raise Unauthenticated(f"token lives longer than the {max_ttl:g} s allowed")
     return None if iat is None else float(iat)
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and is_utf8_text(value)
+
+
+def _expiry(exp: object) -> float:
+    """The `exp` claim as a timestamp (PyJWT has checked it is an integer in the future)."""
+    try:
+        expires_at = float(exp)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise Unauthenticated("invalid token: exp must be a timestamp") from None
+    if not math.isfinite(expires_at):
+        raise Unauthenticated("invalid token: exp must be a timestamp")
+    return expires_at
 
 
 def load_verifier(spec: str) -> Verifier:

@@ -127,6 +127,8 @@ _LIMIT_FLAGS = (
         int,
         "awareness state of one document (1013 beyond; default 4 MiB)",
     ),
+    ("--max-head-bytes", "max_head_bytes", int, "HTTP request head bytes (431; default 64 KiB)"),
+    ("--head-timeout", "head_timeout", float, "seconds to send a request head (408; default 10)"),
 )
 
 
@@ -340,6 +342,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.auth import Authenticator
     from server.events.bus import bus_url, open_bus
+    from server.httpprotocol import head_bounded_protocol
     from server.security import redact_tokens_in_logs
     from server.stores import open_store
     from server.wsprotocol import DirectWebSocketProtocol
@@ -354,6 +357,12 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     app = create_app(config)
+    limits = app.state.hub.metrics.limits
+    http = head_bounded_protocol(
+        max_head_bytes=config.max_head_bytes,
+        head_timeout=config.head_timeout,
+        on_refused=lambda limit: limits.labels(limit=limit).inc(),
+    )
     redact_tokens_in_logs()
     scheme = "https" if config.tls_cert else "http"
     server = _Server(
@@ -363,6 +372,7 @@ def _serve(args: argparse.Namespace) -> int:
             ws_ping_interval=config.ws_ping_interval,
             ws_ping_timeout=config.ws_ping_timeout,
             ws_per_message_deflate=config.ws_compression,
+            http=http,  # uvicorn's, with bounds on the request head (server/httpprotocol.py)
             ws=DirectWebSocketProtocol,  # uvicorn's, with a direct path for /ws/{doc}
             lifespan="on",
             log_level=config.log_level,

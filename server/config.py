@@ -89,6 +89,9 @@ class Config:
     max_awareness_clients_per_doc: int = 4096
     max_awareness_bytes_per_doc: int = 4 * 1024 * 1024
     max_body: int = 1024 * 1024  # HTTP request body bytes
+    # A request head (request line and headers) must arrive within this many bytes and seconds.
+    max_head_bytes: int = 64 * 1024
+    head_timeout: float = 10.0
     # Several instances (issue 4): the broker that fans updates out to the other instances
     # ("" = the store's Redis when the store is Redis, else none; "none" = off), and logs.
     broker: str = ""
@@ -193,6 +196,8 @@ def _validate_security(config: Config) -> None:
         "max_awareness_bytes",
         "max_awareness_clients_per_doc",
         "max_awareness_bytes_per_doc",
+        "max_head_bytes",
+        "head_timeout",
     ):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")

@@ -334,11 +334,16 @@ class Hub:
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background service alive: log a crash and restart it after a pause."""
+    """Keep a background service alive: log a crash and restart it after a pause, unless the
+    hub is stopping (a service that fails while it is cancelled would otherwise run forever,
+    and the shutdown would never reach its final flush)."""
+    task = asyncio.current_task()
     while True:
         try:
             await run()
             return
         except Exception:
             log.exception("event=service_crashed service=%s", name)
+            if task is not None and task.cancelling():
+                return
             await asyncio.sleep(1.0)

@@ -150,8 +150,10 @@ class Room:
             if not conn.identity.role.can_write:
                 self._refuse_update(conn, message.update)
                 return
-            relay = frame if isinstance(message, SyncUpdate) else None
-            self.apply_update(message.update, origin=conn, frame=relay)
+            live = isinstance(message, SyncUpdate)
+            # A sync step 2 answered our state vector with all the client had: asking again
+            # would bring the same gap back, in a loop.
+            self.apply_update(message.update, origin=conn, frame=frame if live else None, ask=live)
         elif isinstance(message, SyncStep1):
             conn.stream(self.sync.answer(message.state_vector))
         elif isinstance(message, AwarenessMessage):
@@ -168,11 +170,12 @@ class Room:
         origin: Connection | None,
         frame: bytes | None = None,
         remote: bool = False,
+        ask: bool = True,
     ) -> bool:
         """Apply an update and relay it to every other connection; False when it had a gap.
 
         A gap (clocks that start past our state vector) is never applied (DESIGN §5): the
-        sender is asked for a state-vector sync instead, which brings the missing part too.
+        sender is asked for a state-vector sync instead (`ask`), which brings the missing part.
         `remote` marks updates from another hub instance (raises UpdateGap to the caller,
         who catches up from the store).
         """
@@ -189,7 +192,7 @@ class Room:
                 origin.id if origin else "-",
                 gap.missing,
             )
-            if origin is not None:
+            if origin is not None and ask:
                 origin.send(encode_sync_step1(self.document.state_vector()))
             return False
         info = applied.info
@@ -213,7 +216,9 @@ class Room:
         assert self.max_doc_bytes is not None
         if self.size + len(update) <= self.max_doc_bytes or not self.document.adds_anything(update):
             return
-        self.size = self.sync.size()  # the running sum overcounts: measure
+        # The running sum overcounts: measure, with what yrs holds back (stored before the
+        # reference check) that encode() does not show.
+        self.size = self.sync.size() + self.document.pending_bytes()
         if self.size + len(update) > self.max_doc_bytes:
             raise LimitExceeded(
                 "doc_size",

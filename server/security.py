@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -76,16 +76,31 @@ def content_security_policy(host: str, *, frameable: bool) -> str:
     )
 
 
-_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+# A query parameter (its name as sent, percent-encoded or not), and anything shaped like a JWT.
+_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&;\s\"'#]+)=([^&;\s\"'#]*)")
+_JWT = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")
+
+
+def redact_tokens(text: str) -> str:
+    """`text` without credentials: the value of every query parameter whose name decodes to
+    `token` (Starlette decodes `?%74oken=` to `token`, so it is one), and any JWT."""
+
+    def parameter(match: re.Match[str]) -> str:
+        if unquote_plus(match.group(1)).lower() != "token":
+            return match.group(0)
+        return f"{match.group(1)}=[redacted]"
+
+    return _JWT.sub("[redacted]", _QUERY_PARAM.sub(parameter, text))
 
 
 class RedactTokens(logging.Filter):
-    """Keep `?token=…` out of the logs (uvicorn logs every WebSocket path with its query)."""
+    """Keep tokens out of the logs (uvicorn logs every WebSocket path with its query)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "token=" in message:
-            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", message)
+        redacted = redact_tokens(message)
+        if redacted != message:
+            record.msg = redacted
             record.args = None
         return True
 

@@ -105,7 +105,11 @@ class Webhooks:
     async def _deliver(
         self, client: httpx.AsyncClient, url: str, delivery: str, event: dict[str, Any]
     ) -> bool:
-        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        except ValueError as exc:  # e.g. a lone surrogate: this delivery fails, not the worker
+            self._failed(url, delivery, event, 0, f"not JSON text: {exc}")
+            return False
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "tandem-webhooks",
@@ -127,16 +131,7 @@ class Webhooks:
                 problem = f"HTTP {response.status_code}"
                 retryable = response.status_code >= 500 or response.status_code in _RETRY_STATUS
             if not retryable or attempt == self.retries:
-                self.metrics.webhook_deliveries.labels(outcome="failed").inc()
-                log.error(
-                    "event=webhook_failed url=%s delivery=%s type=%s doc=%s attempts=%d error=%s",
-                    url,
-                    delivery,
-                    event.get("type"),
-                    event.get("doc"),
-                    attempt + 1,
-                    problem,
-                )
+                self._failed(url, delivery, event, attempt + 1, problem)
                 return False
             delay = min(self.backoff * 2**attempt, MAX_BACKOFF) * random.uniform(0.9, 1.1)
             self.metrics.webhook_deliveries.labels(outcome="retried").inc()
@@ -150,3 +145,17 @@ class Webhooks:
             )
             await asyncio.sleep(delay)
         return False
+
+    def _failed(
+        self, url: str, delivery: str, event: dict[str, Any], attempts: int, problem: str
+    ) -> None:
+        self.metrics.webhook_deliveries.labels(outcome="failed").inc()
+        log.error(
+            "event=webhook_failed url=%s delivery=%s type=%s doc=%s attempts=%d error=%s",
+            url,
+            delivery,
+            event.get("type"),
+            event.get("doc"),
+            attempts,
+            problem,
+        )

@@ -15,12 +15,16 @@ from typing import Any
 from crdt import jobs
 from crdt.document import Document
 from crdt.history import rebuild
+from crdt.sanitize import as_utf8_text
 from server.errors import TandemError
 from server.offload import Offload
 from server.stores.base import Store, VersionInfo
 
 FORMATS = jobs.FORMATS
 CURRENT = "current"
+# No document reaches this many versions; larger numbers are refused before any store sees them
+# (SQLite's integers end at 2**63 - 1, JSON clients' at 2**53 - 1).
+MAX_VERSION = 2**53 - 1
 EMPTY_DOC: dict[str, Any] = {"type": "doc", "content": []}
 
 
@@ -34,13 +38,15 @@ def iso(ts: float) -> str:
 
 
 def version_json(info: VersionInfo) -> dict[str, Any]:
-    """The version object of the API (DESIGN.md, Versions)."""
+    """The version object of the API (DESIGN.md, Versions). Its text is checked where it enters,
+    but a store written before that may hold lone surrogates: they read as U+FFFD."""
+    text = as_utf8_text
     return {
         "version": info.version,
         "at": iso(info.at),
-        "authors": list(info.authors),
-        "names": {user: info.names.get(user, user) for user in info.authors},
-        "label": info.label,
+        "authors": [text(user) for user in info.authors],
+        "names": {text(user): text(info.names.get(user, user)) for user in info.authors},
+        "label": None if info.label is None else text(info.label),
         "added": info.added,
         "removed": info.removed,
         "restored_from": info.restored_from,
@@ -50,7 +56,7 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
 async def version_parts(store: Store, doc: str, version: int) -> list[bytes]:
     """The updates that rebuild `version`: its checkpoint (if any) and the diffs after it;
     NoSuchVersion if it was never recorded."""
-    if version < 1:
+    if not 1 <= version <= MAX_VERSION:
         raise NoSuchVersion(doc, version)
     found = await store.checkpoint(doc, version)
     start, state = found if found is not None else (0, None)

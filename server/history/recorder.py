@@ -42,6 +42,9 @@ EMPTY_STATE_VECTOR = b"\x00"
 # A document to record a version of: the live one, or the stored one's parts.
 Source = Document | list[bytes]
 _APPEND_ATTEMPTS = 5
+# A document whose version failed is tried again after this, doubling up to the maximum.
+_RETRY_FIRST = 2.0
+_RETRY_MAX = 60.0
 
 
 @dataclass(slots=True)
@@ -85,6 +88,8 @@ class HistoryRecorder(HubListener):
         self._bases: dict[str, _Base] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wakeup = asyncio.Event()
+        # Documents whose last attempt failed: (failures in a row, not to be tried before).
+        self._failed: dict[str, tuple[int, float]] = {}
 
     # -- listening (synchronous, on the room's ordered path) --------------------------------
 
@@ -110,6 +115,7 @@ class HistoryRecorder(HubListener):
 
     def deleted(self, doc: str, *, remote: bool = False) -> None:
         self._bursts.pop(doc, None)
+        self._failed.pop(doc, None)
         self._orphans = [orphan for orphan in self._orphans if orphan[0] != doc]
         self._bases.pop(doc, None)
 
@@ -139,11 +145,16 @@ class HistoryRecorder(HubListener):
             raise
 
     async def close_due(self) -> None:
+        """Close the versions that are due; a document that failed waits for its retry time,
+        so it never holds up the others."""
+        now = time.monotonic()
         for doc in {doc for doc, _, _ in self._orphans}:
-            await self._close_safely(doc, orphans_only=True)
+            if self._may_try(doc, now):
+                await self._close_safely(doc, orphans_only=True)
         now = time.monotonic()
         for doc, burst in list(self._bursts.items()):
-            if now - burst.last >= self.idle_seconds or now - burst.started >= self.max_seconds:
+            due = now - burst.last >= self.idle_seconds or now - burst.started >= self.max_seconds
+            if due and self._may_try(doc, now):
                 await self._close_safely(doc)
 
     async def close_all(self) -> None:
@@ -151,7 +162,13 @@ class HistoryRecorder(HubListener):
         for doc in {doc for doc, _, _ in self._orphans} | set(self._bursts):
             await self._close_safely(doc)
 
+    def _may_try(self, doc: str, now: float) -> bool:
+        failed = self._failed.get(doc)
+        return failed is None or now >= failed[1]
+
     async def _close_safely(self, doc: str, *, orphans_only: bool = False) -> None:
+        """Close one document's versions; whatever fails stays queued for a later attempt and
+        is logged, and the caller goes on with the other documents."""
         try:
             async with self._locks[doc]:
                 await self._close_orphans(doc)
@@ -160,7 +177,18 @@ class HistoryRecorder(HubListener):
                 if doc not in self.hub.rooms and doc not in self._bursts:
                     self._bases.pop(doc, None)  # unloaded: keep nothing for it
         except StoreError as exc:
+            self._retry_later(doc)
             log.error("event=version_failed doc=%s error=%s", doc, exc)
+        except Exception:  # a bug, or content we cannot handle: this document only
+            self._retry_later(doc)
+            log.exception("event=version_failed doc=%s", doc)
+        else:
+            self._failed.pop(doc, None)
+
+    def _retry_later(self, doc: str) -> None:
+        failures = self._failed.get(doc, (0, 0.0))[0] + 1
+        delay = min(_RETRY_FIRST * 2 ** (failures - 1), _RETRY_MAX)
+        self._failed[doc] = (failures, time.monotonic() + delay)
 
     async def _close_orphans(self, doc: str) -> None:
         """Record the bursts of this document's unloaded rooms, oldest first (lock held)."""

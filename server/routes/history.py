@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crdt.errors import UpdateRejected
+from crdt.sanitize import is_utf8_text
 from server.auth import authenticate_request
 from server.docids import is_valid_doc_id
 from server.errors import StoreError
@@ -59,7 +61,7 @@ async def _exists(hub: Hub, doc: str) -> bool:
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
         raise Refused(error(400, "the body must be JSON")) from None
     if not isinstance(body, dict):
         raise Refused(error(400, "the body must be a JSON object"))
@@ -76,6 +78,8 @@ def _handled(route: Any) -> Any:
             return refused.response
         except NoSuchVersion as exc:
             return error(404, str(exc))
+        except UpdateRejected as exc:  # the document's content forbids the change asked for
+            return error(409, str(exc))
         except StoreError:
             return error(503, "the store is unavailable")
         return response
@@ -103,6 +107,8 @@ async def record_version(request: Request) -> Response:
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL):
         return error(400, f"label must be a string of at most {MAX_LABEL} characters")
+    if label is not None and not is_utf8_text(label):
+        return error(400, "label must be text (valid UTF-8)")
     hub = _hub(request)
     if not await _exists(hub, doc):
         return error(404, f"no document {doc!r}")

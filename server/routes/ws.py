@@ -207,8 +207,9 @@ def _frame_handler(hub: Hub, room: Room, conn: Connection, rates: MessageRates) 
         except ProtocolError as exc:
             _close(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
             return
-        except CrdtError as exc:
-            _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, f"update rejected: {exc}")
+        except CrdtError as exc:  # pycrdt's words go to the log, not to the client
+            reason = "update refused: the document cannot apply it"
+            _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason, detail=str(exc))
             return
         except Exception:  # a bug of ours: this connection closes, the room carries on
             log.exception("event=frame_failed doc=%s conn=%s", room.name, conn.id)
@@ -248,9 +249,17 @@ async def _read_frames(
             direct.attach(None)
 
 
-def _close(hub: Hub, conn: Connection, doc: str, code: int, reason: str) -> None:
+def _close(
+    hub: Hub, conn: Connection, doc: str, code: int, reason: str, *, detail: str | None = None
+) -> None:
+    """Close with `reason` for the client; `detail` (how it failed inside) is only logged."""
     hub.metrics.closes.labels(code=str(code)).inc()
     log.warning(
-        "event=connection_closed doc=%s conn=%s code=%d reason=%r", doc, conn.id, code, reason
+        "event=connection_closed doc=%s conn=%s code=%d reason=%r%s",
+        doc,
+        conn.id,
+        code,
+        reason,
+        "" if detail is None else f" error={detail!r}",
     )
     conn.close(code, reason)

@@ -7,6 +7,8 @@ not per keystroke.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -91,6 +93,7 @@ class SQLiteStore:
         def connect() -> sqlite3.Connection:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _create_owner_only(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -318,3 +321,9 @@ class SQLiteStore:
             ).fetchall()
 
         return [Revocation(user, float(b), float(u)) for user, b, u in await self._run(read)]
+
+def _create_owner_only(path: str) -> None:
+    """Create the database file 0600 if it is new: documents are nobody else's business on
+    this machine, and SQLite gives the -wal and -shm files it creates the same mode."""
+    with contextlib.suppress(FileExistsError):  # an existing file keeps the mode it has
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

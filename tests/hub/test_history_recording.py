@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
@@ -284,3 +285,36 @@ async def test_restoring_an_unloaded_document_loads_it_and_persists_the_change()
 
 async def _unloaded(hub: Hub, doc: str) -> bool:
     return doc not in hub.rooms
+
+
+class _CursedStore(MemoryStore):
+    """Recording a version of document `cursed` fails the way a bug would (not a StoreError)."""
+
+    async def append_version(self, doc: str, *args: Any, **kwargs: Any) -> bool:
+        if doc == "cursed":
+            raise RuntimeError("cannot record this one")
+        return await super().append_version(doc, *args, **kwargs)
+
+
+async def test_a_document_whose_versions_fail_holds_up_no_other_nor_the_shutdown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = _CursedStore()
+    config = Config(version_idle_seconds=0.05, flush_interval=0.01)
+    async with asyncio.timeout(20), started(config, store) as (hub, _):
+        ana, ben = await _join(hub, "cursed", ANA), await _join(hub, "fine", BEN)
+        cursed, fine = Editor(1), Editor(2)
+        _send(hub, "cursed", ana, cursed.append("never recorded"))
+        for n in range(3):
+            _send(hub, "fine", ben, fine.append(f"edit {n}"))
+            await eventually(
+                lambda: store.list_versions("fine"),
+                lambda vs, n=n: len(vs) == n + 1,
+                what=f"version {n + 1} of the other document",
+            )
+        _send(hub, "cursed", ana, cursed.append("still open at shutdown"))
+    assert "event=version_failed doc=cursed" in caplog.text
+    assert "event=service_crashed" not in caplog.text
+    # Retried with a growing delay, not on every tick of the service.
+    assert caplog.text.count("event=version_failed doc=cursed") <= 4
+    assert [v.version for v in await store.list_versions("fine")] == [1, 2, 3]

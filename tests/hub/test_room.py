@@ -340,3 +340,20 @@ async def test_a_rewrite_of_existing_ids_is_relayed_alone_so_receivers_keep_the_
         seen.apply_update(message.update)
     server_text = str(room.document.ydoc.get("t", type=Text))
     assert str(seen.get("t", type=Text)) == server_text == "abZd"
+
+
+def test_the_size_limit_counts_what_yrs_holds_back() -> None:
+    source, hello = edit(1, "hello")
+    # Client 2's 600 characters after client 1's clock 5, which the document never got.
+    doc2 = Doc(client_id=2)
+    doc2.apply_update(hello)
+    _, more = edit(1, "!", base=source)
+    doc2.apply_update(more)
+    _, pending = edit(2, "y" * 600, base=doc2)
+    document = Document.load(hello, [pending])  # stored by an older hub: kept, pending
+    room = Room("r", document, max_doc_bytes=900, size=len(hello) + len(pending))
+    conn = Connection(RecordingChannel())
+    room.join(conn)
+    _, small = edit(3, "z" * 300)
+    with pytest.raises(LimitExceeded):  # 300 more fit what encode() shows, not the 600 held
+        room.receive(conn, encode_sync_update(small))

@@ -97,6 +97,20 @@ async def test_versions_are_posted_and_a_dead_receiver_is_given_up_on() -> None:
         assert received.headers["x-tandem-event"] == "version"  # `restored` is not posted
 
 
+async def test_an_event_that_cannot_be_sent_fails_alone(caplog) -> None:
+    async with HttpReceiver() as receiver:
+        config = Config(store="memory://", webhook=(receiver.url,), webhook_secret=SECRET)
+        hub = Hub(config, MemoryStore())
+        async with hub.running():
+            hub.events.publish("plan", {"type": "version", "version": {"label": "\ud800"}})
+            hub.events.publish("plan", {"type": "version", "version": {"label": "fine"}})
+            await eventually(lambda: _count(receiver), lambda n: n == 1, what="the good one")
+            assert await _metric(hub, "failed") == 1.0
+        (received,) = receiver.received
+        assert json.loads(received.body)["version"] == {"label": "fine"}
+        assert "event=service_crashed" not in caplog.text
+
+
 async def test_webhook_flags_are_checked_before_starting() -> None:
     async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
         proc = await asyncio.create_subprocess_exec(

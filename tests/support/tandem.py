@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# A log line may hold a long traceback: past the reader's limit it would stop reading, and
+# the server would block writing its logs.
+_LINE_LIMIT = 16 * 1024 * 1024
 _BANNER = re.compile(r"running at (https?://\S+?)/?\s")
 
 
@@ -38,6 +41,7 @@ class TandemProcess:
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            limit=_LINE_LIMIT,
         )
         assert self.proc.stdout is not None
         try:

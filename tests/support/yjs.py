@@ -50,6 +50,7 @@ class YjsClient:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            limit=16 * 1024 * 1024,  # one reply is one line: a document's XML may be long
         )
         return cls(proc)
 

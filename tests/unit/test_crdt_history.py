@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import XmlElement, XmlText
+import pytest
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from crdt.document import Document
+from crdt.errors import UpdateRejected
 from crdt.history import blocks, diff_documents, rebuild, restore_update
 from crdt.render import to_prosemirror, to_text
 
@@ -169,3 +171,25 @@ def test_rebuild_replays_version_diffs_after_a_checkpoint() -> None:
     checkpoint = rebuild(None, diffs[:3]).encode()
     assert to_text(rebuild(checkpoint, diffs[3:]).content) == texts[-1]
     assert to_text(rebuild(None, diffs[:2]).content) == texts[1]
+
+
+# Found by the live fuzz: a string item straight in the root fragment, then one whose parent is
+# the XmlText item (client 1618033988, clock 7) of the second of three paragraphs.
+_NOT_XML = bytes.fromhex(
+    "01028ce6e70100040107636f6e74656e740ac3bdf09b9faec295c2b00400c4fac483060706c3a8f189978f00"
+)
+
+
+@pytest.mark.timeout(30, method="thread")  # the old delete hung in Rust, holding the GIL
+def test_a_body_with_strings_straight_in_xml_elements_is_refused_not_hung() -> None:
+    author = Doc(client_id=1618033988)
+    body = author.get("content", type=XmlFragment)
+    for n in range(3):
+        body.children.append(XmlElement("paragraph", {}, [XmlText(f"cid {n}")]))
+    live = Document()
+    live.apply(author.get_update())
+    live.apply(_NOT_XML)
+    target = Document()
+    target.content.children.append(XmlElement("paragraph", {}, [XmlText("old")]))
+    with pytest.raises(UpdateRejected, match="not XML"):
+        restore_update(live, target)

@@ -322,6 +322,7 @@ class SQLiteStore:
 
         return [Revocation(user, float(b), float(u)) for user, b, u in await self._run(read)]
 
+
 def _create_owner_only(path: str) -> None:
     """Create the database file 0600 if it is new: documents are nobody else's business on
     this machine, and SQLite gives the -wal and -shm files it creates the same mode."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,7 +110,8 @@ async def test_a_signed_token_with_malformed_claims_is_a_401(tmp_path: Path) -> 
     import jwt
 
     def signed(**claims: object) -> str:
-        base = {"sub": "eve", "docs": ["*"], "role": "read", "exp": 2**31 - 1}
+        # Valid for an hour (tokens may not live past --max-token-ttl, 30 days by default).
+        base = {"sub": "eve", "docs": ["*"], "role": "read", "exp": int(time.time()) + 3600}
         return jwt.encode({**base, **claims}, SECRET, algorithm="HS256")
 
     bad = {

@@ -208,6 +208,8 @@ async def _fuzzed_presence(ws_url: str, doc: str) -> list[AwarenessEntry]:
                 pass
     entries = decode_awareness_update(message.update)
     return [e for e in entries if e.state is not None and _FUZZ_MARK in e.state]
+
+
 # -- update references: ids the server never saw, cycles, unknown deletes, nesting ------------
 
 _ID = tuple[int, int]

@@ -79,6 +79,7 @@ class Hub:
     async def running(self) -> AsyncIterator[Hub]:
         """Open the store and run the background work until the block exits, then flush."""
         await self.store.open()
+        watchdog: asyncio.TimerHandle | None = None
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
@@ -94,11 +95,16 @@ class Hub:
                     yield self
                 finally:
                     self._tasks = None
+                    watchdog = asyncio.get_running_loop().call_later(
+                        SLOW_SHUTDOWN_SECONDS, _log_pending_tasks
+                    )
                     for task in background:
                         task.cancel()
         finally:
             await self._shutdown()
             self.offload.close()
+            if watchdog is not None:
+                watchdog.cancel()
 
     async def _shutdown(self) -> None:
         for room in list(self.rooms.values()):
@@ -331,6 +337,19 @@ class Hub:
                     for listener in self.listeners:
                         listener.room_closed(room)
                     log.info("event=room_unloaded doc=%s", room.name)
+
+
+SLOW_SHUTDOWN_SECONDS = 8.0
+
+
+def _log_pending_tasks() -> None:
+    """A stop that takes this long is stuck somewhere: say where, so it can be fixed."""
+    for task in asyncio.all_tasks():
+        frames = "; ".join(
+            f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+            for frame in task.get_stack(limit=12)
+        )
+        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), frames)
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:

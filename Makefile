@@ -47,7 +47,7 @@ tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 client_js/node_modules/.package-lock.json: client_js/package-lock.json
 	npm ci --prefix client_js --no-audit --no-fund
 
-# Rebuild the committed browser bundles in server/static/ from client_js/.
+# Rebuild the committed browser bundles in server/http/static/ from client_js/.
 bundle: client_js/node_modules/.package-lock.json
 	node client_js/build.mjs
 
@@ -55,9 +55,9 @@ bundle: client_js/node_modules/.package-lock.json
 check-bundle: client_js/node_modules/.package-lock.json
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 	node client_js/build.mjs --outdir "$$out" >/dev/null && \
-	if diff -r "$$out" server/static >/dev/null; then echo "server/static is fresh"; \
-	else diff -r "$$out" server/static | head -5; \
-	  echo "server/static is stale: run 'make bundle' and commit it"; exit 1; fi
+	if diff -r "$$out" server/http/static >/dev/null; then echo "server/http/static is fresh"; \
+	else diff -r "$$out" server/http/static | head -5; \
+	  echo "server/http/static is stale: run 'make bundle' and commit it"; exit 1; fi
 
 # Benchmarks (on demand, never in CI): Tandem against the Node reference server and
 # pycrdt-websocket, real Yjs clients under Node. BENCH_ARGS="--quick" for a smoke run.

@@ -1,4 +1,4 @@
-// Bundles the browser side into server/static/ (or --outdir DIR). Deterministic: the same
+// Bundles the browser side into server/http/static/ (or --outdir DIR). Deterministic: the same
 // lockfile and sources give the same bytes, which `make check-bundle` verifies.
 //
 // One entry per page (src/pages/NAME.js -> static/NAME.js) plus the widget (static/tandem.js)
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const outIndex = args.indexOf('--outdir')
-const outdir = resolve(outIndex >= 0 ? args[outIndex + 1] : join(here, '..', 'server', 'static'))
+const outdir = resolve(outIndex >= 0 ? args[outIndex + 1] : join(here, '..', 'server', 'http', 'static'))
 
 const common = {
   absWorkingDir: here,

@@ -13,22 +13,22 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth import Authenticator, AuthError, auth_error_response
-from server.broker import Broker, broker_url, open_broker
-from server.broker import install as install_broker
+from server.cluster import Broker, broker_url, open_broker
+from server.cluster import install as install_broker
 from server.config import Config
+from server.core.hub import Hub
+from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
 from server.events.bus import bus_url, open_bus
 from server.history.recorder import HistoryRecorder
-from server.hub import Hub
-from server.limits import ConnectionLimiter
-from server.revocations import CHANNEL as REVOCATIONS_CHANNEL
-from server.revocations import Revocations
-from server.routes import api, events, health, history, history_page, metrics, pages, users, ws
-from server.security import SecurityMiddleware
+from server.http.routes import api, events, health, history, history_page, metrics, pages, users, ws
+from server.security.auth import Authenticator, AuthError, auth_error_response
+from server.security.guard import SecurityMiddleware
+from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
+from server.security.revocations import Revocations
 from server.stores import Store, open_store
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "http" / "static"
 
 
 class TandemApp(Starlette):

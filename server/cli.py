@@ -15,7 +15,7 @@ import uvicorn
 
 from server.config import DEFAULT_STORE, Config, build_config
 from server.errors import ConfigError, TandemError
-from server.logs import configure_logging
+from server.ops.logs import configure_logging
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,7 +180,7 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
 
 def check_exposure(config: Config) -> None:
     """Refuse to serve an open hub beyond this machine unless told to, loudly."""
-    from server.security import is_loopback_host
+    from server.security.guard import is_loopback_host
 
     open_hub = config.auth_secret is None and config.auth_verifier is None
     if open_hub and not is_loopback_host(config.host) and not config.insecure_no_auth:
@@ -209,7 +209,7 @@ def _add_token(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _token(args: argparse.Namespace) -> int:
-    from server.auth import mint_token
+    from server.security.auth import mint_token
 
     config = build_config({"auth_secret": args.auth_secret})
     if config.auth_secret is None:
@@ -340,12 +340,12 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
-    from server.auth import Authenticator
     from server.events.bus import bus_url, open_bus
-    from server.httpprotocol import head_bounded_protocol
-    from server.security import redact_tokens_in_logs
+    from server.security.auth import Authenticator
+    from server.security.guard import redact_tokens_in_logs
     from server.stores import open_store
-    from server.wsprotocol import DirectWebSocketProtocol
+    from server.transport.httpprotocol import head_bounded_protocol
+    from server.transport.wsprotocol import DirectWebSocketProtocol
 
     config = build_config(vars(args))
     open_store(config.store)  # a bad store URL fails here, before anything is bound

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.errors import ConfigError
-from server.forwarded import parse_networks
+from server.transport.forwarded import parse_networks
 
 DEFAULT_STORE = "sqlite:///./tandem.db"
 
@@ -83,7 +83,7 @@ class Config:
     max_connections_per_doc: int = 500
     max_connections_per_address: int = 200
     max_rooms: int = 10000  # documents open in memory at once
-    # Presence (server.limits.PresenceLimits): awareness client ids and state bytes.
+    # Presence (server.core.limits.PresenceLimits): awareness client ids and state bytes.
     max_awareness_clients: int = 8  # per connection (a browser tab announces one)
     max_awareness_bytes: int = 16 * 1024  # per connection
     max_awareness_clients_per_doc: int = 4096

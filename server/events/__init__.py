@@ -8,5 +8,5 @@
   notifications for `/events` subscribers and webhooks (`hub.events.publish(doc, payload)`).
 - `webhooks`: signed HTTP POSTs with retries, in a background service.
 
-This package imports nothing at load time so that `server.room` can use `names` freely.
+This package imports nothing at load time so that `server.core.room` can use `names` freely.
 """

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from server.events.bus import Deliver, Message, Outbox
-from server.redisconn import close_quietly
+from server.ops.redisconn import close_quietly
 
 log = logging.getLogger("tandem.events.redis")
 

@@ -28,17 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from server.connection import Connection
-from server.docids import is_valid_doc_id
+from server.core.connection import Connection
+from server.core.docids import is_valid_doc_id
+from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
+from server.core.names import DEFAULT_NAME, announced_user, clean_color, clean_name, color_for
 from server.events.bus import Bus, Message, bus_url, open_bus
-from server.events.names import DEFAULT_NAME, announced_user, clean_color, clean_name, color_for
 from server.events.presence import Change, PresenceTable, Record
 from server.events.webhooks import Webhooks
-from server.listeners import AwarenessEvent, HubListener, UpdateEvent
 
 if TYPE_CHECKING:
-    from server.hub import Hub
-    from server.room import Room
+    from server.core.hub import Hub
+    from server.core.room import Room
 
 log = logging.getLogger("tandem.events")
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from server.metrics import Metrics
+from server.ops.metrics import Metrics
 
 log = logging.getLogger("tandem.webhooks")
 

@@ -16,8 +16,8 @@ from crdt import jobs
 from crdt.document import Document
 from crdt.history import rebuild
 from crdt.sanitize import as_utf8_text
+from server.core.offload import Offload
 from server.errors import TandemError
-from server.offload import Offload
 from server.stores.base import Store, VersionInfo
 
 FORMATS = jobs.FORMATS

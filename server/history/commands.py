@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from crdt import jobs
 from server.config import build_config
-from server.docids import InvalidDocId, check_doc_id
+from server.core.docids import InvalidDocId, check_doc_id
 from server.errors import ConfigError, TandemError
 from server.history import archive
 from server.stores import Store, VersionInfo, open_store

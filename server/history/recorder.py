@@ -28,12 +28,12 @@ from crdt import jobs
 from crdt.document import Document
 from crdt.history import restore_update
 from crdt.render import to_prosemirror
+from server.core.hub import Hub
+from server.core.identity import Identity
+from server.core.listeners import HubListener, UpdateEvent
+from server.core.room import Room, RoomState
 from server.errors import StoreError
 from server.history.archive import rebuild_version, version_json, version_parts
-from server.hub import Hub
-from server.identity import Identity
-from server.listeners import HubListener, UpdateEvent
-from server.room import Room, RoomState
 from server.stores.base import VersionInfo
 
 log = logging.getLogger("tandem.history")

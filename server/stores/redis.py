@@ -1,6 +1,6 @@
 """The Redis store: for several hub instances sharing one Redis (a single server or a Cluster).
 
-Per document, all under one hash tag (see `server.redisconn.doc_key`):
+Per document, all under one hash tag (see `server.ops.redisconn.doc_key`):
 - `tandem:{doc}:snapshot`  the compacted snapshot (a Yjs update), absent until a compaction;
 - `tandem:{doc}:tail`      a list of updates appended since, oldest first;
 - `tandem:{doc}:meta`      a hash: created_at, updated_at, generation, snapshot_size, tail_size.
@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.errors import StoreError
-from server.redisconn import (
+from server.ops.redisconn import (
     INDEX_KEY,
     REVOCATIONS_KEY,
     RedisClient,

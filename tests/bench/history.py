@@ -23,11 +23,11 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from crdt.document import Document
 from crdt.render import to_text
 from server.config import Config
-from server.connection import Connection
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import Identity
 from server.history.archive import rebuild_version
 from server.history.recorder import HistoryRecorder
-from server.hub import Hub
-from server.identity import Identity
 from server.stores.sqlite import SQLiteStore
 
 

@@ -28,8 +28,8 @@ from crdt.protocol import encode_sync_step1, encode_sync_update
 from crdt.split import split_update
 from server.app import create_app
 from server.config import Config
-from server.connection import Connection
-from server.persistence import compact
+from server.core.connection import Connection
+from server.core.persistence import compact
 from tests.support.channels import RecordingChannel
 
 WORDS = [

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from server.auth import mint_token
+from server.security.auth import mint_token
 from tests.browser.helpers import DOC, host_page
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page
 
-from server.auth import mint_token
+from server.security.auth import mint_token
 from tests.browser.helpers import DOC, open_editor
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess

@@ -9,7 +9,7 @@ import pytest
 
 from crdt.document import Document
 from crdt.render import to_text
-from server.redisconn import doc_key
+from server.ops.redisconn import doc_key
 from server.stores.redis import RedisStore
 from tests.support.redis import RedisClusterServers
 from tests.support.tandem import TandemProcess

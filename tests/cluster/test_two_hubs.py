@@ -14,8 +14,8 @@ import websockets
 
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
-from server.broker.fanout import CONFIRM_TIMEOUT
-from server.redisconn import INDEX_KEY, doc_key
+from server.cluster.fanout import CONFIRM_TIMEOUT
+from server.ops.redisconn import INDEX_KEY, doc_key
 from tests.security.conftest import SECRET, token
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually, throughout

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from crdt.awareness import AwarenessEntry
-from server.events.names import clean_color, clean_name, color_for, stamp_awareness
-from server.identity import ANONYMOUS, Identity
+from server.core.identity import ANONYMOUS, Identity
+from server.core.names import clean_color, clean_name, color_for, stamp_awareness
 
 
 def state(entry: AwarenessEntry) -> dict[str, object]:

@@ -14,9 +14,9 @@ from pycrdt import Doc, Text
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, encode_awareness, encode_sync_update, parse_message
 from server.config import Config
-from server.connection import Connection
-from server.hub import Hub
-from server.identity import ANONYMOUS, Identity
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import ANONYMOUS, Identity
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually

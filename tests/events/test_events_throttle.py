@@ -8,9 +8,9 @@ import time
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.document import Document
 from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
-from server.connection import Connection
-from server.room import Room
-from server.throttle import AwarenessThrottle
+from server.core.connection import Connection
+from server.core.room import Room
+from server.core.throttle import AwarenessThrottle
 from tests.support.channels import RecordingChannel
 
 

@@ -19,7 +19,7 @@ from crdt.protocol import (
     encode_sync_update,
     parse_message,
 )
-from server.connection import MERGE_RUN, Connection, Spawn
+from server.core.connection import MERGE_RUN, Connection, Spawn
 from tests.support.channels import RecordingChannel
 
 

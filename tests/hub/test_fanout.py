@@ -18,12 +18,12 @@ from pycrdt import Doc, Text
 
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, SyncUpdate, encode_awareness, encode_sync_update
-from server.broker import install
-from server.broker.fanout import Fanout
-from server.broker.memory import MemoryBroker, MemoryBus
+from server.cluster import install
+from server.cluster.fanout import Fanout
 from server.config import Config
-from server.connection import Connection
-from server.hub import Hub
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.pubsub.memory import MemoryBroker, MemoryBus
 from server.stores.memory import MemoryStore
 from tests.hub.test_room import edit, queued
 from tests.support.channels import RecordingChannel

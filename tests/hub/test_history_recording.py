@@ -14,12 +14,12 @@ from crdt.document import Document
 from crdt.protocol import SyncUpdate, encode_sync_update, parse_message
 from crdt.render import to_text
 from server.config import Config
-from server.connection import Connection
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import Identity
+from server.core.persistence import compact
 from server.history.archive import NoSuchVersion, rebuild_version
 from server.history.recorder import HistoryRecorder
-from server.hub import Hub
-from server.identity import Identity
-from server.persistence import compact
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from server.logs import JsonFormatter, TextFormatter
+from server.ops.logs import JsonFormatter, TextFormatter
 
 
 def record(message: str, *args: object) -> logging.LogRecord:

@@ -22,12 +22,12 @@ from crdt.protocol import (
     parse_message,
 )
 from server.config import Config
-from server.connection import Connection
-from server.hub import Hub
-from server.identity import Identity, Role
-from server.limits import LimitExceeded, PresenceLimits
-from server.listeners import HubListener
-from server.room import Room
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import Identity, Role
+from server.core.limits import LimitExceeded, PresenceLimits
+from server.core.listeners import HubListener
+from server.core.room import Room
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
 

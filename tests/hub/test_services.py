@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from server.config import Config
-from server.connection import Connection
-from server.hub import Hub
-from server.identity import ANONYMOUS
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import ANONYMOUS
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually

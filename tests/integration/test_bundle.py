@@ -1,4 +1,4 @@
-"""server/static is exactly what client_js/ builds from its lockfile (as `make check-bundle`)."""
+"""server/http/static/ is exactly what client_js/ builds from its lockfile."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.support.services import IN_CI, require_executable
 from tests.support.tandem import ROOT
 
 CLIENT = ROOT / "client_js"
-STATIC = ROOT / "server" / "static"
+STATIC = ROOT / "server" / "http" / "static"
 
 
 def _files(root: Path) -> set[str]:
@@ -39,4 +39,4 @@ def test_committed_bundles_are_a_fresh_build(tmp_path: Path) -> None:
     stale = [
         name for name in sorted(built) if not filecmp.cmp(tmp_path / name, STATIC / name, False)
     ]
-    assert not stale, f"stale in server/static (run `make bundle`): {stale}"
+    assert not stale, f"stale in server/http/static (run `make bundle`): {stale}"

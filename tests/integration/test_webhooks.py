@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from server.config import Config
+from server.core.hub import Hub
 from server.events.webhooks import sign
-from server.hub import Hub
 from server.stores.memory import MemoryStore
 from tests.support.http_receiver import HttpReceiver, Received
 from tests.support.tandem import ROOT, TandemProcess

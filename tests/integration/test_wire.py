@@ -8,7 +8,7 @@ import websockets
 from websockets.frames import Frame, Opcode
 
 from crdt.protocol import SyncStep1, SyncUpdate, parse_message
-from server.wsprotocol import frame_header
+from server.transport.wsprotocol import frame_header
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 

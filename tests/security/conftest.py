@@ -10,7 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from server.auth import mint_token
+from server.security.auth import mint_token
 from tests.support.tandem import TandemProcess
 
 SECRET = "test-secret-0123456789abcdef-0123456789"

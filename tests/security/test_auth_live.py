@@ -16,7 +16,7 @@ WRONG_SECRET = "another-secret-0123456789abcdef-01234"
 
 
 def _expired() -> str:
-    from server.auth import mint_token
+    from server.security.auth import mint_token
 
     return mint_token(SECRET, user="ana", docs=["*"], ttl=60, now=0)
 

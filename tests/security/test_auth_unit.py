@@ -7,7 +7,11 @@ import time
 import jwt
 import pytest
 
-from server.auth import (
+from server.cli import main
+from server.config import Config, build_config
+from server.core.identity import ANONYMOUS, Identity, Role
+from server.errors import ConfigError
+from server.security.auth import (
     Authenticator,
     Forbidden,
     Unauthenticated,
@@ -15,10 +19,6 @@ from server.auth import (
     load_verifier,
     mint_token,
 )
-from server.cli import main
-from server.config import Config, build_config
-from server.errors import ConfigError
-from server.identity import ANONYMOUS, Identity, Role
 from tests.security.conftest import SECRET
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from server.config import build_config
 from server.errors import ConfigError
-from server.forwarded import TrustedProxies, parse_hop
+from server.transport.forwarded import TrustedProxies, parse_hop
 
 PROXIES = TrustedProxies(["127.0.0.2", "10.0.0.0/8", "fd00::/8"])
 

@@ -12,10 +12,10 @@ from starlette.routing import Route
 
 from server.cli import check_exposure
 from server.config import Config
+from server.core.limits import ConnectionLimiter, LimitExceeded, MessageRates, TokenBucket
 from server.errors import ConfigError
-from server.limits import ConnectionLimiter, LimitExceeded, MessageRates, TokenBucket
-from server.metrics import Metrics
-from server.security import SecurityMiddleware, is_loopback_host
+from server.ops.metrics import Metrics
+from server.security.guard import SecurityMiddleware, is_loopback_host
 from tests.security.conftest import SECRET, metric
 
 

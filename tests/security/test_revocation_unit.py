@@ -10,12 +10,12 @@ import time
 import jwt
 import pytest
 
-from server.auth import Authenticator, Unauthenticated, decode_token, mint_token
-from server.connection import Connection
+from server.core.connection import Connection
+from server.core.identity import ANONYMOUS, Identity
 from server.events.bus import MemoryBus
-from server.identity import ANONYMOUS, Identity
-from server.metrics import Metrics
-from server.revocations import Revocations
+from server.ops.metrics import Metrics
+from server.security.auth import Authenticator, Unauthenticated, decode_token, mint_token
+from server.security.revocations import Revocations
 from server.stores import Revocation
 from server.stores.memory import MemoryStore
 from tests.security.conftest import SECRET

@@ -8,8 +8,8 @@ from pycrdt import XmlElement, XmlText
 
 from crdt.document import Document
 from crdt.render import to_text
+from server.core.persistence import compact
 from server.history.archive import rebuild_version
-from server.persistence import compact
 from server.stores import Store, VersionInfo
 
 

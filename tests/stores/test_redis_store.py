@@ -10,9 +10,9 @@ import redis
 from pycrdt import Text
 
 from crdt.document import Document
+from server.core.persistence import compact
 from server.errors import StoreError
-from server.persistence import compact
-from server.redisconn import doc_key
+from server.ops.redisconn import doc_key
 from server.stores.redis import RedisStore
 from tests.support.redis import RedisClusterServers, RedisServer
 

@@ -7,7 +7,7 @@ import asyncio
 from pycrdt import Text
 
 from crdt.document import Document, merge_into_snapshot
-from server.persistence import compact
+from server.core.persistence import compact
 from server.stores import Store
 
 

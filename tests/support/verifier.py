@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.auth import Forbidden
-from server.identity import Identity, Role
+from server.core.identity import Identity, Role
+from server.security.auth import Forbidden
 
 
 async def verify(token: str, doc: str | None) -> Identity:

@@ -1,0 +1,98 @@
+"""The REST API over documents: listing, metadata and presence, content in several formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from crdt import jobs
+from server.core.docids import is_valid_doc_id
+from server.core.hub import Hub
+from server.core.identity import Identity, Role
+from server.security.auth import authenticate_request
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
+    """Every stored or live document (that `identity` may read), most recently edited first."""
+    infos = {info.doc: info for info in await hub.store.list_docs()}
+    docs = []
+    for doc in set(infos) | set(hub.rooms):
+        if identity is not None and not identity.can_access(doc):
+            continue
+        info = infos.get(doc)
+        room = hub.rooms.get(doc)
+        docs.append(
+            {
+                "id": doc,
+                "updated_at": iso(info.updated_at) if info else None,
+                "size": info.size if info else 0,
+                "editors": len(room.connections) if room else 0,
+            }
+        )
+    # Live documents not flushed yet sort first: they are the most recent of all.
+    docs.sort(key=lambda d: (d["updated_at"] or "~", d["id"]), reverse=True)
+    return docs
+
+
+async def list_docs(request: Request) -> Response:
+    identity = await authenticate_request(request, None, Role.READ)
+    return JSONResponse({"docs": await document_summaries(request.app.state.hub, identity)})
+
+
+async def get_doc(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return error(400, "invalid document id")
+    await authenticate_request(request, doc, Role.READ)
+    fmt = request.query_params.get("format")
+    if fmt is not None:
+        return await _content(hub, doc, fmt)
+    info = await hub.store.info(doc)
+    room = hub.rooms.get(doc)
+    if info is None and room is None:
+        return error(404, f"no document {doc!r}")
+    return JSONResponse(
+        {
+            "id": doc,
+            "created_at": iso(info.created_at) if info else None,
+            "updated_at": iso(info.updated_at) if info else None,
+            "size": info.size if info else 0,
+            "live": room is not None,
+            "editors": len(room.connections) if room else 0,
+            "presence": hub.events.people(doc),  # across instances (server/events)
+        }
+    )
+
+
+async def delete_doc(request: Request) -> Response:
+    """DELETE /api/docs/{doc}: admins only; connected editors are closed with 4404."""
+    hub: Hub = request.app.state.hub
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return error(400, "invalid document id")
+    await authenticate_request(request, doc, Role.ADMIN)
+    if not await hub.delete(doc):
+        return error(404, f"no document {doc!r}")
+    return Response(status_code=204)
+
+
+async def _content(hub: Hub, doc: str, fmt: str) -> Response:
+    if fmt not in {"text", "html", "json"}:
+        return error(400, f"unknown format {fmt!r}: use text, html or json")
+    if doc not in hub.rooms and await hub.store.info(doc) is None:
+        return error(404, f"no document {doc!r}")
+    parts = await hub.document_parts(doc)
+    media, body = await hub.offload.run(sum(map(len, parts)), jobs.render, parts, fmt)
+    return Response(body, media_type=media)

@@ -1,0 +1,28 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from server.core.hub import Hub
+from server.errors import StoreError
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok\n")
+
+
+async def readyz(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    problems: list[str] = []
+    try:
+        await hub.store.ping()
+    except StoreError as exc:
+        problems.append(f"store: {exc}")
+    if not hub.persister.healthy:
+        problems.append(f"persistence: {hub.persister.last_error}")
+    problems += [problem for check in hub.health_checks if (problem := check()) is not None]
+    if problems:
+        return JSONResponse({"ready": False, "problems": problems}, status_code=503)
+    return JSONResponse({"ready": True})

@@ -1,0 +1,15 @@
+"""GET /metrics in Prometheus text format."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.core.hub import Hub
+from server.ops.metrics import CONTENT_TYPE_LATEST
+
+
+async def metrics(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    hub.metrics.rooms.set(len(hub.rooms))
+    return Response(hub.metrics.render(), media_type=CONTENT_TYPE_LATEST)

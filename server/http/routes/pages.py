@@ -1,0 +1,88 @@
+"""HTML pages: home, editor, embed. Each is a small template under http/templates/ filled with
+escaped values; the pages' code and styles come from /static (built from client_js/), and the
+server's hints reach the scripts through data- attributes (no inline script or style)."""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from pathlib import Path
+from string import Template
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from server.core.docids import is_valid_doc_id
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The bundles built from client_js/ (committed, so a Python-only install serves the pages).
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+# Where the notification socket lives when the server has one (the pages open it only then).
+EVENTS_PATH = "/events"
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def render(name: str, **values: str) -> str:
+    """Fill a template; every value is HTML-escaped (quotes included), so none can break out."""
+    return _template(name).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
+
+
+def _serves(routes: list[BaseRoute], path: str) -> bool:
+    """Whether the app has a route for this concrete path (features that may not be built in)."""
+    return any(
+        isinstance(route, Route | WebSocketRoute) and route.path_regex.fullmatch(path) is not None
+        for route in routes
+    )
+
+
+def _common(request: Request) -> dict[str, str]:
+    routes = request.app.routes
+    auth = getattr(request.app.state, "auth", None)
+    return {
+        "base": request.scope.get("root_path", "").rstrip("/"),
+        "events": EVENTS_PATH if _serves(routes, EVENTS_PATH) else "",
+        # With auth on, the pages need a token (?token=…) before they ask the API for anything.
+        "auth": "true" if auth is not None and auth.enabled else "false",
+    }
+
+
+def _page(body: str, status: int = 200) -> Response:
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+def _invalid(doc: str) -> Response:
+    shown = html.escape(doc[:140])
+    text = f"<!doctype html><title>Invalid document id</title><p>{shown} is not a document id."
+    return HTMLResponse(text, status_code=400)
+
+
+async def home(request: Request) -> Response:
+    return _page(render("home.html", **_common(request)))
+
+
+async def editor(request: Request) -> Response:
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return _invalid(doc)
+    common = _common(request)
+    history = "true" if _serves(request.app.routes, f"/d/{doc}/history") else "false"
+    return _page(render("editor.html", doc=doc, history=history, **common))
+
+
+async def embed(request: Request) -> Response:
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return _invalid(doc)
+    # The widget's server is this page's own origin (plus the mount prefix, if any).
+    return _page(render("embed.html", doc=doc, **_common(request)))
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; answer with the icon."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")

@@ -16,6 +16,7 @@ lint: deps
 	$(VENV)/bin/ruff check crdt server tests
 	$(VENV)/bin/ruff format --check crdt server tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 deps: $(VENV)/.synced
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from server.errors import ConfigError
-from server.transport.forwarded import parse_networks
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_STORE = "sqlite:///./tandem.db"
 
@@ -219,3 +221,14 @@ def _validate_security(config: Config) -> None:
         raise ConfigError(f"--forwarded-allow-ips: {exc}") from None
     if config.auth_secret is not None and len(config.auth_secret.encode()) < 32:
         raise ConfigError("the auth secret must be at least 32 bytes (e.g. `openssl rand -hex 32`)")
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """`10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8` → networks; ValueError names a bad entry."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is neither an IP address nor a CIDR range") from None
+    return tuple(networks)

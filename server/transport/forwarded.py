@@ -21,21 +21,11 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from server.config import parse_networks
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _SECURE = {"http": False, "ws": False, "https": True, "wss": True}
-
-
-def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """`10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8` → networks; ValueError names a bad entry."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"{entry!r} is neither an IP address nor a CIDR range") from None
-    return tuple(networks)
 
 
 def parse_hop(hop: str) -> Address | None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from crdt.document import Document
 from crdt.jobs import split_state
@@ -345,11 +346,19 @@ SLOW_SHUTDOWN_SECONDS = 8.0
 def _log_pending_tasks() -> None:
     """A stop that takes this long is stuck somewhere: say where, so it can be fixed."""
     for task in asyncio.all_tasks():
-        frames = "; ".join(
-            f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
-            for frame in task.get_stack(limit=12)
-        )
-        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), frames)
+        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), _awaiting(task))
+
+
+def _awaiting(task: asyncio.Task[Any]) -> str:
+    """The chain of awaits a task is suspended in, outermost first (get_stack shows one)."""
+    places: list[str] = []
+    awaited: Any = task.get_coro()
+    while awaited is not None and len(places) < 20:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None:
+            places.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return "; ".join(places) or repr(task)
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -21,7 +21,7 @@ from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
 from server.events.bus import bus_url, open_bus
 from server.history.recorder import HistoryRecorder
-from server.http.routes import api, events, health, history, history_page, metrics, pages, users, ws
+from server.http.routes import api, events, health, history, metrics, pages, users, ws
 from server.security.auth import Authenticator, AuthError, auth_error_response
 from server.security.guard import SecurityMiddleware
 from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
@@ -93,7 +93,7 @@ def create_app(
         Route("/api/docs/{doc:path}", api.get_doc),
         Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
         Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),
-        Route("/d/{doc}/history", history_page.history_page),
+        Route("/d/{doc}/history", pages.history),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
     ]

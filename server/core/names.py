@@ -21,7 +21,8 @@ MAX_NAME = 64
 DEFAULT_NAME = "Anonymous"
 
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_PALETTE = (
+# The colours a user gets from their id; pages hand the same list to the browser (data-colours).
+PALETTE = (
     "#e6194b",
     "#3cb44b",
     "#4363d8",
@@ -46,7 +47,7 @@ def clean_name(raw: object, fallback: str = DEFAULT_NAME) -> str:
 def color_for(user: str) -> str:
     """A stable colour for a user id (the same on every instance)."""
     digest = hashlib.sha256(user.encode()).digest()
-    return _PALETTE[digest[0] % len(_PALETTE)]
+    return PALETTE[digest[0] % len(PALETTE)]
 
 
 def clean_color(raw: object, user: str) -> str:

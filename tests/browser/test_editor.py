@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from server.core.names import MAX_NAME, PALETTE
 from tests.browser.helpers import (
     DOC,
     doc_html,
@@ -278,3 +279,19 @@ async def test_narrow_screen_and_keyboard_only_use(server: TandemProcess, pages:
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await screenshot(phone, "narrow-editor")
+
+
+async def test_name_question_offers_the_servers_colours_and_name_length(
+    server: TandemProcess, pages: Pages
+) -> None:
+    page = await pages.new("newcomer")
+    await page.goto(f"{server.url}/d/colours")
+    swatches = page.locator("dialog input[name=color]")
+    await swatches.first.wait_for()
+    offered = await swatches.evaluate_all("inputs => inputs.map(i => i.value)")
+    assert offered == list(PALETTE)
+    assert await page.get_attribute("dialog input[name=name]", "maxlength") == str(MAX_NAME)
+    await page.fill("dialog input[name=name]", "x" * (MAX_NAME + 10))
+    await page.click("dialog button[type=submit]")
+    await page.wait_for_selector(".tandem-status[data-state=connected]")
+    assert await page.evaluate("tandem.client.user.name") == "x" * MAX_NAME

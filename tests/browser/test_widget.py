@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from server.core.names import color_for
 from tests.browser.helpers import (
     DOC,
     host_page,
@@ -153,3 +154,24 @@ async def test_invalid_widget_doc_explains_itself(
     message = page.locator(f"{WIDGET} .tandem-widget-error")
     await message.wait_for()
     assert "not a valid document id" in await message.inner_text()
+
+
+async def test_widget_colours_a_named_user_as_the_server_does(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    """A foreign page carries none of Tandem's data- attributes: the widget's own copy of the
+    rules (client_js/src/lib/rules.json) gives the colour the server's color_for gives."""
+    url, root = site
+    names = ["Ada Lovelace", "Grace", "Émilie du Châtelet"]
+    widgets = "".join(
+        f'<tandem-editor server="{server.url}" doc="colours-{i}" name="{name}"></tandem-editor>'
+        for i, name in enumerate(names)
+    )
+    (root / "colours.html").write_text(host_page(server.url, widgets))
+    page = await pages.new("colours")
+    await page.goto(f"{url}/colours.html")
+    await page.wait_for_function(
+        f"[...document.querySelectorAll('{WIDGET}')].every(el => el.client?.user)"
+    )
+    colours = await page.eval_on_selector_all(WIDGET, "els => els.map(el => el.client.user.color)")
+    assert colours == [color_for(name) for name in names]

@@ -9,13 +9,15 @@ export class EventStream {
    * @param {string[]} opts.docs document ids ('*' for all the caller may read)
    * @param {string|null} opts.token
    * @param {(event: object) => void} opts.onEvent
+   * @param {() => void} [opts.onOpen] on every (re)connection: a page may catch up on what it missed
    */
-  constructor ({ server, path, docs, token, onEvent }) {
+  constructor ({ server, path, docs, token, onEvent, onOpen = null }) {
     this.server = server
     this.path = path
     this.docs = docs
     this.token = token
     this.onEvent = onEvent
+    this.onOpen = onOpen
     this.ws = null
     this._attempts = 0
     this._timer = 0
@@ -38,7 +40,10 @@ export class EventStream {
     if (this._closed || this.ws) return
     const ws = new WebSocket(this.url())
     this.ws = ws
-    ws.onopen = () => { this._attempts = 0 }
+    ws.onopen = () => {
+      this._attempts = 0
+      this.onOpen?.()
+    }
     ws.onmessage = (message) => {
       if (typeof message.data !== 'string') return
       let event

@@ -1,10 +1,13 @@
 // Who the local user is: from the token when there is one, else asked once and remembered.
+// Names and colours follow the server's rules (lib/rules.js).
+import { colorFor, serverRules } from './rules.js'
 
-// Six-digit hex colours only: y-prosemirror ignores any other form. All readable with white text.
-export const COLORS = [
-  '#c2410c', '#b91c1c', '#be185d', '#7e22ce', '#4338ca',
-  '#0369a1', '#0f766e', '#15803d', '#a16207', '#57534e'
-]
+export { colorFor }
+
+/** The colours a user may pick (six-digit hex: y-prosemirror ignores any other form). */
+export function colours () {
+  return serverRules().colours
+}
 
 const STORAGE_KEY = 'tandem:user'
 
@@ -24,15 +27,8 @@ export function tokenClaims (token) {
   }
 }
 
-/** A stable colour for a user id. */
-export function colorFor (id) {
-  let hash = 0
-  for (const ch of String(id)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0
-  return COLORS[hash % COLORS.length]
-}
-
 export function cleanName (name) {
-  return String(name || '').replace(/\s+/g, ' ').trim().slice(0, 40)
+  return [...String(name || '').replace(/\s+/g, ' ').trim()].slice(0, serverRules().maxName).join('').trim()
 }
 
 function storage () {
@@ -48,13 +44,14 @@ export function rememberedUser () {
   try {
     const saved = JSON.parse(storage()?.getItem(STORAGE_KEY) || 'null')
     const name = cleanName(saved?.name)
-    if (name && COLORS.includes(saved.color)) return { name, color: saved.color }
+    // A colour from another palette (an older Tandem's) gives way to the name's own.
+    if (name) return { name, color: colours().includes(saved.color) ? saved.color : colorFor(name) }
   } catch {}
   return null
 }
 
 export function rememberUser ({ name, color }) {
-  const user = { name: cleanName(name), color: COLORS.includes(color) ? color : colorFor(name) }
+  const user = { name: cleanName(name), color: colours().includes(color) ? color : colorFor(name) }
   try {
     storage()?.setItem(STORAGE_KEY, JSON.stringify(user))
   } catch {}
@@ -77,7 +74,7 @@ export function guestUser () {
   const remembered = rememberedUser()
   if (remembered) return remembered
   const n = Math.floor(1000 + Math.random() * 9000)
-  return { name: `Guest ${n}`, color: COLORS[n % COLORS.length] }
+  return { name: `Guest ${n}`, color: colours()[n % colours().length] }
 }
 
 /** Initials for an avatar: "Ada Lovelace" -> "AL", "guest 12" -> "G1". */

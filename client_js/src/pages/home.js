@@ -1,11 +1,11 @@
 // /: recent documents (last edited, who is in them) and a new-document form.
 import { EventStream } from '../lib/events.js'
 import { initials } from '../lib/identity.js'
+import { isValidDocId } from '../lib/rules.js'
 import { ago } from '../lib/time.js'
 import { h, icon, setColor } from '../ui/dom.js'
-import { authHeaders, basePath, pageData, withToken } from '../ui/page.js'
+import { basePath, pageData, pageToken, request, withToken } from '../ui/page.js'
 
-const DOC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 const REFRESH_MS = 10000
 const data = pageData()
 const base = basePath()
@@ -37,7 +37,7 @@ form.addEventListener('submit', (event) => {
   event.preventDefault()
   const raw = nameInput.value.trim()
   const id = raw ? slugify(raw) : randomId()
-  if (!DOC_ID.test(id)) {
+  if (!isValidDocId(id)) {
     nameInput.focus()
     return
   }
@@ -59,9 +59,7 @@ function size (bytes) {
 }
 
 async function getJSON (path) {
-  const response = await fetch(base + path, { headers: authHeaders() })
-  if (!response.ok) throw Object.assign(new Error(`${path}: ${response.status}`), { status: response.status })
-  return response.json()
+  return (await request(path)).json()
 }
 
 async function people (doc) {
@@ -146,7 +144,7 @@ function scheduleRefresh () {
   refreshTimer = setTimeout(refresh, 400)
 }
 
-const token = new URLSearchParams(window.location.search).get('token')
+const token = pageToken()
 if (data.auth === 'true' && !token) {
   // Nothing to ask the API without a token: say how to get in instead of collecting 401s.
   list.replaceChildren(h('li', { class: 'empty' }, 'This Tandem needs an access link: open the page with the ?token=… you were given.'))

@@ -1,17 +1,19 @@
 // "What should others call you?": asked once (then remembered in localStorage), and again when
 // the user clicks their own avatar.
-import { COLORS, cleanName, rememberUser } from '../lib/identity.js'
+import { cleanName, colours, rememberUser } from '../lib/identity.js'
+import { serverRules } from '../lib/rules.js'
 import { h, setColor } from './dom.js'
 
 export function askForName (current = null, { cancellable = false } = {}) {
   return new Promise((resolve) => {
-    const chosen = current?.color || COLORS[Math.floor(Math.random() * COLORS.length)]
+    const palette = colours()
+    const chosen = current?.color || palette[Math.floor(Math.random() * palette.length)]
     const input = h('input', {
-      type: 'text', name: 'name', maxlength: '40', autocomplete: 'nickname', required: true,
+      type: 'text', name: 'name', maxlength: String(serverRules().maxName), autocomplete: 'nickname', required: true,
       placeholder: 'Your name', 'aria-label': 'Your name', value: current?.name || ''
     })
     const swatches = h('fieldset', { class: 'swatches' }, h('legend', {}, 'Your colour'),
-      COLORS.map((color, i) => h('label', { class: 'swatch', title: `Colour ${i + 1}` },
+      palette.map((color, i) => h('label', { class: 'swatch', title: `Colour ${i + 1}` },
         h('input', { type: 'radio', name: 'color', value: color, checked: color === chosen, 'aria-label': `Colour ${i + 1}` }),
         setColor(h('span', { 'aria-hidden': 'true' }), color))))
     const cancel = cancellable ? h('button', { type: 'button', class: 'tandem-button is-quiet' }, 'Cancel') : null

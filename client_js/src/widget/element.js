@@ -15,12 +15,11 @@
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
 import { cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { isValidDocId } from '../lib/rules.js'
 import { createEditor } from '../editor/editor.js'
 import { h } from '../ui/dom.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
-
-const DOC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 let sheet = null
 function styles () {
@@ -75,7 +74,7 @@ export class TandemEditorElement extends HTMLElement {
   _start () {
     const root = this.shadowRoot
     const doc = this.getAttribute('doc') || ''
-    if (!DOC_ID.test(doc)) {
+    if (!isValidDocId(doc)) {
       root.replaceChildren(h('p', { class: 'tandem-widget-error', role: 'alert' },
         doc ? `“${doc}” is not a valid document id.` : 'Set the doc attribute to a document id.'))
       return

@@ -1,6 +1,7 @@
-"""HTML pages: home, editor, embed. Each is a small template under http/templates/ filled with
-escaped values; the pages' code and styles come from /static (built from client_js/), and the
-server's hints reach the scripts through data- attributes (no inline script or style)."""
+"""HTML pages: home, editor, embed, history. Each is a small template under http/templates/
+filled with escaped values; the pages' code and styles come from /static (built from
+client_js/), and the server's hints and rules (document ids, colours, name length) reach the
+scripts through data- attributes (no inline script or style)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from server.core.docids import is_valid_doc_id
+from server.core.docids import DOC_ID_PATTERN, is_valid_doc_id
+from server.core.names import MAX_NAME, PALETTE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # The bundles built from client_js/ (committed, so a Python-only install serves the pages).
@@ -49,6 +51,10 @@ def _common(request: Request) -> dict[str, str]:
         "events": EVENTS_PATH if _serves(routes, EVENTS_PATH) else "",
         # With auth on, the pages need a token (?token=…) before they ask the API for anything.
         "auth": "true" if auth is not None and auth.enabled else "false",
+        # The server's rules, so the browser checks ids and picks colours exactly as it does.
+        "doc_id_pattern": DOC_ID_PATTERN,
+        "colours": " ".join(PALETTE),
+        "max_name": str(MAX_NAME),
     }
 
 
@@ -81,6 +87,14 @@ async def embed(request: Request) -> Response:
         return _invalid(doc)
     # The widget's server is this page's own origin (plus the mount prefix, if any).
     return _page(render("embed.html", doc=doc, **_common(request)))
+
+
+async def history(request: Request) -> Response:
+    """/d/{doc}/history: the history viewer's shell; the script draws it from the API."""
+    doc = request.path_params["doc"]
+    if not is_valid_doc_id(doc):
+        return _invalid(doc)
+    return _page(render("history.html", doc=doc, **_common(request)))
 
 
 async def favicon(request: Request) -> Response:

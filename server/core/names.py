@@ -21,20 +21,21 @@ MAX_NAME = 64
 DEFAULT_NAME = "Anonymous"
 
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-# The colours a user gets from their id; pages hand the same list to the browser (data-colours).
+# The colours a user gets from their id (dark enough for white initials and cursor labels:
+# contrast 4.5:1 or more); pages hand the same list to the browser (data-colours).
 PALETTE = (
-    "#e6194b",
-    "#3cb44b",
-    "#4363d8",
-    "#f58231",
-    "#911eb4",
-    "#42d4f4",
-    "#f032e6",
-    "#469990",
-    "#9a6324",
-    "#800000",
-    "#808000",
-    "#000075",
+    "#b91c1c",
+    "#c2410c",
+    "#a16207",
+    "#15803d",
+    "#0f766e",
+    "#0369a1",
+    "#1d4ed8",
+    "#4338ca",
+    "#7e22ce",
+    "#a21caf",
+    "#be185d",
+    "#57534e",
 )
 
 

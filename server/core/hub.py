@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from crdt.awareness import AwarenessEntry
 from crdt.document import Document
 from crdt.jobs import split_state
 from crdt.protocol import SyncUpdate, parse_message
@@ -26,7 +27,6 @@ from server.core.offload import Offload
 from server.core.persistence import Persister
 from server.core.room import Room, RoomState
 from server.core.throttle import AwarenessThrottle
-from server.events.service import Events
 from server.ops.metrics import Metrics
 from server.stores.base import Store
 
@@ -55,12 +55,11 @@ class Hub:
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self.health_checks: list[Callable[[], str | None]] = []
-        # Presence and notifications (server/events/, server/throttle.py).
+        # Coalesced awareness relays (server/core/throttle.py).
         self.awareness_throttle = AwarenessThrottle(
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
         )
         self.add_service("awareness-throttle", self.awareness_throttle.run)
-        self.events = Events(self)
 
     def add_listener(self, listener: HubListener) -> None:
         self.listeners.append(listener)
@@ -296,19 +295,25 @@ class Hub:
         if room.is_open and room.sync.rebuild_due(room.size):  # it grew fast meanwhile
             self._rebase_soon(room)
 
-    def _on_update(self, event: UpdateEvent) -> None:
+    def _on_update(
+        self, room: Room, update: bytes, origin: Connection | None, remote: bool
+    ) -> None:
         tally = self.metrics.updates
-        if not event.remote:  # the instance that received it from a client persists it
-            self.persister.add(event.room.name, event.update)
+        if not remote:  # the instance that received it from a client persists it
+            self.persister.add(room.name, update)
             tally.updates_in += 1
-            tally.bytes_in += len(event.update)
-        receivers = len(event.room.connections) - (event.origin is not None)
+            tally.bytes_in += len(update)
+        receivers = len(room.connections) - (origin is not None)
         tally.updates_out += receivers
-        tally.bytes_out += receivers * len(event.update)
+        tally.bytes_out += receivers * len(update)
+        event = UpdateEvent(room, update, origin, remote)
         for listener in self.listeners:
             listener.update(event)
 
-    def _on_awareness(self, event: AwarenessEvent) -> None:
+    def _on_awareness(
+        self, room: Room, entries: list[AwarenessEntry], origin: Connection | None, remote: bool
+    ) -> None:
+        event = AwarenessEvent(room, entries, origin, remote)
         for listener in self.listeners:
             listener.awareness(event)
 

@@ -26,6 +26,7 @@ from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.core.offload import Offload
 from server.core.persistence import Persister
 from server.core.room import Room, RoomState
+from server.core.services import SLOW_SHUTDOWN_SECONDS, log_pending_tasks, supervised
 from server.core.throttle import AwarenessThrottle
 from server.ops.metrics import Metrics
 from server.stores.base import Store
@@ -87,7 +88,7 @@ class Hub:
                     tasks.create_task(self._reap_idle_rooms(), name="tandem-reaper"),
                 ]
                 background += [
-                    tasks.create_task(_supervised(name, run), name=f"tandem-{name}")
+                    tasks.create_task(supervised(name, run), name=f"tandem-{name}")
                     for name, run in self._services
                 ]
                 try:
@@ -95,7 +96,7 @@ class Hub:
                 finally:
                     self._tasks = None
                     watchdog = asyncio.get_running_loop().call_later(
-                        SLOW_SHUTDOWN_SECONDS, _log_pending_tasks
+                        SLOW_SHUTDOWN_SECONDS, log_pending_tasks
                     )
                     for task in background:
                         task.cancel()
@@ -236,7 +237,7 @@ class Hub:
         base = None
         if size >= self.config.sync_chunk_bytes:
             # Rebuilt and split in the worker, then applied here a piece per turn of the loop:
-            # the pieces become the base that joiners are streamed (server/initial_sync.py).
+            # the pieces become the base that joiners are streamed (server/core/initial_sync.py).
             frames, delete_set, state_vector = await self.offload.run(
                 size, split_state, stored.parts, self.config.sync_chunk_bytes
             )
@@ -342,32 +343,3 @@ class Hub:
                     for listener in self.listeners:
                         listener.room_closed(room)
                     log.info("event=room_unloaded doc=%s", room.name)
-
-
-SLOW_SHUTDOWN_SECONDS = 8.0
-
-
-def _log_pending_tasks() -> None:
-    """A stop that takes this long is stuck somewhere: say where, so it can be fixed."""
-    for task in asyncio.all_tasks():
-        frames = "; ".join(
-            f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
-            for frame in task.get_stack(limit=12)
-        )
-        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), frames)
-
-
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background service alive: log a crash and restart it after a pause, unless the
-    hub is stopping (a service that fails while it is cancelled would otherwise run forever,
-    and the shutdown would never reach its final flush)."""
-    task = asyncio.current_task()
-    while True:
-        try:
-            await run()
-            return
-        except Exception:
-            log.exception("event=service_crashed service=%s", name)
-            if task is not None and task.cancelling():
-                return
-            await asyncio.sleep(1.0)

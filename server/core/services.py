@@ -1,0 +1,38 @@
+"""The hub's background services: each supervised (a crash restarts it), and a stop that hangs
+reported with where every task stands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("tandem.hub")  # what these log is the hub's lifecycle
+
+SLOW_SHUTDOWN_SECONDS = 8.0
+
+
+def log_pending_tasks() -> None:
+    """A stop that takes this long is stuck somewhere: say where, so it can be fixed."""
+    for task in asyncio.all_tasks():
+        frames = "; ".join(
+            f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+            for frame in task.get_stack(limit=12)
+        )
+        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), frames)
+
+
+async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background service alive: log a crash and restart it after a pause, unless the
+    hub is stopping (a service that fails while it is cancelled would otherwise run forever,
+    and the shutdown would never reach its final flush)."""
+    task = asyncio.current_task()
+    while True:
+        try:
+            await run()
+            return
+        except Exception:
+            log.exception("event=service_crashed service=%s", name)
+            if task is not None and task.cancelling():
+                return
+            await asyncio.sleep(1.0)

@@ -97,9 +97,9 @@ class Room:
         # Who announced each present awareness client id: a connection of ours, or the id (hex)
         # of the hub instance it is connected to. Nobody else may change it until it is removed.
         self._awareness_owner: dict[int, Connection | str] = {}
-        # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
+        # Coalesces awareness bursts per client (server/core/throttle.py); None relays at once.
         self._throttle = throttle
-        # Initial syncs: shared, streamed when large (server/initial_sync.py); the hub
+        # Initial syncs: shared, streamed when large (server/core/initial_sync.py); the hub
         # rebuilds the streamed base when asked (`on_rebase`).
         self.sync = InitialSync(document, sync_chunk_bytes, base)
         self._on_rebase = on_rebase
@@ -244,7 +244,7 @@ class Room:
         entries = decode_awareness_update(payload)
         owner = self._awareness_owner
         mine = [e for e in entries if owner.get(e.client_id, conn) is conn]
-        # Names others see come from the identity the server accepted (server/events/names.py).
+        # Names others see come from the identity the server accepted (server/core/names.py).
         mine = stamp_awareness(conn.identity, mine)
         now = time.monotonic()
         applied = self.awareness.apply(mine, now)

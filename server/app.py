@@ -19,8 +19,10 @@ from server.config import Config
 from server.core.hub import Hub
 from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
-from server.events.bus import bus_url, open_bus
-from server.history.recorder import HistoryRecorder
+from server.events.bus import Bus, bus_url, open_bus
+from server.events.service import Events
+from server.events.webhooks import Webhooks
+from server.history.recorder import HistoryRecorder, Publish
 from server.http.routes import api, events, health, history, metrics, pages, users, ws
 from server.security.auth import Authenticator, AuthError, auth_error_response
 from server.security.guard import SecurityMiddleware
@@ -56,13 +58,13 @@ def create_app(
 ) -> Starlette:
     config = config or Config()
     hub = Hub(config, store if store is not None else open_store(config.store))
-    recorder = HistoryRecorder(hub)  # versions: a listener plus its background service
-    hub.add_listener(recorder)
-    hub.add_service("history", recorder.run)
+    notifications = add_events(hub)  # presence and notifications (/events, webhooks)
+    recorder = add_history(hub, notifications.publish)
     # Several instances: fan updates and presence out through the broker (Redis by default).
     if broker is None and (url := broker_url(config.broker, config.store)) is not None:
         broker = open_broker(url)
-    fanout = install_broker(hub, broker) if broker is not None else None
+    if broker is not None:
+        install_broker(hub, broker)
     # Revocations: kept in the store, told to the other instances on a bus channel of their own.
     revocations = Revocations(
         hub.store,
@@ -105,10 +107,48 @@ def create_app(
         exception_handlers={AuthError: auth_error_response},
     )
     app.state.hub = hub
+    app.state.events = notifications
     app.state.history = recorder
     app.state.auth = Authenticator.from_config(config, revocations=revocations)
     app.state.revocations = revocations
     app.state.connection_limiter = ConnectionLimiter(config)
-    app.state.config = config
-    app.state.fanout = fanout
     return app
+
+
+def add_events(hub: Hub, bus: Bus | None = None) -> Events:
+    """Presence and notifications: a hub listener plus its services (the bus, webhooks)."""
+    config = hub.config
+    webhooks = (
+        Webhooks(
+            config.webhook,
+            config.webhook_secret,
+            hub.metrics,
+            retries=config.webhook_retries,
+            backoff=config.webhook_backoff,
+        )
+        if config.webhook
+        else None
+    )
+    if bus is None:
+        bus = open_bus(bus_url(config.events_bus, config.store))
+    events = Events(config, hub.metrics, bus, webhooks)
+    hub.add_listener(events)
+    hub.add_service("events", events.run)
+    if webhooks is not None:
+        hub.add_service("webhooks", webhooks.run)
+    return events
+
+
+def add_history(hub: Hub, publish: Publish) -> HistoryRecorder:
+    """Versions: a hub listener plus its background service; they are notified by `publish`."""
+    recorder = HistoryRecorder(
+        hub.config,
+        hub.store,
+        hub.offload,
+        open_room=hub.open_room,
+        find_room=hub.rooms.get,
+        publish=publish,
+    )
+    hub.add_listener(recorder)
+    hub.add_service("history", recorder.run)
+    return recorder

@@ -11,8 +11,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
+from crdt.awareness import AwarenessEntry
 from crdt.document import Document
 from crdt.jobs import split_state
 from crdt.protocol import SyncUpdate, parse_message
@@ -26,8 +26,8 @@ from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.core.offload import Offload
 from server.core.persistence import Persister
 from server.core.room import Room, RoomState
+from server.core.services import SLOW_SHUTDOWN_SECONDS, log_pending_tasks, supervised
 from server.core.throttle import AwarenessThrottle
-from server.events.service import Events
 from server.ops.metrics import Metrics
 from server.stores.base import Store
 
@@ -56,12 +56,11 @@ class Hub:
         self.listeners: list[HubListener] = []
         self._services: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self.health_checks: list[Callable[[], str | None]] = []
-        # Presence and notifications (server/events/, server/throttle.py).
+        # Coalesced awareness relays (server/core/throttle.py).
         self.awareness_throttle = AwarenessThrottle(
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
         )
         self.add_service("awareness-throttle", self.awareness_throttle.run)
-        self.events = Events(self)
 
     def add_listener(self, listener: HubListener) -> None:
         self.listeners.append(listener)
@@ -89,7 +88,7 @@ class Hub:
                     tasks.create_task(self._reap_idle_rooms(), name="tandem-reaper"),
                 ]
                 background += [
-                    tasks.create_task(_supervised(name, run), name=f"tandem-{name}")
+                    tasks.create_task(supervised(name, run), name=f"tandem-{name}")
                     for name, run in self._services
                 ]
                 try:
@@ -97,7 +96,7 @@ class Hub:
                 finally:
                     self._tasks = None
                     watchdog = asyncio.get_running_loop().call_later(
-                        SLOW_SHUTDOWN_SECONDS, _log_pending_tasks
+                        SLOW_SHUTDOWN_SECONDS, log_pending_tasks
                     )
                     for task in background:
                         task.cancel()
@@ -238,7 +237,7 @@ class Hub:
         base = None
         if size >= self.config.sync_chunk_bytes:
             # Rebuilt and split in the worker, then applied here a piece per turn of the loop:
-            # the pieces become the base that joiners are streamed (server/initial_sync.py).
+            # the pieces become the base that joiners are streamed (server/core/initial_sync.py).
             frames, delete_set, state_vector = await self.offload.run(
                 size, split_state, stored.parts, self.config.sync_chunk_bytes
             )
@@ -297,19 +296,25 @@ class Hub:
         if room.is_open and room.sync.rebuild_due(room.size):  # it grew fast meanwhile
             self._rebase_soon(room)
 
-    def _on_update(self, event: UpdateEvent) -> None:
+    def _on_update(
+        self, room: Room, update: bytes, origin: Connection | None, remote: bool
+    ) -> None:
         tally = self.metrics.updates
-        if not event.remote:  # the instance that received it from a client persists it
-            self.persister.add(event.room.name, event.update)
+        if not remote:  # the instance that received it from a client persists it
+            self.persister.add(room.name, update)
             tally.updates_in += 1
-            tally.bytes_in += len(event.update)
-        receivers = len(event.room.connections) - (event.origin is not None)
+            tally.bytes_in += len(update)
+        receivers = len(room.connections) - (origin is not None)
         tally.updates_out += receivers
-        tally.bytes_out += receivers * len(event.update)
+        tally.bytes_out += receivers * len(update)
+        event = UpdateEvent(room, update, origin, remote)
         for listener in self.listeners:
             listener.update(event)
 
-    def _on_awareness(self, event: AwarenessEvent) -> None:
+    def _on_awareness(
+        self, room: Room, entries: list[AwarenessEntry], origin: Connection | None, remote: bool
+    ) -> None:
+        event = AwarenessEvent(room, entries, origin, remote)
         for listener in self.listeners:
             listener.awareness(event)
 
@@ -338,40 +343,3 @@ class Hub:
                     for listener in self.listeners:
                         listener.room_closed(room)
                     log.info("event=room_unloaded doc=%s", room.name)
-
-
-SLOW_SHUTDOWN_SECONDS = 8.0
-
-
-def _log_pending_tasks() -> None:
-    """A stop that takes this long is stuck somewhere: say where, so it can be fixed."""
-    for task in asyncio.all_tasks():
-        log.warning("event=shutdown_slow task=%s at=%s", task.get_name(), _awaiting(task))
-
-
-def _awaiting(task: asyncio.Task[Any]) -> str:
-    """The chain of awaits a task is suspended in, outermost first (get_stack shows one)."""
-    places: list[str] = []
-    awaited: Any = task.get_coro()
-    while awaited is not None and len(places) < 20:
-        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
-        if frame is not None:
-            places.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-    return "; ".join(places) or repr(task)
-
-
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background service alive: log a crash and restart it after a pause, unless the
-    hub is stopping (a service that fails while it is cancelled would otherwise run forever,
-    and the shutdown would never reach its final flush)."""
-    task = asyncio.current_task()
-    while True:
-        try:
-            await run()
-            return
-        except Exception:
-            log.exception("event=service_crashed service=%s", name)
-            if task is not None and task.cancelling():
-                return
-            await asyncio.sleep(1.0)

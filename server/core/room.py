@@ -39,7 +39,6 @@ from server.core.closecodes import CloseCode
 from server.core.connection import Connection
 from server.core.initial_sync import Base, InitialSync
 from server.core.limits import LimitExceeded, PresenceLimits
-from server.core.listeners import AwarenessEvent, UpdateEvent
 from server.core.names import stamp_awareness
 
 if TYPE_CHECKING:
@@ -47,8 +46,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tandem.room")
 
-UpdateListener = Callable[[UpdateEvent], None]
-AwarenessListener = Callable[[AwarenessEvent], None]
+# What the room tells the hub (which makes events of it for its listeners, server/core/
+# listeners.py): the change, the connection it came from, and whether another instance sent it.
+UpdateListener = Callable[["Room", bytes, Connection | None, bool], None]
+AwarenessListener = Callable[["Room", list[AwarenessEntry], Connection | None, bool], None]
 RebaseRequest = Callable[["Room"], None]
 
 
@@ -96,9 +97,9 @@ class Room:
         # Who announced each present awareness client id: a connection of ours, or the id (hex)
         # of the hub instance it is connected to. Nobody else may change it until it is removed.
         self._awareness_owner: dict[int, Connection | str] = {}
-        # Coalesces awareness bursts per client (server/throttle.py); None relays at once.
+        # Coalesces awareness bursts per client (server/core/throttle.py); None relays at once.
         self._throttle = throttle
-        # Initial syncs: shared, streamed when large (server/initial_sync.py); the hub
+        # Initial syncs: shared, streamed when large (server/core/initial_sync.py); the hub
         # rebuilds the streamed base when asked (`on_rebase`).
         self.sync = InitialSync(document, sync_chunk_bytes, base)
         self._on_rebase = on_rebase
@@ -208,7 +209,7 @@ class Room:
         if self.sync.applied(relay, self.size) and self._on_rebase is not None:
             self._on_rebase(self)
         if self._on_update is not None:
-            self._on_update(UpdateEvent(self, update, origin, remote))
+            self._on_update(self, update, origin, remote)
         return True
 
     def _check_size(self, update: bytes) -> None:
@@ -243,7 +244,7 @@ class Room:
         entries = decode_awareness_update(payload)
         owner = self._awareness_owner
         mine = [e for e in entries if owner.get(e.client_id, conn) is conn]
-        # Names others see come from the identity the server accepted (server/events/names.py).
+        # Names others see come from the identity the server accepted (server/core/names.py).
         mine = stamp_awareness(conn.identity, mine)
         now = time.monotonic()
         applied = self.awareness.apply(mine, now)
@@ -332,4 +333,4 @@ class Room:
         for conn in self.connections:
             conn.send(frame)
         if self._on_awareness is not None:
-            self._on_awareness(AwarenessEvent(self, entries, origin, remote))
+            self._on_awareness(self, entries, origin, remote)

@@ -15,15 +15,24 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from crdt.awareness import AwarenessEntry
-
-if TYPE_CHECKING:
-    from server.core.connection import Connection
-    from server.core.room import Room
+from server.core.connection import Connection
 
 log = logging.getLogger("tandem.throttle")
+
+
+class ThrottledRoom(Protocol):
+    """What the throttle needs of a room (server/core/room.py): where to send what is due."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def relay_awareness(self, entries: list[AwarenessEntry], origin: Connection) -> None: ...
 
 
 @dataclass(slots=True)
@@ -37,11 +46,11 @@ class _RoomThrottle:
 class AwarenessThrottle:
     def __init__(self, interval: float, *, on_coalesced: Callable[[], None] | None = None) -> None:
         self.interval = interval
-        self._rooms: dict[Room, _RoomThrottle] = {}
+        self._rooms: dict[ThrottledRoom, _RoomThrottle] = {}
         self._on_coalesced = on_coalesced
 
     def admit(
-        self, room: Room, entries: list[AwarenessEntry], origin: Connection, now: float
+        self, room: ThrottledRoom, entries: list[AwarenessEntry], origin: Connection, now: float
     ) -> list[AwarenessEntry]:
         """Return the entries to relay now; hold the others until their interval has passed."""
         if self.interval <= 0:
@@ -66,7 +75,7 @@ class AwarenessThrottle:
                 state.held[cid] = (entry, origin)
         return now_entries
 
-    def forget(self, room: Room, client_ids: list[int]) -> None:
+    def forget(self, room: ThrottledRoom, client_ids: list[int]) -> None:
         """The clients left (their removal was relayed): drop anything held for them."""
         state = self._rooms.get(room)
         if state is not None:
@@ -89,7 +98,7 @@ class AwarenessThrottle:
             if not state.held and not state.last_sent:
                 del self._rooms[room]
 
-    def _flush_room(self, room: Room, state: _RoomThrottle, now: float) -> None:
+    def _flush_room(self, room: ThrottledRoom, state: _RoomThrottle, now: float) -> None:
         due: dict[Connection, list[AwarenessEntry]] = {}
         for cid, (entry, origin) in list(state.held.items()):
             if now - state.last_sent.get(cid, -self.interval) >= self.interval:

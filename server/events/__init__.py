@@ -1,12 +1,13 @@
-"""Presence and server-pushed notifications.
+"""Presence and server-pushed notifications (wired by server/app.py: `add_events`).
 
-- `names`: sanitized display names and colours, and the awareness rewrite the room applies so
-  names shown to others come from the identity the server accepted.
-- `presence`: the presence list of every document, across instances (pure, no I/O).
-- `bus`, `redis_bus`: how notifications travel between instances (in-process or Redis pub/sub).
 - `service`: `Events`, the hub listener that turns joins, leaves, edits and versions into
-  notifications for `/events` subscribers and webhooks (`hub.events.publish(doc, payload)`).
+  notifications for `/events` subscribers and webhooks (`Events.publish(doc, payload)`).
+- `announcer`: this instance's connections, announced on the bus.
+- `changes`: `changed` notifications, at most one per document per interval.
+- `inbox`: what the bus delivers, into the presence table and out to subscribers.
+- `presence`: the presence list of every document, across instances (pure, no I/O).
+- `subscribers`: who listens on `/events`, and sending them what they may read.
+- `bus`, `redis_bus`: how notifications travel between instances (in-process or Redis pub/sub).
 - `webhooks`: signed HTTP POSTs with retries, in a background service.
-
-This package imports nothing at load time so that `server.core.room` can use `names` freely.
+- `timestamps`: the time format notifications carry.
 """

@@ -1,19 +1,15 @@
 """Recording versions: who edited, when a burst of editing ends, and what it changed.
 
 The recorder is a hub listener plus one background service. Listening is cheap and synchronous:
-each local update only notes its author in the document's open *burst*. The Yjs diff of a version
-is not assembled from keystrokes: when a version closes, the live document is diffed against the
-state vector stored with the previous version, which gives exactly the update that takes the
-previous version to this one (deletions included: Yjs always sends the whole delete set).
+each local update only notes its author in the document's open *burst*. What a version changed
+is computed when it closes, from the live document (server/history/writer.py).
 
 A burst closes when no update came for `version_idle_seconds`, after `version_max_seconds` of
 continuous editing, on request (a labelled version), before and after a restore, when its room
 unloads, and when the hub shuts down.
 
 Several instances: updates relayed from another instance (`event.remote`) are not attributed
-here; the instance where an edit happened records it. Version numbers are claimed optimistically
-(`Store.append_version` refuses a number someone else took); the loser rebases its diff on the
-winner's state vector and tries again, so versions never fork.
+here; the instance where an edit happened records it.
 """
 
 from __future__ import annotations
@@ -22,29 +18,32 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from crdt import jobs
-from crdt.document import Document
 from crdt.history import restore_update
 from crdt.render import to_prosemirror
-from server.core.hub import Hub
+from server.config import Config
 from server.core.identity import Identity
 from server.core.listeners import HubListener, UpdateEvent
+from server.core.offload import Offload
 from server.core.room import Room, RoomState
 from server.errors import StoreError
-from server.history.archive import rebuild_version, version_json, version_parts
-from server.stores.base import VersionInfo
+from server.history.archive import rebuild_version, version_json
+from server.history.writer import Source, VersionWriter
+from server.stores.base import Store, VersionInfo
 
 log = logging.getLogger("tandem.history")
 
-EMPTY_STATE_VECTOR = b"\x00"
-# A document to record a version of: the live one, or the stored one's parts.
-Source = Document | list[bytes]
-_APPEND_ATTEMPTS = 5
 # A document whose version failed is tried again after this, doubling up to the maximum.
 _RETRY_FIRST = 2.0
 _RETRY_MAX = 60.0
+
+# What the recorder needs of the rest of the hub (wired in server/app.py):
+OpenRoom = Callable[[str], Awaitable[Room]]  # the document's room, loaded if need be
+FindRoom = Callable[[str], Room | None]  # its room if open; never loads
+Publish = Callable[[str, Mapping[str, Any]], None]  # a notification of a document (events)
 
 
 @dataclass(slots=True)
@@ -62,30 +61,29 @@ class Burst:
             self.authors.setdefault(user, name)
 
 
-@dataclass(frozen=True, slots=True)
-class _Base:
-    """The last recorded version, as the next one is computed against it."""
-
-    version: int
-    state_vector: bytes
-    # Its full state (None: version 0, the empty document). It may hold edits the live
-    # document lacks (another instance recorded it): the next version holds them too.
-    state: bytes | None
-
-
 class HistoryRecorder(HubListener):
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.store = hub.store
-        self.offload = hub.offload
-        config = hub.config
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        offload: Offload,
+        *,
+        open_room: OpenRoom,
+        find_room: FindRoom,
+        publish: Publish,
+    ) -> None:
+        self.store = store
+        self.versions = VersionWriter(
+            store, offload, checkpoint_every=config.version_checkpoint_every
+        )
+        self._open_room = open_room
+        self._find_room = find_room
+        self._publish = publish
         self.idle_seconds = config.version_idle_seconds
         self.max_seconds = config.version_max_seconds
-        self.checkpoint_every = config.version_checkpoint_every
         self._bursts: dict[str, Burst] = {}
         # Bursts of rooms that unloaded before their version closed, with their document.
         self._orphans: list[tuple[str, Source, Burst]] = []
-        self._bases: dict[str, _Base] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wakeup = asyncio.Event()
         # Documents whose last attempt failed: (failures in a row, not to be tried before).
@@ -111,20 +109,17 @@ class HistoryRecorder(HubListener):
             self._orphans.append((room.name, _source(room), burst))
             self._wakeup.set()
         else:
-            self._bases.pop(room.name, None)
+            self.versions.forget(room.name)
 
     def deleted(self, doc: str, *, remote: bool = False) -> None:
         self._bursts.pop(doc, None)
         self._failed.pop(doc, None)
         self._orphans = [orphan for orphan in self._orphans if orphan[0] != doc]
-        self._bases.pop(doc, None)
+        self.versions.forget(doc)
 
     async def quiesce(self, doc: str) -> None:
         async with self._locks[doc]:  # a version being written: the deletion erases it too
             pass
-
-    def open_bursts(self) -> dict[str, Burst]:
-        return dict(self._bursts)
 
     # -- the background service ------------------------------------------------------------
 
@@ -174,8 +169,8 @@ class HistoryRecorder(HubListener):
                 await self._close_orphans(doc)
                 if not orphans_only and doc in self._bursts:
                     await self._close_locked(doc, await self._document(doc))
-                if doc not in self.hub.rooms and doc not in self._bursts:
-                    self._bases.pop(doc, None)  # unloaded: keep nothing for it
+                if self._find_room(doc) is None and doc not in self._bursts:
+                    self.versions.forget(doc)  # unloaded: keep nothing for it
         except StoreError as exc:
             self._retry_later(doc)
             log.error("event=version_failed doc=%s error=%s", doc, exc)
@@ -222,10 +217,11 @@ class HistoryRecorder(HubListener):
         async with self._locks[doc]:
             target = await rebuild_version(self.store, doc, version)
             await self._close_orphans(doc)
-            room = await self.hub.open_room(doc)
+            room = await self._open_room(doc)
             await self._close_locked(doc, room.document)
-            await self._base(doc)  # cached from here on: nothing awaits between apply and record
-            room = await self._open_room(doc)  # it may have unloaded while we awaited
+            # Cached from here on: nothing awaits between applying the restore and recording it.
+            await self.versions.prepare(doc)
+            room = await self._open_live_room(doc)  # it may have unloaded while we awaited
             target_body = to_prosemirror(target.content)
             if to_prosemirror(room.document.content) != target_body:
                 update = restore_update(room.document, target)
@@ -247,43 +243,22 @@ class HistoryRecorder(HubListener):
                 "event=restored doc=%s version=%d as=%d by=%s", doc, version, info.version, by.user
             )
             # Notify /events subscribers (server/events).
-            self.hub.events.publish(
+            self._publish(
                 doc, {"type": "restored", "version": version, "by": by.user, "name": by.name}
             )
             return info
 
-    async def _open_room(self, doc: str) -> Room:
+    async def _open_live_room(self, doc: str) -> Room:
         """The document's open room; returns without suspending when it is already loaded."""
         while True:
-            room = await self.hub.open_room(doc)
+            room = await self._open_room(doc)
             if room.state is RoomState.OPEN:
                 return room
 
     async def _document(self, doc: str) -> Source:
         """The live document, or the stored one's parts when its room is not open."""
-        room = self.hub.rooms.get(doc)
+        room = self._find_room(doc)
         return _source(room) if room is not None else (await self.store.load(doc)).parts
-
-    async def _changes(self, source: Source, state_vector: bytes) -> bytes:
-        """What `source` holds beyond `state_vector`: in a live document that costs the change
-        only; a stored one is rebuilt in the worker when large."""
-        if isinstance(source, Document):
-            return source.diff(state_vector)
-        return await self.offload.run(sum(map(len, source)), jobs.diff_since, source, state_vector)
-
-    async def _base(self, doc: str) -> _Base:
-        base = self._bases.get(doc)
-        if base is not None:
-            return base
-        last = await self.store.last_version(doc)
-        if last is None:
-            base = _Base(0, EMPTY_STATE_VECTOR, None)
-        else:
-            parts = await version_parts(self.store, doc, last.info.version)
-            state = await self.offload.run(sum(map(len, parts)), jobs.encode, parts)
-            base = _Base(last.info.version, last.state_vector, state)
-        self._bases[doc] = base
-        return base
 
     async def _close_locked(
         self,
@@ -301,42 +276,13 @@ class HistoryRecorder(HubListener):
         if burst is None and not force:
             return None
         try:
-            for _ in range(_APPEND_ATTEMPTS):
-                base = await self._base(doc)
-                # The only look at the document: what changed since the last version. The rest
-                # runs in the worker for a large document: the new version's state and what
-                # it added and removed.
-                diff = await self._changes(document, base.state_vector)
-                state_vector, state, added, removed = await self.offload.run(
-                    len(base.state or b"") + len(diff), jobs.record_version, base.state, diff
-                )
-                authors = burst.authors if burst is not None else {}
-                info = VersionInfo(
-                    version=base.version + 1,
-                    at=time.time(),
-                    authors=tuple(authors),
-                    label=label,
-                    added=added,
-                    removed=removed,
-                    restored_from=restored_from,
-                    names=dict(authors),
-                )
-                checkpoint = None if info.version % self.checkpoint_every else state
-                if await self.store.append_version(doc, info, diff, state_vector, checkpoint):
-                    self._bases[doc] = _Base(info.version, state_vector, state)
-                    log.info(
-                        "event=version doc=%s version=%d authors=%s added=%d removed=%d",
-                        doc,
-                        info.version,
-                        ",".join(info.authors) or "-",
-                        info.added,
-                        info.removed,
-                    )
-                    # Notify /events subscribers and webhooks (server/events).
-                    self.hub.events.publish(doc, {"type": "version", "version": version_json(info)})
-                    return info
-                self._bases.pop(doc, None)  # another instance recorded it: rebase and retry
-            raise StoreError(f"could not record a version of {doc!r}: numbers kept moving")
+            info = await self.versions.write(
+                doc,
+                document,
+                burst.authors if burst is not None else {},
+                label=label,
+                restored_from=restored_from,
+            )
         except BaseException:
             if burst is not None and requeue:  # keep the authors for the next attempt
                 pending = self._bursts.get(doc)
@@ -344,6 +290,9 @@ class HistoryRecorder(HubListener):
                     burst.merge(pending)
                 self._bursts[doc] = burst
             raise
+        # Notify /events subscribers and webhooks (server/events).
+        self._publish(doc, {"type": "version", "version": version_json(info)})
+        return info
 
 
 def _source(room: Room) -> Source:

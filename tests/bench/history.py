@@ -22,12 +22,12 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from crdt.document import Document
 from crdt.render import to_text
+from server.app import add_events, add_history
 from server.config import Config
 from server.core.connection import Connection
 from server.core.hub import Hub
 from server.core.identity import Identity
 from server.history.archive import rebuild_version
-from server.history.recorder import HistoryRecorder
 from server.stores.sqlite import SQLiteStore
 
 
@@ -91,8 +91,7 @@ async def main(versions: int, every: int, keystrokes: int, repeat: int) -> None:
         store = SQLiteStore(str(Path(tmp) / "bench.db"))
         await store.open()
         hub = Hub(Config(version_checkpoint_every=every), store)
-        recorder = HistoryRecorder(hub)
-        hub.add_listener(recorder)
+        recorder = add_history(hub, add_events(hub).publish)
         room = await hub.open_room("bench")
         author = Connection(_Nowhere(), identity=Identity(user="ana", name="Ana"))
         room.join(author)

@@ -13,20 +13,24 @@ from pycrdt import Doc, Text
 
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, encode_awareness, encode_sync_update, parse_message
+from server.app import add_events
 from server.config import Config
 from server.core.connection import Connection
 from server.core.hub import Hub
 from server.core.identity import ANONYMOUS, Identity
+from server.events.service import Events
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
 from tests.support.waiting import eventually
 
 
 class Watcher:
-    def __init__(self, hub: Hub, docs: frozenset[str] | None, tasks: asyncio.TaskGroup) -> None:
+    def __init__(
+        self, events: Events, docs: frozenset[str] | None, tasks: asyncio.TaskGroup
+    ) -> None:
         self.channel = RecordingChannel()
         self.conn = Connection(self.channel)
-        self.sub = hub.events.subscribe(self.conn, docs, lambda doc: doc != "secret")
+        self.sub = events.subscribe(self.conn, docs, lambda doc: doc != "secret")
         tasks.create_task(self.conn.run_writer())
 
     @property
@@ -35,10 +39,21 @@ class Watcher:
 
 
 @pytest.fixture
-async def hub() -> AsyncIterator[Hub]:
+async def started() -> AsyncIterator[tuple[Hub, Events]]:
     hub = Hub(Config(store="memory://", changed_interval=0.3), MemoryStore())
+    events = add_events(hub)
     async with hub.running():
-        yield hub
+        yield hub, events
+
+
+@pytest.fixture
+def hub(started: tuple[Hub, Events]) -> Hub:
+    return started[0]
+
+
+@pytest.fixture
+def events(started: tuple[Hub, Events]) -> Events:
+    return started[1]
 
 
 async def join(hub: Hub, doc: str, name: str, identity: Identity | None = None) -> Connection:
@@ -57,9 +72,9 @@ def presence_of(events: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     return [(e["name"], e["event"], e["count"]) for e in events if e["type"] == "presence"]
 
 
-async def test_a_watcher_sees_joins_and_leaves_in_order(hub: Hub) -> None:
+async def test_a_watcher_sees_joins_and_leaves_in_order(hub: Hub, events: Events) -> None:
     async with asyncio.TaskGroup() as tasks:
-        watcher = Watcher(hub, frozenset({"notes"}), tasks)
+        watcher = Watcher(events, frozenset({"notes"}), tasks)
         ana = await join(hub, "notes", "Ana")
         ben = await join(hub, "notes", "Ben")
         await join(hub, "other", "Cy")  # not subscribed
@@ -77,12 +92,12 @@ async def test_a_watcher_sees_joins_and_leaves_in_order(hub: Hub) -> None:
         watcher.conn.detach()
 
 
-async def test_a_new_subscriber_first_gets_current_presence(hub: Hub) -> None:
+async def test_a_new_subscriber_first_gets_current_presence(hub: Hub, events: Events) -> None:
     await join(hub, "notes", "Ana")
     await join(hub, "secret", "Sam")
-    await eventually(lambda: _ready(lambda: hub.events.presence.count("secret") == 1))
+    await eventually(lambda: _ready(lambda: events.presence.count("secret") == 1))
     async with asyncio.TaskGroup() as tasks:
-        watcher = Watcher(hub, None, tasks)
+        watcher = Watcher(events, None, tasks)
         await eventually(lambda: _ready(lambda: len(watcher.events) == 1))
         (first,) = watcher.events
         assert first == {
@@ -94,11 +109,11 @@ async def test_a_new_subscriber_first_gets_current_presence(hub: Hub) -> None:
             "count": 1,
             "initial": True,
         }
-        assert [p["name"] for p in hub.events.people("notes")] == ["Ana"]
+        assert [p["name"] for p in events.people("notes")] == ["Ana"]
         watcher.conn.detach()
 
 
-async def test_a_forged_name_is_shown_under_the_real_identity(hub: Hub) -> None:
+async def test_a_forged_name_is_shown_under_the_real_identity(hub: Hub, events: Events) -> None:
     ana = Identity(user="ana", name="Ana", anonymous=False)
     other = await join(hub, "notes", "Ben")
     other._outbox.clear()
@@ -108,15 +123,15 @@ async def test_a_forged_name_is_shown_under_the_real_identity(hub: Hub) -> None:
         decode_awareness_update(m.update) for m in relayed if isinstance(m, AwarenessMessage)
     ]
     assert json.loads(entries[0].state or "")["user"]["name"] == "Ana"
-    people = await eventually(
-        lambda: _value(lambda: hub.events.people("notes")), lambda p: len(p) == 2
-    )
+    people = await eventually(lambda: _value(lambda: events.people("notes")), lambda p: len(p) == 2)
     assert sorted((p["user"], p["name"]) for p in people)[0] == ("ana", "Ana")
 
 
-async def test_changes_are_notified_at_most_once_per_interval_with_their_authors(hub: Hub) -> None:
+async def test_changes_are_notified_at_most_once_per_interval_with_their_authors(
+    hub: Hub, events: Events
+) -> None:
     async with asyncio.TaskGroup() as tasks:
-        watcher = Watcher(hub, frozenset({"notes"}), tasks)
+        watcher = Watcher(events, frozenset({"notes"}), tasks)
         ana = await join(hub, "notes", "Ana", Identity(user="ana", name="Ana", anonymous=False))
         ben = await join(hub, "notes", "Ben", Identity(user="ben", name="Ben", anonymous=False))
         room = hub.rooms["notes"]
@@ -143,17 +158,17 @@ async def test_changes_are_notified_at_most_once_per_interval_with_their_authors
         watcher.conn.detach()
 
 
-async def test_published_notifications_reach_subscribers_who_may_read(hub: Hub) -> None:
+async def test_published_notifications_reach_subscribers_who_may_read(events: Events) -> None:
     async with asyncio.TaskGroup() as tasks:
-        everything = Watcher(hub, None, tasks)
-        hub.events.publish("secret", {"type": "version", "version": {"version": 1}})
-        hub.events.publish("notes", {"type": "restored", "version": 3, "by": "ana"})
+        everything = Watcher(events, None, tasks)
+        events.publish("secret", {"type": "version", "version": {"version": 1}})
+        events.publish("notes", {"type": "restored", "version": 3, "by": "ana"})
         await eventually(lambda: _ready(lambda: len(everything.events) == 1))
         assert everything.events == [
             {"type": "restored", "doc": "notes", "version": 3, "by": "ana"}
         ]
         with pytest.raises(ValueError):
-            hub.events.publish("notes", {"type": "bogus"})
+            events.publish("notes", {"type": "bogus"})
         everything.conn.detach()
 
 
@@ -165,15 +180,17 @@ async def _value(get: Any) -> Any:
     return get()
 
 
-async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(hub: Hub) -> None:
+async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(
+    hub: Hub, events: Events
+) -> None:
     async with asyncio.TaskGroup() as tasks:
-        watcher = Watcher(hub, frozenset({"quiet"}), tasks)
+        watcher = Watcher(events, frozenset({"quiet"}), tasks)
         conn = Connection(RecordingChannel())
         await hub.join("quiet", conn)
-        events = await eventually(
+        seen = await eventually(
             lambda: _value(lambda: watcher.events), lambda e: len(e) == 1, what="grace expiry"
         )
-        assert (events[0]["name"], events[0]["event"], events[0]["count"]) == (
+        assert (seen[0]["name"], seen[0]["event"], seen[0]["count"]) == (
             "Anonymous",
             "joined",
             1,
@@ -184,9 +201,11 @@ async def test_a_client_that_never_says_its_name_is_announced_as_anonymous(hub: 
         watcher.conn.detach()
 
 
-async def test_a_connection_that_leaves_before_it_is_announced_leaves_no_trace(hub: Hub) -> None:
+async def test_a_connection_that_leaves_before_it_is_announced_leaves_no_trace(
+    hub: Hub, events: Events
+) -> None:
     async with asyncio.TaskGroup() as tasks:
-        watcher = Watcher(hub, frozenset({"brief", "after"}), tasks)
+        watcher = Watcher(events, frozenset({"brief", "after"}), tasks)
         conn = Connection(RecordingChannel())
         await hub.join("brief", conn)
         hub.leave(hub.rooms["brief"], conn)

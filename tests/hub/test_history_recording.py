@@ -13,6 +13,7 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from crdt.document import Document
 from crdt.protocol import SyncUpdate, encode_sync_update, parse_message
 from crdt.render import to_text
+from server.app import add_events, add_history
 from server.config import Config
 from server.core.connection import Connection
 from server.core.hub import Hub
@@ -68,9 +69,7 @@ async def started(
     config: Config, store: MemoryStore | None = None
 ) -> AsyncIterator[tuple[Hub, HistoryRecorder]]:
     hub = Hub(config, store if store is not None else MemoryStore())
-    recorder = HistoryRecorder(hub)
-    hub.add_listener(recorder)
-    hub.add_service("history", recorder.run)
+    recorder = add_history(hub, add_events(hub).publish)
     async with hub.running():
         yield hub, recorder
 
@@ -145,8 +144,7 @@ async def test_updates_from_another_instance_are_not_attributed_here(slow) -> No
     hub, recorder = slow
     room = await hub.open_room("remote")
     room.apply_update(Editor(9).append("elsewhere"), origin=None, remote=True)
-    assert recorder.open_bursts() == {}
-    assert await recorder.close_version("remote") is None
+    assert await recorder.close_version("remote") is None  # no burst: nothing to record
 
 
 async def test_a_version_after_another_instances_holds_both_and_counts_only_its_change() -> None:
@@ -223,9 +221,7 @@ async def test_unloading_a_room_closes_its_open_version() -> None:
 async def test_shutdown_closes_every_open_version() -> None:
     store = MemoryStore()
     hub = Hub(Config(version_idle_seconds=60, flush_interval=0.01), store)
-    recorder = HistoryRecorder(hub)
-    hub.add_listener(recorder)
-    hub.add_service("history", recorder.run)
+    add_history(hub, add_events(hub).publish)
     async with hub.running():
         ana = await _join(hub, "bye", ANA)
         _send(hub, "bye", ana, Editor(1).append("typed just before shutdown"))

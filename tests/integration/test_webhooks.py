@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from server.app import add_events
 from server.config import Config
 from server.core.hub import Hub
 from server.events.webhooks import sign
@@ -82,10 +83,11 @@ async def test_versions_are_posted_and_a_dead_receiver_is_given_up_on() -> None:
             webhook_backoff=0.05,
         )
         hub = Hub(config, MemoryStore())
+        events = add_events(hub)
         async with hub.running():
             version = {"version": 3, "at": "2025-01-01T00:00:00Z", "authors": ["ana"]}
-            hub.events.publish("plan", {"type": "version", "version": version})
-            hub.events.publish("plan", {"type": "restored", "version": 2, "by": "ana"})
+            events.publish("plan", {"type": "version", "version": version})
+            events.publish("plan", {"type": "restored", "version": 2, "by": "ana"})
             await eventually(lambda: _count(receiver), lambda n: n == 1, what="version posted")
             await eventually(lambda: _count(broken), lambda n: n == 3, what="three attempts")
             await eventually(
@@ -101,9 +103,10 @@ async def test_an_event_that_cannot_be_sent_fails_alone(caplog) -> None:
     async with HttpReceiver() as receiver:
         config = Config(store="memory://", webhook=(receiver.url,), webhook_secret=SECRET)
         hub = Hub(config, MemoryStore())
+        events = add_events(hub)
         async with hub.running():
-            hub.events.publish("plan", {"type": "version", "version": {"label": "\ud800"}})
-            hub.events.publish("plan", {"type": "version", "version": {"label": "fine"}})
+            events.publish("plan", {"type": "version", "version": {"label": "\ud800"}})
+            events.publish("plan", {"type": "version", "version": {"label": "fine"}})
             await eventually(lambda: _count(receiver), lambda n: n == 1, what="the good one")
             assert await _metric(hub, "failed") == 1.0
         (received,) = receiver.received

@@ -12,6 +12,7 @@ from crdt import jobs
 from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
+from server.events.service import Events
 from server.security.auth import authenticate_request
 
 
@@ -63,6 +64,7 @@ async def get_doc(request: Request) -> Response:
     room = hub.rooms.get(doc)
     if info is None and room is None:
         return error(404, f"no document {doc!r}")
+    events: Events = request.app.state.events
     return JSONResponse(
         {
             "id": doc,
@@ -71,7 +73,7 @@ async def get_doc(request: Request) -> Response:
             "size": info.size if info else 0,
             "live": room is not None,
             "editors": len(room.connections) if room else 0,
-            "presence": hub.events.people(doc),  # across instances (server/events)
+            "presence": events.people(doc),  # across instances (server/events)
         }
     )
 

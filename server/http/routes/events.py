@@ -22,6 +22,7 @@ from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded
+from server.events.service import Events
 from server.http.routes.ws import close_at_expiry, refuse
 from server.security.auth import Authenticator, AuthError, authenticate_request
 from server.security.revocations import Revocations
@@ -115,7 +116,8 @@ async def _subscribe(
         max_frames=hub.config.send_queue_frames,
         max_bytes=hub.config.send_queue_bytes,
     )
-    sub = hub.events.subscribe(conn, docs, who.may_read)
+    events: Events = websocket.app.state.events
+    sub = events.subscribe(conn, docs, who.may_read)
     revocations = _close_on_revocation(websocket, conn)
     log.info(
         "event=events_subscribed conn=%s user=%s docs=%s",
@@ -136,7 +138,7 @@ async def _subscribe(
         if expiry is not None:
             expiry.cancel()
         revocations.unwatch(conn)
-        hub.events.unsubscribe(sub)
+        events.unsubscribe(sub)
         log.info("event=events_unsubscribed conn=%s", conn.id)
 
 

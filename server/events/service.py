@@ -32,7 +32,7 @@ from server.core.connection import Connection
 from server.core.docids import is_valid_doc_id
 from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.core.names import DEFAULT_NAME, announced_user, clean_color, clean_name, color_for
-from server.events.bus import Bus, Message, bus_url, open_bus
+from server.events.bus import Bus, Message, open_bus
 from server.events.presence import Change, PresenceTable, Record
 from server.events.webhooks import Webhooks
 
@@ -91,7 +91,7 @@ class Events(HubListener):
         config = hub.config
         self.hub = hub
         self.metrics = hub.metrics
-        self.bus = bus if bus is not None else open_bus(bus_url(config.events_bus, config.store))
+        self.bus = bus if bus is not None else open_bus(config.events_bus, config.store)
         self.instance = secrets.token_hex(6)
         self.presence = PresenceTable()
         self.changed_interval = config.changed_interval

@@ -246,14 +246,14 @@ class Fanout(HubListener):
             )
 
     def subscribed(self, channel: str) -> None:
+        if not self._was_connected:
+            self._was_connected = True
+            self.subscribe_error = None
         doc = self._docs.get(channel)
         if doc is None:
             return
         first = doc not in self._subscribed_before
         self._subscribed_before.add(doc)
-        if not self._was_connected:
-            self._was_connected = True
-            self.subscribe_error = None
         # A first subscription follows the room's load from the store: the peers have the rest.
         # A re-subscription follows an outage: the store may hold what a dead peer flushed.
         self.catchup.want(

@@ -1,8 +1,8 @@
 """Cross-instance fan-out without a network: hubs in one process share an in-memory bus and store.
 
-The bus plays Redis's failures on demand (messages lost, publishes refused, a subscription
-dropped), so each catch-up path runs here deterministically; tests/cluster runs the same over
-real Redis and real processes.
+The bus plays Redis's failures on demand (tests/support/pubsub.py: messages lost, publishes
+refused, a subscription dropped), so each catch-up path runs here deterministically;
+tests/cluster runs the same over real Redis and real processes.
 """
 
 from __future__ import annotations

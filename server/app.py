@@ -13,16 +13,17 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.cluster import fanout_broker
 from server.cluster import install as install_fanout
 from server.config import Config
 from server.core.hub import Hub
 from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
+from server.events.bus import events_broker
 from server.history.recorder import HistoryRecorder
 from server.http.routes import api, events, health, history, history_page, metrics, pages, users, ws
 from server.pubsub.base import Broker
 from server.pubsub.channel import Channel
-from server.pubsub.urls import follow_store, open_broker
 from server.security.auth import Authenticator, AuthError, auth_error_response
 from server.security.guard import SecurityMiddleware
 from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
@@ -61,16 +62,16 @@ def create_app(
     hub.add_listener(recorder)
     hub.add_service("history", recorder.run)
     # Several instances: fan updates and presence out through the broker (Redis by default).
-    if broker is None and config.broker != "none":
-        url = follow_store(config.broker, config.store)
-        broker = open_broker(url, purpose="broker") if url is not None else None
+    if broker is None:
+        broker = fanout_broker(config.broker, config.store)
     fanout = install_fanout(hub, broker) if broker is not None else None
     # Revocations: kept in the store, told to the other instances on a channel of their own of
     # the events' pub/sub.
-    bus_url = follow_store(config.events_bus, config.store) or "memory://"
-    bus = open_broker(bus_url, purpose="events bus")
     revocations = Revocations(
-        hub.store, Channel(bus, REVOCATIONS_CHANNEL), hub.metrics, keep=config.max_token_ttl
+        hub.store,
+        Channel(events_broker(config.events_bus, config.store), REVOCATIONS_CHANNEL),
+        hub.metrics,
+        keep=config.max_token_ttl,
     )
     hub.add_service("revocations", revocations.run)
     hub.add_health_check(revocations.problem)

@@ -18,9 +18,17 @@ from server.core.persistence import Persister
 from server.core.room import Room
 from server.ops.metrics import Metrics
 from server.pubsub.base import Broker
+from server.pubsub.urls import follow_store, open_broker
 from server.stores.base import Store
 
-__all__ = ["Fanout", "Host", "RoomAccess", "install"]
+__all__ = ["Fanout", "Host", "RoomAccess", "fanout_broker", "install"]
+
+
+def fanout_broker(broker: str, store: str) -> Broker | None:
+    """The pub/sub named by --broker (a URL, or none), else the store's Redis when the store is
+    Redis, else none: a single instance; raises ConfigError."""
+    url = None if broker == "none" else follow_store(broker, store)
+    return None if url is None else open_broker(url, purpose="broker")
 
 
 class Host(Protocol):

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from server.pubsub.base import Broker
 from server.pubsub.channel import Channel
 from server.pubsub.urls import follow_store, open_broker
 
@@ -55,7 +56,12 @@ class Bus:
 
 
 def open_bus(events_bus: str, store: str = "") -> Bus:
-    """The bus named by --events-bus (memory:// or redis://HOST:PORT/DB), else the store's
-    Redis when the store is Redis, else this process only."""
+    """The notification bus on the deployment's events pub/sub (`events_broker`)."""
+    return Bus(Channel(events_broker(events_bus, store), CHANNEL))
+
+
+def events_broker(events_bus: str, store: str = "") -> Broker:
+    """The pub/sub named by --events-bus (memory:// or redis://HOST:PORT/DB), else the store's
+    Redis when the store is Redis, else this process only; raises ConfigError."""
     url = follow_store(events_bus, store) or "memory://"
-    return Bus(Channel(open_broker(url, purpose="events bus"), CHANNEL))
+    return open_broker(url, purpose="events bus")

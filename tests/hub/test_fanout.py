@@ -18,12 +18,14 @@ from pycrdt import Doc, Text
 
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, SyncUpdate, encode_awareness, encode_sync_update
-from server.cluster import install
+from server.cluster import fanout_broker, install
 from server.cluster.fanout import Fanout, channel_of
 from server.config import Config
 from server.core.connection import Connection
 from server.core.hub import Hub
-from server.pubsub.memory import MemoryBus
+from server.errors import ConfigError
+from server.pubsub.memory import MemoryBroker, MemoryBus
+from server.pubsub.redis import RedisBroker
 from server.stores.memory import MemoryStore
 from tests.hub.test_room import edit, queued
 from tests.support.channels import RecordingChannel
@@ -352,3 +354,12 @@ async def test_each_instance_answers_a_late_one_for_its_own_clients_only(
 
 
 ANA = AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')
+
+
+def test_the_broker_follows_the_store_unless_given_or_none() -> None:
+    assert fanout_broker("", "sqlite:///x.db") is None  # a single instance
+    assert isinstance(fanout_broker("", "redis://h:1/0"), RedisBroker)
+    assert fanout_broker("none", "redis://h:1/0") is None
+    assert isinstance(fanout_broker("memory://", "sqlite:///x.db"), MemoryBroker)
+    with pytest.raises(ConfigError, match="unsupported broker URL"):
+        fanout_broker("kafka://x", "sqlite:///x.db")

@@ -12,7 +12,7 @@ the document lacks, as a legitimate client racing a hub restart would be.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +117,7 @@ class Document:
                     held.append(data)
                     continue
                 if held:
-                    held = doc._retry(held)
+                    held = apply_held(held, doc.apply)
         for data in held:  # never filled in: keep the content rather than drop it
             doc._apply_unchecked(data)
             doc._unchecked.append((read_update(data), len(data)))
@@ -136,21 +136,6 @@ class Document:
         ]
         return sum(size for _, size in self._unchecked)
 
-    def _retry(self, held: list[bytes]) -> list[bytes]:
-        """Apply held-back updates whose gap has closed, until no more can go in."""
-        progress = True
-        while held and progress:
-            progress = False
-            still: list[bytes] = []
-            for data in held:
-                try:
-                    self.apply(data)
-                    progress = True
-                except UpdateGap:
-                    still.append(data)
-            held = still
-        return held
-
     def adds_anything(self, update: bytes) -> bool:
         """Whether applying this (well-formed) update would change the document."""
         info = read_update(update)
@@ -158,6 +143,23 @@ class Document:
         return info.delete_count > 0 or any(
             end > have.get(client, 0) for client, end in info.end_clocks.items()
         )
+
+
+def apply_held(held: list[bytes], apply: Callable[[bytes], object]) -> list[bytes]:
+    """Apply held-back updates whose gap has closed, until no more can go in; returns those
+    still held. `apply` raises UpdateGap for an update whose gap is still open."""
+    progress = True
+    while held and progress:
+        progress = False
+        still: list[bytes] = []
+        for data in held:
+            try:
+                apply(data)
+                progress = True
+            except UpdateGap:
+                still.append(data)
+        held = still
+    return held
 
 
 def _unknown_references(info: UpdateInfo, have: dict[int, int]) -> dict[int, tuple[int, int]]:

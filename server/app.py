@@ -13,17 +13,19 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.cluster import Broker, broker_url, open_broker
-from server.cluster import install as install_broker
+from server.cluster import fanout_broker
+from server.cluster import install as install_fanout
 from server.config import Config
 from server.core.hub import Hub
 from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
-from server.events.bus import Bus, bus_url, open_bus
+from server.events.bus import Bus, events_broker, open_bus
 from server.events.service import Events
 from server.events.webhooks import Webhooks
 from server.history.recorder import HistoryRecorder, Publish
 from server.http.routes import api, events, health, history, metrics, pages, users, ws
+from server.pubsub.base import Broker
+from server.pubsub.channel import Channel
 from server.security.auth import Authenticator, AuthError, auth_error_response
 from server.security.guard import SecurityMiddleware
 from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
@@ -61,14 +63,15 @@ def create_app(
     notifications = add_events(hub)  # presence and notifications (/events, webhooks)
     recorder = add_history(hub, notifications.publish)
     # Several instances: fan updates and presence out through the broker (Redis by default).
-    if broker is None and (url := broker_url(config.broker, config.store)) is not None:
-        broker = open_broker(url)
+    if broker is None:
+        broker = fanout_broker(config.broker, config.store)
     if broker is not None:
-        install_broker(hub, broker)
-    # Revocations: kept in the store, told to the other instances on a bus channel of their own.
+        install_fanout(hub, broker)
+    # Revocations: kept in the store, told to the other instances on a channel of their own of
+    # the events' pub/sub.
     revocations = Revocations(
         hub.store,
-        open_bus(bus_url(config.events_bus, config.store), channel=REVOCATIONS_CHANNEL),
+        Channel(events_broker(config.events_bus, config.store), REVOCATIONS_CHANNEL),
         hub.metrics,
         keep=config.max_token_ttl,
     )
@@ -130,7 +133,7 @@ def add_events(hub: Hub, bus: Bus | None = None) -> Events:
         else None
     )
     if bus is None:
-        bus = open_bus(bus_url(config.events_bus, config.store))
+        bus = open_bus(config.events_bus, config.store)
     events = Events(config, hub.metrics, bus, webhooks)
     hub.add_listener(events)
     hub.add_service("events", events.run)

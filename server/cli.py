@@ -340,7 +340,7 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
-    from server.events.bus import bus_url, open_bus
+    from server.events.bus import open_bus
     from server.security.auth import Authenticator
     from server.security.guard import redact_tokens_in_logs
     from server.stores import open_store
@@ -349,7 +349,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = build_config(vars(args))
     open_store(config.store)  # a bad store URL fails here, before anything is bound
-    open_bus(bus_url(config.events_bus, config.store))  # … and so does a bad events bus URL
+    open_bus(config.events_bus, config.store)  # … and so does a bad events bus URL
     check_exposure(config)
     Authenticator.from_config(config)  # so does a verifier that cannot be imported
     configure_logging(config.log_level, config.log_format)

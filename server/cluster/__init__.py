@@ -1,51 +1,67 @@
-"""Cross-instance fan-out: brokers (picked by URL scheme, imported lazily) and the Fanout.
-
-`install(hub, broker)` is all an app needs: the Fanout listens to the hub's rooms, runs as one of
-its background services, and reports to /readyz.
+"""Cross-instance fan-out over a `server.pubsub` broker: `install(hub, broker)` is all an app
+needs. The Fanout listens to the hub's rooms, runs as one of its background services, and
+reports to /readyz; it reaches the hub only through the `RoomAccess` built here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Protocol
 
-from server.errors import ConfigError
-from server.pubsub.base import Broker, BrokerError, BrokerSink
+from server.cluster.access import RoomAccess
+from server.cluster.catchup import stored_beyond
+from server.cluster.fanout import Fanout
+from server.core.listeners import HubListener
+from server.core.offload import Offload
+from server.core.persistence import Persister
+from server.core.room import Room
+from server.ops.metrics import Metrics
+from server.pubsub.base import Broker
+from server.pubsub.urls import follow_store, open_broker
+from server.stores.base import Store
 
-if TYPE_CHECKING:
-    from server.cluster.fanout import Fanout
-    from server.core.hub import Hub
-
-__all__ = ["Broker", "BrokerError", "BrokerSink", "broker_url", "install", "open_broker"]
-
-
-def broker_url(broker: str, store: str) -> str | None:
-    """The broker to use: explicit, or "" for the store's Redis (none for SQLite/memory)."""
-    if broker == "none":
-        return None
-    if broker:
-        return broker
-    return store if urlparse(store).scheme in {"redis", "rediss"} else None
+__all__ = ["Fanout", "Host", "RoomAccess", "fanout_broker", "install"]
 
 
-def open_broker(url: str) -> Broker:
-    scheme = urlparse(url).scheme
-    if scheme in {"redis", "rediss"}:
-        from server.pubsub.redis import RedisBroker
-
-        return RedisBroker(url)
-    if scheme == "memory":
-        from server.pubsub.memory import MemoryBroker
-
-        return MemoryBroker()
-    raise ConfigError(f"unsupported broker URL {url!r}: use redis://HOST:PORT/DB or none")
+def fanout_broker(broker: str, store: str) -> Broker | None:
+    """The pub/sub named by --broker (a URL, or none), else the store's Redis when the store is
+    Redis, else none: a single instance; raises ConfigError."""
+    url = None if broker == "none" else follow_store(broker, store)
+    return None if url is None else open_broker(url, purpose="broker")
 
 
-def install(hub: Hub, broker: Broker) -> Fanout:
-    from server.cluster.fanout import Fanout
+class Host(Protocol):
+    """What `install` uses of the hub: where to plug the Fanout in, and what its access wraps."""
 
-    fanout = Fanout(hub, broker)
-    hub.add_listener(fanout)
-    hub.add_service("broker", fanout.run)
-    hub.add_health_check(fanout.problem)
+    rooms: dict[str, Room]
+    persister: Persister
+    store: Store
+    offload: Offload
+    metrics: Metrics
+
+    def forget(self, doc: str, *, remote: bool = False) -> bool: ...
+
+    async def erase(self, doc: str) -> bool: ...
+
+    def add_listener(self, listener: HubListener) -> None: ...
+
+    def add_service(self, name: str, run: Callable[[], Awaitable[None]]) -> None: ...
+
+    def add_health_check(self, problem: Callable[[], str | None]) -> None: ...
+
+
+def install(host: Host, broker: Broker) -> Fanout:
+    access = RoomAccess(
+        room=host.rooms.get,
+        persist=host.persister.add,
+        forget=partial(host.forget, remote=True),
+        erase=host.erase,
+        stored_beyond=partial(stored_beyond, host.store, host.offload),
+    )
+    fanout = Fanout(access, broker, host.metrics)
+    host.persister.flushed_listeners.append(fanout.flushed)
+    host.add_listener(fanout)
+    host.add_service("broker", fanout.run)
+    host.add_health_check(fanout.problem)
     return fanout

@@ -7,7 +7,7 @@
 - `inbox`: what the bus delivers, into the presence table and out to subscribers.
 - `presence`: the presence list of every document, across instances (pure, no I/O).
 - `subscribers`: who listens on `/events`, and sending them what they may read.
-- `bus`, `redis_bus`: how notifications travel between instances (in-process or Redis pub/sub).
+- `bus`: how notifications travel between instances (JSON on a `server.pubsub` channel).
 - `webhooks`: signed HTTP POSTs with retries, in a background service.
 - `timestamps`: the time format notifications carry.
 """

@@ -1,47 +1,48 @@
-"""The in-process broker: several hubs in one process share a `MemoryBus`.
+"""The in-process broker: several brokers in one process share a `MemoryBus`.
 
-A hub alone on its bus is the single-instance case (nothing to fan out to). Tests put two
-hubs on one bus, and use `lose`, `fail_publish` and `reconnect()` to play the failures a real
-Redis has: messages lost in flight, publishes refused, a subscription connection that drops.
+A broker alone on its bus is the single-instance case: it hears only its own messages (events
+loop back; fan-out has nobody to fan out to). Tests put several hubs on one bus, and play
+Redis's failures with the subclasses in tests/support/pubsub.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-from server.pubsub.base import BrokerError, BrokerSink
+from server.pubsub.base import BrokerSink
 
 
 class MemoryBus:
     def __init__(self) -> None:
         self.brokers: set[MemoryBroker] = set()
-        self.lose = False  # drop every message published while set
-        self.published = 0
 
-    def deliver(self, doc: str, data: bytes) -> None:
-        self.published += 1
-        if self.lose:
-            return
+    def deliver(self, channel: str, data: bytes) -> None:
         for broker in list(self.brokers):
-            if doc in broker._active:
-                broker._inbox.put_nowait(("message", doc, data))
+            broker.deliver(channel, data)
 
 
 class MemoryBroker:
     def __init__(self, bus: MemoryBus | None = None) -> None:
         self.bus = bus if bus is not None else MemoryBus()
-        self.fail_publish = False
         self._wanted: set[str] = set()
         self._active: set[str] = set()
+        # What `run` hands to the sink, in order: ("message" | "subscribe", channel, data).
         self._inbox: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
         self._running = False
-        self.sink: Any = None  # the running sink (tests look at it)
 
     @property
     def connected(self) -> bool:
         return self._running
+
+    def is_subscribed(self, channel: str) -> bool:
+        """Whether `channel` delivers right now (its subscription was confirmed)."""
+        return channel in self._active
+
+    @property
+    def idle(self) -> bool:
+        """Nothing received is waiting to be handed to the sink."""
+        return self._inbox.empty()
 
     async def open(self) -> None:
         self.bus.brokers.add(self)
@@ -49,42 +50,35 @@ class MemoryBroker:
     async def close(self) -> None:
         self.bus.brokers.discard(self)
 
-    def subscribe(self, doc: str) -> None:
-        self._wanted.add(doc)
+    def subscribe(self, channel: str) -> None:
+        self._wanted.add(channel)
         if self._running:
-            self._inbox.put_nowait(("subscribe", doc, b""))
+            self._inbox.put_nowait(("subscribe", channel, b""))
 
-    def unsubscribe(self, doc: str) -> None:
-        self._wanted.discard(doc)
-        self._active.discard(doc)
+    def unsubscribe(self, channel: str) -> None:
+        self._wanted.discard(channel)
+        self._active.discard(channel)
 
     async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        if self.fail_publish:
-            raise BrokerError("publishing is switched off (fail_publish)")
-        for doc, data in messages:
-            self.bus.deliver(doc, data)
+        for channel, data in messages:
+            self.bus.deliver(channel, data)
 
-    def reconnect(self) -> None:
-        """Drop every subscription, as a broken connection would, and subscribe again."""
-        self._active.clear()
-        self._inbox.put_nowait(("disconnected", "", b""))
-        for doc in self._wanted:
-            self._inbox.put_nowait(("subscribe", doc, b""))
+    def deliver(self, channel: str, data: bytes) -> None:
+        """A message published on the bus: queued for the sink if `channel` is subscribed."""
+        if channel in self._active:
+            self._inbox.put_nowait(("message", channel, data))
 
     async def run(self, sink: BrokerSink) -> None:
         self._running = True
-        self.sink = sink
         try:
-            for doc in self._wanted:
-                self._inbox.put_nowait(("subscribe", doc, b""))
+            for channel in self._wanted:
+                self._inbox.put_nowait(("subscribe", channel, b""))
             while True:
-                what, doc, data = await self._inbox.get()
+                what, channel, data = await self._inbox.get()
                 if what == "message":
-                    sink.message(doc, data)
-                elif what == "subscribe" and doc in self._wanted and doc not in self._active:
-                    self._active.add(doc)
-                    sink.subscribed(doc)
-                elif what == "disconnected":
-                    sink.disconnected("reconnect() was called")
+                    sink.message(channel, data)
+                elif channel in self._wanted and channel not in self._active:  # "subscribe"
+                    self._active.add(channel)
+                    sink.subscribed(channel)
         finally:
             self._running = False

@@ -1,9 +1,10 @@
-"""The Redis broker: one pub/sub channel per document, `tandem:{doc}:bus`.
+"""The Redis broker: Redis pub/sub channels, reached through `redisconn.connect`.
 
 On a single Redis it uses SUBSCRIBE/PUBLISH. On a Redis Cluster it uses sharded pub/sub
-(SSUBSCRIBE/SPUBLISH, Redis 7): a document's channel lives on the shard that owns its hash tag,
-so messages stay on one shard instead of being broadcast to every node; there is one
-subscription connection per master that owns a subscribed channel.
+(SSUBSCRIBE/SPUBLISH, Redis 7): a channel lives on the shard that owns its hash slot (a
+document's channel, `tandem:{doc}:bus`, on the shard of its hash tag), so messages stay on one
+shard instead of being broadcast to every node; there is one subscription connection per
+master that owns a subscribed channel.
 
 Subscriptions live in a session; when any of its connections breaks, the whole session ends,
 the sink hears `disconnected`, and a new session (after a backoff) subscribes everything again,
@@ -26,7 +27,6 @@ from server.ops.redisconn import (
     client_options,
     close_quietly,
     connect,
-    doc_key,
     safe_url,
 )
 from server.pubsub.base import BrokerError, BrokerSink
@@ -34,10 +34,6 @@ from server.pubsub.base import BrokerError, BrokerSink
 log = logging.getLogger("tandem.broker.redis")
 
 _MAX_BACKOFF = 1.0
-
-
-def channel_of(doc: str) -> str:
-    return doc_key(doc, "bus")
 
 
 class _Node:
@@ -71,7 +67,7 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         self.url = url
         self._publisher: RedisClient | None = None
-        self._channels: dict[str, str] = {}  # channel -> doc, for every wanted document
+        self._channels: set[str] = set()  # every wanted channel
         self._changes: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
         self._connected = False
 
@@ -90,15 +86,14 @@ class RedisBroker:
             client, self._publisher = self._publisher, None
             await close_quietly(client)
 
-    def subscribe(self, doc: str) -> None:
-        channel = channel_of(doc)
+    def subscribe(self, channel: str) -> None:
         if channel not in self._channels:
-            self._channels[channel] = doc
+            self._channels.add(channel)
             self._changes.put_nowait((True, channel))
 
-    def unsubscribe(self, doc: str) -> None:
-        channel = channel_of(doc)
-        if self._channels.pop(channel, None) is not None:
+    def unsubscribe(self, channel: str) -> None:
+        if channel in self._channels:
+            self._channels.discard(channel)
             self._changes.put_nowait((False, channel))
 
     async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
@@ -108,13 +103,13 @@ class RedisBroker:
                 client = self._publisher = await connect(self.url)
             if isinstance(client, Redis):
                 async with client.pipeline(transaction=False) as pipe:
-                    for doc, data in messages:
-                        pipe.publish(channel_of(doc), data)
+                    for channel, data in messages:
+                        pipe.publish(channel, data)
                     await pipe.execute()
             else:
-                # In order, one shard at a time: a document's messages all go to its shard.
-                for doc, data in messages:
-                    await client.spublish(channel_of(doc), data)  # type: ignore[misc]
+                # In order, one shard at a time: a channel's messages all go to its shard.
+                for channel, data in messages:
+                    await client.spublish(channel, data)  # type: ignore[misc]
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis publish ({safe_url(self.url)}): {exc}") from exc
 
@@ -208,10 +203,9 @@ class RedisBroker:
             kind = message["type"]
             channel = message["channel"]
             name = channel.decode() if isinstance(channel, bytes) else str(channel)
-            doc = self._channels.get(name)
-            if doc is None:
+            if name not in self._channels:
                 continue  # unsubscribed meanwhile
             if kind in {"message", "smessage"}:
-                sink.message(doc, bytes(message["data"]))
+                sink.message(name, bytes(message["data"]))
             elif kind in {"subscribe", "ssubscribe"}:
-                sink.subscribed(doc)
+                sink.subscribed(name)

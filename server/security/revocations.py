@@ -21,6 +21,7 @@ credential a revocation caught while it was being set up is closed as soon as it
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -30,19 +31,19 @@ from server.core.closecodes import CloseCode
 from server.core.connection import Connection
 from server.core.identity import Identity
 from server.errors import StoreError
-from server.events.bus import Bus, Message
 from server.ops.metrics import Metrics
+from server.pubsub.channel import Channel
 from server.stores.base import Revocation, Store
 
 log = logging.getLogger("tandem.revocations")
 
-CHANNEL = "tandem:revocations"  # the bus channel (Redis), apart from the notifications'
+CHANNEL = "tandem:revocations"  # the pub/sub channel, apart from the notifications'
 MAX_USER = 128  # token subjects are cut to this length (server/auth.py), so are revocations
 REASON = "token revoked"
 
 
 class Revocations:
-    def __init__(self, store: Store, bus: Bus, metrics: Metrics, *, keep: float) -> None:
+    def __init__(self, store: Store, bus: Channel, metrics: Metrics, *, keep: float) -> None:
         self.store = store
         self.bus = bus
         self.metrics = metrics
@@ -92,9 +93,8 @@ class Revocations:
         before = math.floor(time.time() * 1000) / 1000
         stored = await self.store.revoke(Revocation(user, before, before + self.keep))
         closed = self._apply(stored)
-        self.bus.publish(
-            {"op": "revoke", "user": stored.user, "before": stored.before, "until": stored.until}
-        )
+        message = {"user": stored.user, "before": stored.before, "until": stored.until}
+        self.bus.publish(json.dumps({"op": "revoke", **message}, separators=(",", ":")).encode())
         log.info("event=user_revoked user=%r before=%.3f closed=%d", user, stored.before, closed)
         return stored
 
@@ -155,16 +155,18 @@ class Revocations:
                 backoff = min(backoff * 2, 5.0)
                 self._reload.set()
 
-    def _deliver(self, message: Message) -> None:
+    def _deliver(self, data: bytes) -> None:
         try:
-            revocation = _parse(message)
+            revocation = _parse(json.loads(data))
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("event=bus_message_refused channel=revocations error=%r", exc)
             return
         self._apply(revocation)
 
 
-def _parse(message: dict[str, Any]) -> Revocation:
+def _parse(message: Any) -> Revocation:
+    if not isinstance(message, dict):
+        raise TypeError("a revocation message is a JSON object")
     if message["op"] != "revoke":
         raise ValueError(f"unknown op {message['op']!r}")
     user, before, until = message["user"], message["before"], message["until"]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.events.bus import Bus, Message, bus_url, open_bus
+from server.events.bus import Bus, Message, open_bus
+from server.pubsub.memory import MemoryBroker
+from server.pubsub.urls import follow_store
 from tests.support.redis import RedisServer
 from tests.support.waiting import eventually
 
@@ -73,9 +75,10 @@ async def test_redis_buses_share_one_stream(redis_url: str) -> None:
 
 
 def test_the_bus_follows_the_store_unless_given() -> None:
-    assert bus_url("", "sqlite:///x.db") == "memory://"
-    assert bus_url("", "redis://h:1/0") == "redis://h:1/0"
-    assert bus_url("redis://other:2/0", "sqlite:///x.db") == "redis://other:2/0"
+    assert follow_store("", "sqlite:///x.db") is None
+    assert follow_store("", "redis://h:1/0") == "redis://h:1/0"
+    assert follow_store("redis://other:2/0", "sqlite:///x.db") == "redis://other:2/0"
+    assert isinstance(open_bus("", "sqlite:///x.db").channel.broker, MemoryBroker)
 
 
 async def test_a_redis_bus_reconnects_and_says_so(tmp_path: Path) -> None:

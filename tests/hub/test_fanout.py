@@ -1,8 +1,8 @@
 """Cross-instance fan-out without a network: hubs in one process share an in-memory bus and store.
 
-The bus plays Redis's failures on demand (messages lost, publishes refused, a subscription
-dropped), so each catch-up path runs here deterministically; tests/cluster runs the same over
-real Redis and real processes.
+The bus plays Redis's failures on demand (tests/support/pubsub.py: messages lost, publishes
+refused, a subscription dropped), so each catch-up path runs here deterministically;
+tests/cluster runs the same over real Redis and real processes.
 """
 
 from __future__ import annotations
@@ -18,28 +18,31 @@ from pycrdt import Doc, Text
 
 from crdt.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from crdt.protocol import AwarenessMessage, SyncUpdate, encode_awareness, encode_sync_update
-from server.cluster import install
-from server.cluster.fanout import Fanout
+from server.cluster import fanout_broker, install
+from server.cluster.fanout import Fanout, channel_of
 from server.config import Config
 from server.core.connection import Connection
 from server.core.hub import Hub
+from server.errors import ConfigError
 from server.pubsub.memory import MemoryBroker, MemoryBus
+from server.pubsub.redis import RedisBroker
 from server.stores.memory import MemoryStore
 from tests.hub.test_room import edit, queued
 from tests.support.channels import RecordingChannel
+from tests.support.pubsub import FaultyBroker, FaultyBus
 from tests.support.waiting import eventually
 
 
 @dataclass
 class Instance:
     hub: Hub
-    broker: MemoryBroker
+    broker: FaultyBroker
     fanout: Fanout
 
 
 class Instances:
     def __init__(self) -> None:
-        self.bus = MemoryBus()
+        self.bus = FaultyBus()
         self.store = MemoryStore()
         self.stack = contextlib.AsyncExitStack()
         self.all: list[Instance] = []
@@ -47,7 +50,7 @@ class Instances:
     async def start(self, **config: float) -> Instance:
         settings = {"flush_interval": 0.01, "unload_delay": 60.0, **config}
         hub = Hub(Config(**settings), self.store)  # type: ignore[arg-type]
-        broker = MemoryBroker(self.bus)
+        broker = FaultyBroker(self.bus)
         fanout = install(hub, broker)
         instance = Instance(hub, broker, fanout)
         await self.stack.enter_async_context(hub.running())
@@ -79,7 +82,9 @@ async def joined(instance: Instance, doc: str) -> Connection:
     conn = Connection(RecordingChannel())
     await instance.hub.join(doc, conn)
     await eventually(
-        lambda: _return(instance.broker.connected and doc in instance.broker._active),
+        lambda: _return(
+            instance.broker.connected and instance.broker.is_subscribed(channel_of(doc))
+        ),
         what="subscribed",
     )
     await quiet(instance.broker.bus)
@@ -91,10 +96,11 @@ async def quiet(bus: MemoryBus) -> None:
 
     async def idle() -> bool:
         return all(
-            not b._inbox.qsize() and not fanout._wants and not fanout._outbox
-            for b in bus.brokers
-            for fanout in [b.sink]
-            if fanout is not None
+            broker.idle and fanout.idle
+            for broker in bus.brokers
+            if isinstance(broker, FaultyBroker)
+            for fanout in [broker.sink]
+            if isinstance(fanout, Fanout)
         )
 
     for _ in range(2):
@@ -125,11 +131,11 @@ async def test_an_update_reaches_the_other_instance_once(instances: Instances) -
 async def test_only_instances_with_the_room_open_subscribe(instances: Instances) -> None:
     a, b = await instances.start(), await instances.start(unload_delay=0.05)
     await joined(a, "doc")
-    assert "doc" not in b.broker._active
+    assert not b.broker.is_subscribed(channel_of("doc"))
     cb = await joined(b, "doc")
     b.hub.leave(b.hub.rooms["doc"], cb)
     await eventually(lambda: _return("doc" not in b.hub.rooms), what="room unloaded on b")
-    assert "doc" not in b.broker._active and "doc" not in b.broker._wanted
+    assert not b.broker.is_subscribed(channel_of("doc")) and not b.broker.wants(channel_of("doc"))
 
 
 async def test_presence_and_its_removal_cross_instances(instances: Instances) -> None:
@@ -178,11 +184,11 @@ async def test_a_remote_update_with_a_gap_is_held_not_applied(instances: Instanc
     fanout_b = b.fanout
     # b receives the second update alone, as if the first were still in flight.
     fanout_b._apply(room_b, second, "test")
-    assert text_of(b.hub, "doc") == "" and fanout_b._held["doc"] == [second]
+    assert text_of(b.hub, "doc") == "" and fanout_b.held.held("doc") == [second]
     send_update(a, "doc", ca, first)  # the first arrives: the held one follows it
     send_update(a, "doc", ca, second)
     await same_text(a.hub, b.hub, "doc", "abcdef")
-    assert "doc" not in fanout_b._held
+    assert not fanout_b.held.held("doc")
 
 
 async def test_a_dropped_subscription_catches_up_from_the_store(instances: Instances) -> None:
@@ -224,9 +230,9 @@ async def test_presence_of_a_vanished_instance_expires(instances: Instances) -> 
     a.hub.rooms["doc"].receive(ca, encode_awareness(state))
     await eventually(lambda: _return(9 in b.hub.rooms["doc"].awareness), what="b sees 9")
     instances.bus.brokers.discard(a.broker)  # a dies without a word
-    b.fanout.expire_presence(time.monotonic() + 1)
+    b.fanout.presence.expire(time.monotonic() + 1)
     assert 9 in b.hub.rooms["doc"].awareness, "still fresh"
-    b.fanout.expire_presence(time.monotonic() + b.fanout.awareness_timeout + 1)
+    b.fanout.presence.expire(time.monotonic() + b.fanout.presence.timeout + 1)
     assert 9 not in b.hub.rooms["doc"].awareness
     assert any(isinstance(m, AwarenessMessage) for m in queued(cb))
 
@@ -252,8 +258,10 @@ async def test_remote_updates_confirmed_as_stored_are_not_written_twice(
     _, update = edit(1, "once")
     send_update(a, "doc", ca, update)
     await same_text(a.hub, b.hub, "doc", "once")
-    await eventually(lambda: _return(not b.fanout._unconfirmed), what="a confirmed its flush")
-    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    await eventually(
+        lambda: _return(not b.fanout.ledger.unconfirmed()), what="a confirmed its flush"
+    )
+    b.fanout.ledger.persist_unconfirmed(time.monotonic() + b.fanout.ledger.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).updates == [update]
 
@@ -268,10 +276,10 @@ async def test_updates_of_an_instance_that_died_unflushed_are_stored_by_the_othe
     send_update(a, "doc", ca, update)
     await same_text(a.hub, b.hub, "doc", "only a had it")
     instances.bus.brokers.discard(a.broker)  # a dies
-    b.fanout.persist_unconfirmed(time.monotonic() + 1)
+    b.fanout.ledger.persist_unconfirmed(time.monotonic() + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).empty, "not before the confirmation is overdue"
-    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    b.fanout.ledger.persist_unconfirmed(time.monotonic() + b.fanout.ledger.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).updates == [update]
 
@@ -284,15 +292,15 @@ async def test_a_deletion_on_one_instance_leaves_nothing_to_write_on_the_other(
     ca, cb = await joined(a, "doc"), await joined(b, "doc")
     send_update(a, "doc", ca, edit(1, "from a")[1])
     send_update(b, "doc", cb, edit(2, "from b")[1])
-    await eventually(lambda: _return(bool(b.fanout._unconfirmed)), what="a's update on b")
+    await eventually(lambda: _return(bool(b.fanout.ledger.unconfirmed())), what="a's update on b")
     assert b.hub.persister.has_pending("doc")
 
     assert await a.hub.delete("doc")
     await eventually(lambda: _return("doc" not in b.hub.rooms), what="b forgets the room")
     assert not cb.is_open and cb._close == (4404, "document deleted")
     await eventually(lambda: _return(not b.hub.persister.has_pending("doc")), what="b erases")
-    assert not b.fanout._unconfirmed and "doc" not in b.broker._wanted
-    b.fanout.persist_unconfirmed(time.monotonic() + b.fanout.confirm_timeout + 1)
+    assert not b.fanout.ledger.unconfirmed() and "doc" not in b.broker._wanted
+    b.fanout.ledger.persist_unconfirmed(time.monotonic() + b.fanout.ledger.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).empty
 
@@ -346,3 +354,12 @@ async def test_each_instance_answers_a_late_one_for_its_own_clients_only(
 
 
 ANA = AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')
+
+
+def test_the_broker_follows_the_store_unless_given_or_none() -> None:
+    assert fanout_broker("", "sqlite:///x.db") is None  # a single instance
+    assert isinstance(fanout_broker("", "redis://h:1/0"), RedisBroker)
+    assert fanout_broker("none", "redis://h:1/0") is None
+    assert isinstance(fanout_broker("memory://", "sqlite:///x.db"), MemoryBroker)
+    with pytest.raises(ConfigError, match="unsupported broker URL"):
+        fanout_broker("kafka://x", "sqlite:///x.db")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from crdt.document import merge_into_snapshot
 from server.core.offload import Offload, OffloadFailed
 from server.errors import StoreError
+from server.ops.cancellation import honour_cancellation
 from server.stores.base import Store, TailStats
 
 log = logging.getLogger("tandem.persistence")
@@ -67,7 +68,9 @@ class Persister:
         while True:
             await self._wakeup.wait()
             await asyncio.sleep(backoff)
-            if await self.flush():
+            flushed = await self.flush()
+            honour_cancellation()  # a Redis store may have swallowed our stop
+            if flushed:
                 backoff = self.flush_interval
             else:
                 backoff = min(max(backoff * 2, 0.1), 5.0)

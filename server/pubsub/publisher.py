@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 
+from server.ops.cancellation import honour_cancellation
 from server.ops.metrics import Metrics
 from server.pubsub.base import Broker, BrokerError
 from server.pubsub.outbox import Outbox
@@ -41,6 +42,7 @@ class Publisher:
             started = time.perf_counter()
             try:
                 await self.broker.publish(batch)
+                honour_cancellation()
             except BrokerError as exc:
                 self.outbox.put_back(batch)
                 self._failed(exc)

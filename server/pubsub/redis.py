@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from server.ops.cancellation import honour_cancellation
 from server.ops.redisconn import (
     RedisClient,
     client_options,
@@ -193,11 +194,13 @@ class RedisBroker:
                     await node.subscribe(channel)
             elif node.active.is_set():
                 await node.unsubscribe(channel)
+            honour_cancellation()
 
     async def _read(self, node: _Node, sink: BrokerSink) -> None:
         await node.active.wait()
         while True:
             message = await node.pubsub.get_message(timeout=None)
+            honour_cancellation()
             if message is None:
                 continue
             kind = message["type"]

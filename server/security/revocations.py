@@ -31,6 +31,7 @@ from server.core.closecodes import CloseCode
 from server.core.connection import Connection
 from server.core.identity import Identity
 from server.errors import StoreError
+from server.ops.cancellation import honour_cancellation
 from server.ops.metrics import Metrics
 from server.pubsub.channel import Channel
 from server.stores.base import Revocation, Store
@@ -148,6 +149,7 @@ class Revocations:
             self._reload.clear()
             try:
                 await self.load()
+                honour_cancellation()  # a Redis store may have swallowed our stop
                 backoff = 0.2
             except StoreError as exc:
                 log.warning("event=revocations_load_failed error=%s", exc)

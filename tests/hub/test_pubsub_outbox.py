@@ -62,3 +62,25 @@ async def test_refused_publishes_are_retried_in_order() -> None:
 
 async def _value(value: bool) -> bool:
     return value
+
+
+async def test_a_publisher_on_redis_stops_when_cancelled_however_busy(redis_url: str) -> None:
+    """redis-py sometimes swallows a CancelledError and returns normally from a command
+    cancelled at the wrong moment; the loop must still end (a hub stop once hung on it)."""
+    from server.pubsub.redis import RedisBroker
+
+    broker = RedisBroker(redis_url)
+    outbox = Outbox(100_000)
+    publisher = Publisher(broker, outbox, name="test")
+    try:
+        for attempt in range(150):
+            for _ in range(2000):
+                outbox.put("tandem:test-cancel", b"x" * 64)
+            task = asyncio.create_task(publisher.run())
+            await asyncio.sleep(0.001 + (attempt % 7) * 0.0005)  # mid-publish, most of the time
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, f"the publisher kept running after cancel (attempt {attempt})"
+            outbox.take(len(outbox))
+    finally:
+        await broker.close()

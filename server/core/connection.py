@@ -298,6 +298,8 @@ class Connection:
     async def _finish(
         self, write: Coroutine[Any, Any, None], waiting: Any, *, closing: bool
     ) -> None:
+        """Complete a write that had to wait; a close within CLOSE_WAIT (the peer may have
+        stopped reading altogether: the ping timeout then ends the socket)."""
         try:
             async with asyncio.timeout(CLOSE_WAIT if closing else None):
                 await _resume(write, waiting)

@@ -190,6 +190,7 @@ async def main() -> None:
                 while joiner.syncing:
                     await asyncio.sleep(0.01)
                 joiner.close(1000, "done")
+                joiner.flush()  # the close goes out now, not after this callback
                 await joiner.finished()
                 hub.leave(joined, joiner)
 

@@ -1,13 +1,13 @@
 """One client socket as the room sees it: identity, a bounded outbox, and how frames leave.
 
-The room never awaits a client. A connection made with a `spawn` function (the WebSocket route)
-writes its queued frames once the current callback is done (one `call_soon` per connection and
-turn of the loop): uvicorn's send completes without suspending unless the transport is full, so
-the common case costs no task switch and no task. Only when a write would wait is a writer task
-spawned; it finishes that write and drains the frames queued meanwhile. A connection without
-`spawn` (tests, /events) queues every frame for `run_writer`. Either way a client whose queue
-passes its bounds is closed (1013) and re-syncs when it reconnects, so one slow reader never
-stalls a room.
+The room never awaits a client. Frames leave in one way: `flush` writes what is queued, then the
+close if one was asked for, as far as the socket takes it now. uvicorn's send completes without
+suspending unless the transport is full, so the common case costs no task switch and no task;
+a write that would wait goes on in a writer task (made by `spawn`), which flushes again once it
+is done. A connection made with `spawn` (the routes) flushes once the current callback is done
+(one `call_soon` per connection and turn of the loop); one made without it holds its frames
+until `flush` is called (tests read them with `queued`). A client whose queue passes its bounds
+is closed (1013) and re-syncs when it reconnects, so one slow reader never stalls a room.
 
 An initial sync (the answer to a client's sync step 1) is not backlog: it is a `SyncStream`, a
 sequence of frames pulled one at a time as the socket drains and never counted against the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import types
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from enum import Enum
@@ -43,6 +44,8 @@ _ids = itertools.count(1)
 # Updates merged into one frame at most (pycrdt's merge is superlinear in their number; at this
 # size it costs about a microsecond per update); also the outbox length that flushes at once.
 MERGE_RUN = 100
+# A close that has to wait (the peer reads nothing) is given up after this many seconds.
+CLOSE_WAIT = 5.0
 
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
@@ -79,18 +82,13 @@ class ConnectionState(Enum):
 
 class Connection:
     __slots__ = (
-        "_busy",
         "_close",
-        "_flush_scheduled",
+        "_flush_due",
         "_outbox",
         "_outbox_bytes",
-        "_overflow_cancel",
-        "_overflowed",
-        "_sending",
         "_spawn",
         "_sync",
         "_sync_next",
-        "_wakeup",
         "_writer",
         "awareness_ids",
         "channel",
@@ -123,15 +121,10 @@ class Connection:
         self._outbox: deque[bytes] | None = None
         self._outbox_bytes = 0
         self._spawn = spawn
-        self._flush_scheduled = False
-        # A writer task owns the socket (a write had to wait): later frames queue behind it.
-        self._busy = False
-        self._wakeup: asyncio.Event | None = None if spawn is not None else asyncio.Event()
-        self._close: tuple[int, str] | None = None
+        self._flush_due = False  # a flush is scheduled for after the current callback
+        # The task finishing a write that had to wait: it owns the socket until it is done.
         self._writer: asyncio.Task[None] | None = None
-        self._sending = False
-        self._overflow_cancel = False
-        self._overflowed = False
+        self._close: tuple[int, str] | None = None
         # The initial sync under way (see SyncStream), and one asked for while it runs.
         self._sync: SyncStream | None = None
         self._sync_next: SyncStream | None = None
@@ -143,6 +136,21 @@ class Connection:
     @property
     def is_open(self) -> bool:
         return self.state is ConnectionState.OPEN
+
+    @property
+    def queued(self) -> tuple[bytes, ...]:
+        """The frames waiting to be written, oldest first (not an initial sync under way)."""
+        return tuple(self._outbox or ())
+
+    @property
+    def sync(self) -> SyncStream | None:
+        """The initial sync under way, if any."""
+        return self._sync
+
+    @property
+    def closed_with(self) -> tuple[int, str] | None:
+        """The code and reason it was closed with (None: open, or the peer went away)."""
+        return self._close
 
     def send(self, frame: bytes) -> None:
         """Queue a frame without waiting; overflow closes the connection instead of blocking."""
@@ -162,19 +170,14 @@ class Connection:
             )
             self._outbox = None
             self._outbox_bytes = 0
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.cancel()  # stuck on a full socket (or not started): the close goes next
             self.close(CloseCode.TRY_AGAIN_LATER, "too slow: send queue overflowed")
-            self._overflowed = True  # a writer task not started yet sends the close at once
-            if self._sending and self._writer is not None:
-                self._overflow_cancel = True
-                self._writer.cancel()  # stuck on a full socket: stop waiting, send the close
-            return
-        if self._spawn is None:
-            self._wake()
-        elif not self._busy:
-            if len(outbox) >= MERGE_RUN:
-                self.flush()  # a long burst in one callback: send it in runs, not all at the end
-            else:
-                self._schedule_flush()
+        elif len(outbox) >= MERGE_RUN and self._spawn is not None and self._writer is None:
+            self.flush()  # a long burst in one callback: send it in runs, not all at the end
+        else:
+            self._flush_soon()
 
     def stream(self, sync: SyncStream) -> None:
         """Start an initial sync, or run it after the one under way (only the latest waits)."""
@@ -185,10 +188,7 @@ class Connection:
             return
         self._sync = sync
         self.syncing = True
-        if self._spawn is None:
-            self._wake()
-        elif not self._busy:
-            self._schedule_flush()
+        self._flush_soon()
 
     def close(self, code: int, reason: str) -> None:
         """Send what is queued, then close with this code (a sync under way is dropped)."""
@@ -197,56 +197,51 @@ class Connection:
         self.state = ConnectionState.CLOSING
         self._close = (code, reason)
         self._end_sync()
-        if self._spawn is None:
-            self._wake()
-        elif not self._busy:
-            self._schedule_flush()
+        self._flush_soon()
 
     def detach(self) -> None:
-        """The peer is gone: drop whatever is queued and let the writer finish."""
+        """The peer is gone: drop whatever is queued; a write under way just ends."""
         self.state = ConnectionState.CLOSED
         self._outbox = None
         self._outbox_bytes = 0
         self._end_sync()
-        self._wake()
 
     def _end_sync(self) -> None:
         self._sync = self._sync_next = None
         self.syncing = False
 
-    def _wake(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
+    async def finished(self) -> None:
+        """Return once the writes under way are done (what was queued and the close are out,
+        or given up). Cancelling the caller stops the writer too."""
+        while (writer := self._writer) is not None:
+            try:
+                await asyncio.wait([writer])
+            except asyncio.CancelledError:
+                writer.cancel()
+                raise
 
-    # -- writing after the current callback, or in a writer task when the socket is full ---
+    # -- how frames leave ------------------------------------------------------------------
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
+    def _flush_soon(self) -> None:
+        if self._spawn is not None and self._writer is None and not self._flush_due:
+            self._flush_due = True
             asyncio.get_running_loop().call_soon(self._scheduled_flush)
 
     def _scheduled_flush(self) -> None:
-        self._flush_scheduled = False
+        self._flush_due = False
         self.flush()
 
     def flush(self) -> None:
-        """Write what is queued (then the close, if asked) as far as the socket takes it now;
-        the rest goes to a writer task. Only for connections made with `spawn`."""
-        while not self._busy and self.state is not ConnectionState.CLOSED:
+        """Write what is queued, then the close if one was asked for, as far as the socket
+        takes it now; a write that would wait goes on in a writer task."""
+        while self._writer is None and self.state is not ConnectionState.CLOSED:
             if self._outbox or self._sync is not None:
-                self._write_now(self.channel.send(self._next_frame()))
+                self._write(self.channel.send(self._next_frame()), closing=False)
             elif self.state is ConnectionState.CLOSING and self._close is not None:
                 self.state = ConnectionState.CLOSED
-                code, reason = self._close
-                self._write_now(self.channel.close(code, reason))
+                self._write(self.channel.close(*self._close), closing=True)
             else:
                 return
-
-    async def finished(self) -> None:
-        """Return once a writer task under way is done (queued frames and the close sent).
-        Cancelling the caller cancels the writer too."""
-        if self._writer is not None:
-            await self._writer
 
     def _next_frame(self) -> bytes:
         """The next frame to send: the head of the outbox, merged with the updates right
@@ -287,102 +282,56 @@ class Connection:
         self.syncing = self._sync is not None
         return frame
 
-    def _write_now(self, write: Coroutine[Any, Any, None]) -> None:
-        """Run a channel write by hand; if it would wait, hand it to a writer task."""
+    def _write(self, write: Coroutine[Any, Any, None], *, closing: bool) -> None:
+        """Run a channel write by hand; if it would wait, a writer task finishes it."""
         try:
             waiting = write.send(None)
         except StopIteration:
             return
         except Exception as exc:  # the peer is gone; the reader loop sees it too
-            log.debug("event=write_failed conn=%s error=%r", self.id, exc)
-            self.state = ConnectionState.CLOSED
+            self._failed(exc, closing=closing)
             return
-        assert self._spawn is not None
-        self._busy = True
-        self._writer = self._spawn(self._finish(write, waiting))
+        spawn = self._spawn or asyncio.create_task
+        writer = self._writer = spawn(self._finish(write, waiting, closing=closing))
+        writer.add_done_callback(self._writer_done)
 
-    async def _finish(self, write: Coroutine[Any, Any, None], waiting: Any) -> None:
-        """Complete the suspended write, then everything queued behind it, then the close."""
+    async def _finish(
+        self, write: Coroutine[Any, Any, None], waiting: Any, *, closing: bool
+    ) -> None:
+        """Complete a write that had to wait; a close within CLOSE_WAIT (the peer may have
+        stopped reading altogether: the ping timeout then ends the socket)."""
         try:
-            if self._overflowed:
-                write.close()  # the queue overflowed before this task ran: give up the write
-            else:
-                self._sending = True
+            async with asyncio.timeout(CLOSE_WAIT if closing else None):
                 await _resume(write, waiting)
-                self._sending = False
-                await self._send_queued()
-        except asyncio.CancelledError:
-            task = self._writer
-            if not self._overflow_cancel or task is None or task.uncancel() > 0:
-                raise
         except Exception as exc:
-            log.debug("event=writer_stopped conn=%s error=%r", self.id, exc)
-            self.state = ConnectionState.CLOSED
-        finally:
-            self._sending = False
-            self._writer = None
-            self._busy = False
-        await self._send_close()
+            self._failed(exc, closing=closing)
 
-    async def _send_queued(self) -> None:
-        while (self._outbox or self._sync is not None) and self.state is not ConnectionState.CLOSED:
-            frame = self._next_frame()
-            self._sending = True
-            await self.channel.send(frame)
-            self._sending = False
+    def _failed(self, exc: Exception, *, closing: bool) -> None:
+        log.debug(
+            "event=%s conn=%s error=%r", "close_failed" if closing else "write_failed", self.id, exc
+        )
+        self.state = ConnectionState.CLOSED
 
-    async def _send_close(self) -> None:
-        if self.state is ConnectionState.CLOSING and self._close is not None:
-            self.state = ConnectionState.CLOSED
-            code, reason = self._close
-            try:
-                async with asyncio.timeout(5):
-                    await self.channel.close(code, reason)
-            except Exception as exc:
-                log.debug("event=close_failed conn=%s error=%r", self.id, exc)
-
-    # -- the queue-only mode ---------------------------------------------------------------
-
-    async def run_writer(self) -> None:
-        """Drain the outbox to the channel until the connection closes (no `spawn` given)."""
-        if self._wakeup is None:
-            raise RuntimeError(f"{self!r} writes by itself: it was given a spawn function")
-        self._writer = asyncio.current_task()
-        try:
-            await self._drain()
-        except asyncio.CancelledError:
-            # Only our own cancel (overflow while blocked in send) is absorbed, then we close.
-            task = self._writer
-            if not self._overflow_cancel or task is None or task.uncancel() > 0:
-                raise
-        except Exception as exc:  # the socket went away under us; the reader sees it too
-            log.debug("event=writer_stopped conn=%s error=%r", self.id, exc)
-            self.state = ConnectionState.CLOSED
-            return
-        await self._send_close()
-
-    async def _drain(self) -> None:
-        wakeup = self._wakeup
-        assert wakeup is not None
-        while True:
-            await wakeup.wait()
-            wakeup.clear()
-            await self._send_queued()
-            if self.state is not ConnectionState.OPEN:
-                return
+    def _writer_done(self, writer: asyncio.Task[None]) -> None:
+        if writer is not self._writer:
+            return  # let go when the queue overflowed
+        self._writer = None
+        if writer.cancelled():
+            self.detach()  # stopped from outside: nothing more goes out
+        self.flush()
 
 
-async def _resume(write: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive a coroutine started by hand to its end, as a Task would: `waiting` is what it
-    yielded, a future it waits on (uvicorn's "writable" event) or None for one loop turn."""
+@types.coroutine
+def _resume(write: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Go on with a coroutine started by hand, in the task that awaits this, as if that task had
+    run it from the start: what it yielded (`waiting`, a future it waits on or None for one loop
+    turn) and all it yields after go to the task, and what the task sends or throws goes back."""
     while True:
         try:
-            if waiting is None:
-                await _yield_once()
-            else:
-                # The write marked the future as awaited by a task; this task now is the one.
-                waiting._asyncio_future_blocking = False
-                await waiting
+            sent = yield waiting
+        except GeneratorExit:
+            write.close()
+            raise
         except BaseException as exc:
             try:
                 waiting = write.throw(exc)
@@ -390,17 +339,6 @@ async def _resume(write: Coroutine[Any, Any, None], waiting: Any) -> None:
                 return
         else:
             try:
-                waiting = write.send(None)  # the future is done: the write reads its result
+                waiting = write.send(sent)
             except StopIteration:
                 return
-
-
-class _YieldOnce:
-    """What a bare `yield` in a coroutine asks for: one turn of the event loop."""
-
-    def __await__(self) -> Generator[None, None, None]:
-        yield
-
-
-def _yield_once() -> _YieldOnce:
-    return _YieldOnce()

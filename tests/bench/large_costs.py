@@ -184,14 +184,14 @@ async def main() -> None:
             await timed("render as text (open room)", render_text)
 
             async def stream_join() -> None:
-                joiner = Connection(RecordingChannel())
+                joiner = Connection(RecordingChannel(), spawn=asyncio.create_task)
                 joined = await hub.join("big", joiner)
                 joined.receive(joiner, encode_sync_step1(b"\x00"))
-                writer_task = asyncio.create_task(joiner.run_writer())
                 while joiner.syncing:
                     await asyncio.sleep(0.01)
                 joiner.close(1000, "done")
-                await writer_task
+                joiner.flush()  # the close goes out now, not after this callback
+                await joiner.finished()
                 hub.leave(joined, joiner)
 
             await timed("streamed join (empty state)", stream_join)

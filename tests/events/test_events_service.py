@@ -29,9 +29,8 @@ class Watcher:
         self, events: Events, docs: frozenset[str] | None, tasks: asyncio.TaskGroup
     ) -> None:
         self.channel = RecordingChannel()
-        self.conn = Connection(self.channel)
+        self.conn = Connection(self.channel, spawn=tasks.create_task)
         self.sub = events.subscribe(self.conn, docs, lambda doc: doc != "secret")
-        tasks.create_task(self.conn.run_writer())
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -116,9 +115,9 @@ async def test_a_new_subscriber_first_gets_current_presence(hub: Hub, events: Ev
 async def test_a_forged_name_is_shown_under_the_real_identity(hub: Hub, events: Events) -> None:
     ana = Identity(user="ana", name="Ana", anonymous=False)
     other = await join(hub, "notes", "Ben")
-    other._outbox.clear()
+    other.flush()
     await join(hub, "notes", "Boss", identity=ana)
-    relayed = [parse_message(f) for f in other._outbox]
+    relayed = [parse_message(f) for f in other.queued]
     (entries,) = [
         decode_awareness_update(m.update) for m in relayed if isinstance(m, AwarenessMessage)
     ]

@@ -15,7 +15,7 @@ from tests.support.channels import RecordingChannel
 
 
 def awareness_sent(conn: Connection) -> list[list[AwarenessEntry]]:
-    messages = [parse_message(frame) for frame in conn._outbox]
+    messages = [parse_message(frame) for frame in conn.queued]
     return [decode_awareness_update(m.update) for m in messages if isinstance(m, AwarenessMessage)]
 
 
@@ -30,7 +30,7 @@ def setup(interval: float = 0.08) -> tuple[Room, AwarenessThrottle, Connection, 
     ana, ben = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(ana)
     room.join(ben)
-    ben._outbox.clear()
+    ben.flush()
     return room, throttle, ana, ben
 
 
@@ -98,7 +98,7 @@ def test_a_room_whose_relay_fails_does_not_stop_the_others(caplog) -> None:  # t
         room.join(ben)
         room.receive(ana, cursor(7, 1, 1))
         room.receive(ana, cursor(7, 2, 2))  # held: within the interval
-        ben._outbox.clear()
+        ben.flush()
         people[room.name] = ben
 
     def broken(entries: list[AwarenessEntry], origin: Connection) -> None:

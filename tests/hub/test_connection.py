@@ -19,6 +19,7 @@ from crdt.protocol import (
     encode_sync_update,
     parse_message,
 )
+from server.core import connection
 from server.core.connection import MERGE_RUN, Connection, Spawn
 from tests.support.channels import RecordingChannel
 
@@ -174,3 +175,55 @@ async def test_a_slow_reader_past_its_bound_is_closed_with_1013(turns: int) -> N
         await next_turn()
     assert channel.sent == []  # the socket never took anything
     assert channel.closed is not None and channel.closed[0] == 1013
+
+
+async def test_finished_waits_for_a_write_that_had_to_wait_and_the_close_behind_it() -> None:
+    updates, expected = typed_updates(2)
+    channel = GatedChannel()
+    conn = Connection(channel, spawn=asyncio.create_task)
+    conn.send(mergeable(updates[0]))
+    await next_turn()  # the write waits on the socket
+    conn.send(mergeable(updates[1]))
+    conn.close(4404, "document deleted")
+    finished = asyncio.create_task(conn.finished())
+    await next_turn()
+    assert not finished.done() and channel.closed is None
+    channel.gate.set()
+    await finished
+    assert text_after(channel.sent) == expected and len(channel.sent) == 2
+    assert channel.closed == (4404, "document deleted") == conn.closed_with
+
+
+class UnclosableChannel(GatedChannel):
+    """A socket whose close never goes out either (the peer stopped reading altogether)."""
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.gate.wait()
+        self.closed = (code, reason)
+
+
+async def test_a_close_that_cannot_go_out_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connection, "CLOSE_WAIT", 0.01)
+    channel = UnclosableChannel()
+    conn = Connection(channel, spawn=asyncio.create_task)
+    conn.close(1013, "too slow")
+    async with asyncio.timeout(5):
+        await conn.finished()
+    assert channel.closed is None and not conn.is_open
+
+
+async def test_cancelling_the_caller_of_finished_stops_the_writer() -> None:
+    channel = GatedChannel()
+    conn = Connection(channel, spawn=asyncio.create_task)
+    conn.send(encode_awareness(b"\x00"))
+    conn.close(1000, "bye")
+    await next_turn()
+    finished = asyncio.create_task(conn.finished())
+    await next_turn()
+    finished.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await finished
+    channel.gate.set()
+    for _ in range(3):
+        await next_turn()
+    assert channel.sent == [] and channel.closed is None

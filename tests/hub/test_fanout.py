@@ -119,8 +119,8 @@ def send_update(instance: Instance, doc: str, conn: Connection, update: bytes) -
 async def test_an_update_reaches_the_other_instance_once(instances: Instances) -> None:
     a, b = await instances.start(), await instances.start()
     ca, cb = await joined(a, "doc"), await joined(b, "doc")
-    ca._outbox.clear()
-    cb._outbox.clear()
+    ca.flush()
+    cb.flush()
     _, update = edit(1, "hello")
     send_update(a, "doc", ca, update)
     await same_text(a.hub, b.hub, "doc", "hello")
@@ -144,7 +144,7 @@ async def test_presence_and_its_removal_cross_instances(instances: Instances) ->
     state = encode_awareness_update([AwarenessEntry(7, 1, '{"user":{"name":"Ana"}}')])
     a.hub.rooms["doc"].receive(ca, encode_awareness(state))
     await eventually(lambda: _return(7 in b.hub.rooms["doc"].awareness), what="b sees Ana")
-    cb._outbox.clear()
+    cb.flush()
     a.hub.leave(a.hub.rooms["doc"], ca)
     await eventually(lambda: _return(7 not in b.hub.rooms["doc"].awareness), what="Ana gone on b")
     removals = [
@@ -297,7 +297,7 @@ async def test_a_deletion_on_one_instance_leaves_nothing_to_write_on_the_other(
 
     assert await a.hub.delete("doc")
     await eventually(lambda: _return("doc" not in b.hub.rooms), what="b forgets the room")
-    assert not cb.is_open and cb._close == (4404, "document deleted")
+    assert not cb.is_open and cb.closed_with == (4404, "document deleted")
     await eventually(lambda: _return(not b.hub.persister.has_pending("doc")), what="b erases")
     assert not b.fanout.ledger.unconfirmed() and "doc" not in b.broker._wanted
     b.fanout.ledger.persist_unconfirmed(time.monotonic() + b.fanout.ledger.confirm_timeout + 1)

@@ -59,8 +59,8 @@ class Editor:
 
 
 def _frames(conn: Connection) -> list[bytes]:
-    frames = list(conn._outbox)
-    conn._outbox.clear()
+    frames = list(conn.queued)
+    conn.flush()
     return frames
 
 

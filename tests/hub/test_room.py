@@ -33,10 +33,11 @@ from tests.support.channels import RecordingChannel
 
 
 def queued(conn: Connection) -> list[object]:
-    """What the connection will write next: its queue, then an initial sync under way."""
-    frames = list(conn._outbox or ())
-    if conn._sync is not None:
-        frames += [*conn._sync.frames, conn._sync.final()]
+    """What the connection will write next: its queue, then an initial sync under way
+    (its frames wait for `flush()`, which tests call to start from an empty queue)."""
+    frames = list(conn.queued)
+    if conn.sync is not None:
+        frames += [*conn.sync.frames, conn.sync.final()]
     return [parse_message(frame) for frame in frames]
 
 
@@ -67,7 +68,7 @@ def test_updates_reach_every_other_connection_but_not_the_sender() -> None:
     a, b, c = (Connection(RecordingChannel()) for _ in range(3))
     for conn in (a, b, c):
         room.join(conn)
-        conn._outbox.clear()
+        conn.flush()
     _, update = edit(1, "hello")
     room.receive(a, encode_sync_update(update))
     assert queued(a) == []
@@ -83,7 +84,7 @@ def test_step1_is_answered_with_the_missing_part() -> None:
     room.receive(writer, encode_sync_update(update))
     reader = Connection(RecordingChannel())
     room.join(reader)
-    reader._outbox.clear()
+    reader.flush()
     room.receive(reader, encode_sync_step1(Doc().get_state()))
     (answer,) = queued(reader)
     assert isinstance(answer, SyncStep2)
@@ -97,8 +98,8 @@ def test_awareness_echo_is_not_relayed_again() -> None:
     a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
     room.join(a)
     room.join(b)
-    a._outbox.clear()
-    b._outbox.clear()
+    a.flush()
+    b.flush()
     frame = encode_awareness(encode_awareness_update([AwarenessEntry(5, 3, '{"x":1}')]))
     room.receive(a, frame)
     assert len(queued(b)) == 1
@@ -123,7 +124,7 @@ def test_leaving_removes_every_awareness_client_the_socket_announced() -> None:
     room.join(b)
     entries = [AwarenessEntry(5, 1, "{}"), AwarenessEntry(6, 1, "{}")]
     room.receive(a, encode_awareness(encode_awareness_update(entries)))
-    b._outbox.clear()
+    b.flush()
     room.leave(a)
     (removal,) = queued(b)
     assert isinstance(removal, AwarenessMessage)
@@ -151,7 +152,7 @@ def test_a_connection_past_its_presence_limits_withdraws_all_it_announced() -> N
     room.join(a)
     room.join(b)
     room.receive(a, _awareness(AwarenessEntry(5, 1, "{}")))
-    b._outbox.clear()
+    b.flush()
     with pytest.raises(LimitExceeded) as refused:
         room.receive(a, _awareness(AwarenessEntry(6, 1, "{}"), AwarenessEntry(7, 1, "{}")))
     assert (refused.value.limit, refused.value.close_code) == ("awareness_clients", 1008)
@@ -190,7 +191,7 @@ def test_a_gap_is_not_applied_and_the_sender_is_asked_to_sync() -> None:
     room = Room("r", Document())
     conn = Connection(RecordingChannel())
     room.join(conn)
-    conn._outbox.clear()
+    conn.flush()
     gapped = bytes.fromhex("0101050304010174015800")  # client 5 from clock 3: 0-2 never sent
     room.receive(conn, encode_sync_update(gapped))
     assert room.document.state() == {}
@@ -202,7 +203,7 @@ def test_a_read_only_connection_cannot_change_the_document() -> None:
     room = Room("r", Document())
     reader = Connection(RecordingChannel(), identity=Identity("r", "R", Role.READ, anonymous=False))
     room.join(reader)
-    reader._outbox.clear()
+    reader.flush()
     _, update = edit(1, "nope")
     room.receive(reader, encode_sync_update(update))
     assert room.document.state() == {}
@@ -213,10 +214,9 @@ def test_a_read_only_connection_cannot_change_the_document() -> None:
 async def test_a_slow_connection_is_closed_instead_of_stalling_the_room() -> None:
     room = Room("r", Document())
     slow_channel = RecordingChannel(stall=True)
-    slow = Connection(slow_channel, max_frames=10)
+    slow = Connection(slow_channel, max_frames=10, spawn=asyncio.create_task)
     fast_channel = RecordingChannel()
-    fast = Connection(fast_channel)
-    writers = [asyncio.create_task(c.run_writer()) for c in (slow, fast)]
+    fast = Connection(fast_channel, spawn=asyncio.create_task)
     room.join(slow)
     room.join(fast)
     writer = Connection(RecordingChannel())
@@ -244,8 +244,6 @@ async def test_a_slow_connection_is_closed_instead_of_stalling_the_room() -> Non
     # Its writer was stuck in send: it stops waiting and closes with "try again later".
     assert slow_channel.sent == [] and slow_channel.closed is not None
     assert slow_channel.closed[0] == 1013
-    for task in writers:
-        task.cancel()
 
 
 @pytest.fixture

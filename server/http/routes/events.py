@@ -115,6 +115,7 @@ async def _subscribe(
         identity=who.identity,
         max_frames=hub.config.send_queue_frames,
         max_bytes=hub.config.send_queue_bytes,
+        spawn=asyncio.create_task,  # a writer task, only while the socket is full
     )
     events: Events = websocket.app.state.events
     sub = events.subscribe(conn, docs, who.may_read)
@@ -127,13 +128,14 @@ async def _subscribe(
     )
     expiry = close_at_expiry(hub, conn, "-", who.identity)
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(conn.run_writer())
-            try:
-                await _drain_input(websocket, conn)
-            finally:
-                if conn.is_open:
-                    conn.detach()
+        try:
+            await _drain_input(websocket, conn)
+        finally:
+            if conn.is_open:
+                conn.detach()  # the client went away: nothing more to send
+            else:
+                conn.flush()  # we closed it: what is queued, then the close, go out now
+            await conn.finished()
     finally:
         if expiry is not None:
             expiry.cancel()

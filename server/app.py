@@ -21,8 +21,9 @@ from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
 from server.events.bus import bus_url, open_bus
 from server.history.recorder import HistoryRecorder
+from server.http import errors
 from server.http.routes import api, events, health, history, history_page, metrics, pages, users, ws
-from server.security.auth import Authenticator, AuthError, auth_error_response
+from server.security.auth import Authenticator
 from server.security.guard import SecurityMiddleware
 from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
 from server.security.revocations import Revocations
@@ -82,18 +83,18 @@ def create_app(
 
     routes = [
         Route("/", pages.home),
-        Route("/d/{doc}", pages.editor),
-        Route("/embed/{doc}", pages.embed),
+        Route("/d/{doc:docid}", pages.editor),
+        Route("/embed/{doc:docid}", pages.embed),
         Route("/favicon.ico", pages.favicon),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
         *history.routes,  # before the catch-all below
-        Route("/api/docs/{doc:path}", api.get_doc),
-        Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
+        Route("/api/docs/{doc:docpath}", api.get_doc),
+        Route("/api/docs/{doc:docpath}", api.delete_doc, methods=["DELETE"]),
         Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),
-        Route("/d/{doc}/history", history_page.history_page),
+        Route("/d/{doc:docid}/history", history_page.history_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
     ]
@@ -102,7 +103,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityMiddleware, config=config, metrics=hub.metrics)],
-        exception_handlers={AuthError: auth_error_response},
+        exception_handlers=dict(errors.HANDLERS),
     )
     app.state.hub = hub
     app.state.history = recorder

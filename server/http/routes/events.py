@@ -22,7 +22,7 @@ from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded
-from server.http.routes.ws import close_at_expiry, refuse
+from server.http.sockets import close_at_expiry, refuse
 from server.security.auth import Authenticator, AuthError, authenticate_request
 from server.security.revocations import Revocations
 

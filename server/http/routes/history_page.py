@@ -11,8 +11,6 @@ import html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from server.core.docids import is_valid_doc_id
-
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -20,9 +18,7 @@ CSP = (
 
 
 async def history_page(request: Request) -> Response:
-    doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return HTMLResponse("<!doctype html><title>Not found</title>invalid document id", 400)
+    doc = request.path_params["doc"]  # checked by the {doc:docid} convertor
     name = html.escape(doc)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

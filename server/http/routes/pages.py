@@ -1,6 +1,7 @@
 """HTML pages: home, editor, embed. Each is a small template under http/templates/ filled with
 escaped values; the pages' code and styles come from /static (built from client_js/), and the
-server's hints reach the scripts through data- attributes (no inline script or style)."""
+server's hints reach the scripts through data- attributes (no inline script or style). The
+`{doc:docid}` convertor has checked the id (an invalid one gets server/http/errors.py's page)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from string import Template
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-
-from server.core.docids import is_valid_doc_id
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # The bundles built from client_js/ (committed, so a Python-only install serves the pages).
@@ -56,20 +55,12 @@ def _page(body: str, status: int = 200) -> Response:
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-cache"})
 
 
-def _invalid(doc: str) -> Response:
-    shown = html.escape(doc[:140])
-    text = f"<!doctype html><title>Invalid document id</title><p>{shown} is not a document id."
-    return HTMLResponse(text, status_code=400)
-
-
 async def home(request: Request) -> Response:
     return _page(render("home.html", **_common(request)))
 
 
 async def editor(request: Request) -> Response:
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return _invalid(doc)
     common = _common(request)
     history = "true" if _serves(request.app.routes, f"/d/{doc}/history") else "false"
     return _page(render("editor.html", doc=doc, history=history, **common))
@@ -77,8 +68,6 @@ async def editor(request: Request) -> Response:
 
 async def embed(request: Request) -> Response:
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return _invalid(doc)
     # The widget's server is this page's own origin (plus the mount prefix, if any).
     return _page(render("embed.html", doc=doc, **_common(request)))
 

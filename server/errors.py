@@ -7,12 +7,12 @@ TandemError
 └── Refused              a request that gets an answer of its own: `status` and {"error": message}
     ├── BadRequest       400: malformed input (core/docids.InvalidDocId is one)
     ├── NotFound         404: no such document (history/archive.NoSuchVersion is one)
-    ├── Conflict         409: the document's content forbids the change asked for
     ├── Unavailable      503: a dependency cannot do it now
     └── AuthError        401 / 403, also as WebSocket close codes (security/auth.py)
 
 Elsewhere, for the hub's own flow: LimitExceeded (core/limits), OffloadFailed (core/offload),
-BrokerError (pubsub/base). server/http/errors.py maps the tree to HTTP responses, once.
+BrokerError (pubsub/base). server/http/errors.py maps the tree to HTTP responses, once (and
+crdt's UpdateRejected, the document's content refusing a change, to a 409).
 """
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ class BadRequest(Refused):
 
 class NotFound(Refused):
     status = 404
-
-
-class Conflict(Refused):
-    status = 409
 
 
 class Unavailable(Refused):

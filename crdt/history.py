@@ -264,7 +264,7 @@ def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlEl
         for child in origin.children:
             if isinstance(child, XmlText):
                 text = copy.children.append(XmlText())
-                offset = 0  # pycrdt counts text positions in UTF-8 bytes
+                offset = 0  # in UTF-8 bytes: docs/pycrdt-pitfalls.md#text-positions-are-utf-8-bytes
                 for chunk, attrs in child.diff():
                     if isinstance(chunk, str) and chunk:
                         text.insert(offset, chunk, attrs or None)
@@ -291,7 +291,8 @@ def restore_update(live: Document, target: Document) -> bytes:
     body = copy.get(CONTENT, type=XmlFragment)
     if len(body.children) != len(list(body.children)):
         # A string written straight into the fragment (no editor does; a crafted update can):
-        # yrs' XML view neither shows it nor can delete past it (remove_range never returns).
+        # yrs' XML view neither shows it nor can delete past it (remove_range never returns;
+        # docs/pycrdt-pitfalls.md#text-written-straight-into-an-xml-fragment).
         raise UpdateRejected("the document holds content that is not XML: it cannot be restored")
     with copy.transaction():
         del body.children[0 : len(body.children)]

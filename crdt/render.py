@@ -43,8 +43,9 @@ def _json_value(value: Any) -> Any:
 def _attrs(element: XmlElement) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     pairs: list[tuple[str, Any]] = list(element.attributes)  # type: ignore[call-overload]
-    for key, value in sorted(pairs, key=lambda pair: pair[0]):  # yrs gives them in hash order
-        # Yjs stores numbers as floats; ProseMirror wants heading levels as integers.
+    # yrs gives them in hash order (docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order)
+    # and numbers as floats (docs/pycrdt-pitfalls.md#numbers-are-floats).
+    for key, value in sorted(pairs, key=lambda pair: pair[0]):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         value = _json_value(value)
@@ -64,7 +65,7 @@ def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
         if not isinstance(chunk, str) or not chunk:
             continue
         node: dict[str, Any] = {"type": schema.TEXT, "text": chunk}
-        if marks:  # yrs hands them in hash order
+        if marks:  # in hash order: docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order
             node["marks"] = [_mark(name, value) for name, value in sorted(marks.items())]
         nodes.append(node)
     return nodes

@@ -6,7 +6,7 @@ receiver never trusts it to be complete:
 
 - each instance numbers its messages per document (`seq`); a jump means messages were missed;
 - a remote update whose clocks start past our state is never applied (yrs would diverge,
-  DESIGN §5): it is held back, and re-tried after later updates;
+  docs/pycrdt-pitfalls.md#out-of-order-updates): it is held back, and re-tried after later updates;
 - either case, and every (re)subscription, triggers a catch-up: a SYNC_REQUEST carrying our
   state vector, answered by every instance with the room open with exactly what we lack (their
   unflushed updates included), and after a reconnect a state-vector diff against the store too.

@@ -34,7 +34,7 @@ class NoSuchVersion(NotFound):
 
 
 def version_json(info: VersionInfo) -> dict[str, Any]:
-    """The version object of the API (DESIGN.md, Versions). Its text is checked where it enters,
+    """The version object of the API (README, History). Its text is checked where it enters,
     but a store written before that may hold lone surrogates: they read as U+FFFD."""
     text = as_utf8_text
     return {

@@ -1,4 +1,4 @@
-"""The history API: versions, content at a version, diffs, restore (DESIGN.md, HTTP table).
+"""The history API: versions, content at a version, diffs, restore (README, History).
 
 Every route checks its caller once, through `authenticate_request(request, doc, role)`: reading
 needs `read`, recording a version or restoring needs `write`. Document ids are checked by the

@@ -17,14 +17,9 @@ def hub_of(conn: HTTPConnection) -> Hub:
     return hub
 
 
-async def exists(hub: Hub, doc: str) -> bool:
-    """Whether `doc` is live here or stored."""
-    return doc in hub.rooms or await hub.store.info(doc) is not None
-
-
 async def require_document(hub: Hub, doc: str) -> None:
     """NotFound unless `doc` is live here or stored."""
-    if not await exists(hub, doc):
+    if doc not in hub.rooms and await hub.store.info(doc) is None:
         raise NotFound(f"no document {doc!r}")
 
 

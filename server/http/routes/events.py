@@ -22,6 +22,7 @@ from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded
+from server.http.requests import hub_of
 from server.http.sockets import close_at_expiry, refuse
 from server.security.auth import Authenticator, AuthError, authenticate_request
 from server.security.revocations import Revocations
@@ -81,7 +82,7 @@ def parse_docs(raw: str | None) -> frozenset[str] | None:
 
 
 async def events(websocket: WebSocket) -> None:
-    hub: Hub = websocket.app.state.hub
+    hub = hub_of(websocket)
     try:
         docs = parse_docs(websocket.query_params.get("docs"))
     except ValueError as exc:

@@ -36,11 +36,11 @@ def close_at_expiry(
         return None
     delay = max(identity.expires_at - time.time(), 0.0)
     return asyncio.get_running_loop().call_later(
-        delay, close, hub, conn, doc, CloseCode.UNAUTHENTICATED, "token expired"
+        delay, close_connection, hub, conn, doc, CloseCode.UNAUTHENTICATED, "token expired"
     )
 
 
-def close(
+def close_connection(
     hub: Hub, conn: Connection, doc: str, code: int, reason: str, *, detail: str | None = None
 ) -> None:
     """Close with `reason` for the client; `detail` (how it failed inside) is only logged."""

@@ -19,7 +19,7 @@ from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded, MessageRates
 from server.core.room import Room
 from server.errors import StoreError
-from server.http.sockets import close, close_at_expiry, refuse
+from server.http.sockets import close_at_expiry, close_connection, refuse
 from server.security.auth import AuthError, authenticate_request
 from server.security.revocations import Revocations
 from server.transport.wsprotocol import DIRECT, DirectWebSocketProtocol
@@ -181,18 +181,19 @@ def _frame_handler(hub: Hub, room: Room, conn: Connection, rates: MessageRates) 
             room.receive(conn, frame)
         except LimitExceeded as exc:
             hub.metrics.limits.labels(limit=exc.limit).inc()
-            close(hub, conn, room.name, exc.close_code, exc.reason)
+            close_connection(hub, conn, room.name, exc.close_code, exc.reason)
             return
         except ProtocolError as exc:
-            close(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
+            close_connection(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
             return
         except CrdtError as exc:  # pycrdt's words go to the log, not to the client
             reason = "update refused: the document cannot apply it"
-            close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason, detail=str(exc))
+            code = CloseCode.PROTOCOL_ERROR
+            close_connection(hub, conn, room.name, code, reason, detail=str(exc))
             return
         except Exception:  # a bug of ours: this connection closes, the room carries on
             log.exception("event=frame_failed doc=%s conn=%s", room.name, conn.id)
-            close(hub, conn, room.name, CloseCode.SERVER_ERROR, "internal error")
+            close_connection(hub, conn, room.name, CloseCode.SERVER_ERROR, "internal error")
             return
         if frame[:1] == b"\x00" and frame[1:2] in {b"\x01", b"\x02"}:  # an update: applied, relayed
             hub.metrics.fanout_seconds.observe(time.perf_counter() - started)
@@ -222,7 +223,7 @@ async def _read_frames(
                 handle(frame)
             elif conn.is_open:
                 reason = "text frames are not y-websocket"
-                close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason)
+                close_connection(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason)
     finally:
         if direct is not None:
             direct.attach(None)

@@ -1,7 +1,8 @@
 """y-protocols awareness: the codec and a table that relays only real changes.
 
 y-websocket clients re-send every presence entry they receive; relaying entries whose
-clock did not advance turns each renewal into k² messages (DESIGN §5). ``AwarenessTable``
+clock did not advance turns each renewal into k² messages
+(docs/pycrdt-pitfalls.md#awareness-echoes). ``AwarenessTable``
 follows y-protocols' ``applyAwarenessUpdate`` so echoes stop at the server, and it is bounded:
 present clients and their state bytes up to a cap, departed clients forgotten after a while.
 """

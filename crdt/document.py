@@ -1,12 +1,14 @@
 """A pycrdt document that untrusted bytes reach only through our own checks.
 
 Every update is parsed by ``crdt.update`` first, refused if it skips ahead of the
-document's state (yrs would integrate it out of order, DESIGN §5) or if it refers to content
-neither the document nor the update itself holds (an origin, right origin or parent, a deleted
-range: yrs would keep it pending, outside the size limit, and peers would be relayed it), and
-only then handed to pycrdt, whose failures (including ``PanicException``, a ``BaseException``)
-become ``UpdateRejected``. Both refusals are an ``UpdateGap``: the sender is asked for what
-the document lacks, as a legitimate client racing a hub restart would be.
+document's state (yrs would integrate it out of order:
+docs/pycrdt-pitfalls.md#out-of-order-updates) or if it refers to content neither the document
+nor the update itself holds (an origin, right origin or parent, a deleted range: yrs would keep
+it pending, outside the size limit, and peers would be relayed it;
+docs/pycrdt-pitfalls.md#dangling-references), and only then handed to pycrdt, whose failures
+(including ``PanicException``, a ``BaseException``) become ``UpdateRejected``. Both refusals
+are an ``UpdateGap``: the sender is asked for what the document lacks, as a legitimate client
+racing a hub restart would be.
 """
 
 from __future__ import annotations

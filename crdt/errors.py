@@ -41,7 +41,8 @@ class UpdateRejected(CrdtError):
 
 @contextmanager
 def pycrdt_refusals(action: str) -> Iterator[None]:
-    """Run pycrdt code, turning every failure of it into UpdateRejected("pycrdt {action}: …").
+    """Run pycrdt code, turning every failure of it into UpdateRejected("pycrdt {action}: …")
+    (docs/pycrdt-pitfalls.md#panics-are-baseexceptions).
 
     An ``ExceptionGroup`` (from an observer: the work *was* done) and interpreter exits pass.
     """
@@ -58,7 +59,8 @@ def pycrdt_refusals(action: str) -> Iterator[None]:
 class UpdateGap(CrdtError):
     """An update whose clocks start past what the document has seen.
 
-    yrs would integrate it out of order and diverge from Yjs (DESIGN §5), so it is held
+    yrs would integrate it out of order and diverge from Yjs
+    (docs/pycrdt-pitfalls.md#out-of-order-updates), so it is held
     back and the caller resolves it with a state-vector sync. ``missing`` maps each client
     to ``(clock the document has, clock the update needs)``.
     """

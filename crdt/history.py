@@ -19,16 +19,18 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-import bleach
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
+from crdt import schema
 from crdt.document import CONTENT, Document
 from crdt.errors import UpdateRejected
-from crdt.html import heading_level
+from crdt.html import sanitize
 
-# Nodes whose text is one block of the diff; containers (lists, quotes) are walked into.
-TEXT_BLOCKS = frozenset({"paragraph", "heading", "code_block"})
-CONTAINERS = frozenset({"bullet_list", "ordered_list", "list_item", "blockquote"})
+# The diff's HTML: its own block tags, and the classes that mark each block's change.
+DIFF_TAGS = frozenset(
+    {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "br", "ins", "del"}
+)
+DIFF_ATTRIBUTES = {"div": ["class"]}
 # Two blocks in a replaced run count as one changed block when this similar, else delete + insert.
 _SIMILAR = 0.4
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
@@ -97,9 +99,9 @@ class DocDiff:
 
 
 def _inline_text(node: dict[str, Any]) -> str:
-    if node.get("type") == "text":
+    if node.get("type") == schema.TEXT:
         return str(node.get("text", ""))
-    if node.get("type") == "hard_break":
+    if node.get("type") == schema.HARD_BREAK:
         return "\n"
     return "".join(_inline_text(c) for c in node.get("content", []) or [] if isinstance(c, dict))
 
@@ -113,12 +115,12 @@ def blocks(document: dict[str, Any]) -> list[Block]:
             if not isinstance(node, dict):
                 continue
             kind = str(node.get("type", "unknown"))
-            if kind in CONTAINERS:
+            if kind in schema.CONTAINERS:
                 walk(node.get("content", []) or [], (*context, kind))
-            elif kind == "horizontal_rule":
+            elif kind == schema.HORIZONTAL_RULE:
                 out.append(Block(kind, "", None, context))
             else:
-                level = heading_level(node.get("attrs")) if kind == "heading" else None
+                level = schema.heading_level(node.get("attrs")) if kind == schema.HEADING else None
                 out.append(Block(kind, _inline_text(node), level, context))
 
     walk(document.get("content", []) or [], ())
@@ -207,9 +209,9 @@ def _replaced(old: list[Block], new: list[Block]) -> list[BlockChange]:
 
 
 def _block_tag(block: Block) -> str:
-    if block.type == "heading":
+    if block.type == schema.HEADING:
         return f"h{min(max(block.level or 1, 1), 6)}"
-    if block.type == "code_block":
+    if block.type == schema.CODE_BLOCK:
         return "pre"
     return "p"
 
@@ -220,7 +222,7 @@ def diff_html(diff: DocDiff) -> str:
     for change in diff.changes:
         block = change.after or change.before
         assert block is not None
-        if block.type == "horizontal_rule":
+        if block.type == schema.HORIZONTAL_RULE:
             inner = "<hr>"
         else:
             if change.op == "change":
@@ -233,9 +235,9 @@ def diff_html(diff: DocDiff) -> str:
                     body = f"<del>{body}</del>"
             tag = _block_tag(block)
             inner = f"<{tag}>{body}</{tag}>"
-        marker = " diff-list" if any(c.endswith("list") for c in block.context) else ""
+        marker = " diff-list" if any(c in schema.LISTS for c in block.context) else ""
         parts.append(f'<div class="diff-block diff-{change.op}{marker}">{inner}</div>')
-    return sanitize_diff("".join(parts))
+    return sanitize("".join(parts), DIFF_TAGS, DIFF_ATTRIBUTES)  # bleach too: only these survive
 
 
 def _escape(text: str) -> str:
@@ -251,18 +253,6 @@ def _segment_html(segment: Segment) -> str:
     return text
 
 
-def sanitize_diff(markup: str) -> str:
-    """The diff markup through bleach too: only our tags and the diff classes survive."""
-    return str(
-        bleach.clean(
-            markup,
-            tags={"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "br", "ins", "del"},
-            attributes={"div": ["class"]},
-            strip=True,
-        )
-    )
-
-
 # -- restore -------------------------------------------------------------------------------
 
 
@@ -274,14 +264,15 @@ def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlEl
         for child in origin.children:
             if isinstance(child, XmlText):
                 text = copy.children.append(XmlText())
-                offset = 0  # pycrdt counts text positions in UTF-8 bytes
+                offset = 0  # in UTF-8 bytes: docs/pycrdt-pitfalls.md#text-positions-are-utf-8-bytes
                 for chunk, attrs in child.diff():
                     if isinstance(chunk, str) and chunk:
                         text.insert(offset, chunk, attrs or None)
                         offset += len(chunk.encode())
             elif isinstance(child, XmlElement):
                 attributes = [(key, value) for key, value in child.attributes]  # type: ignore[attr-defined]
-                element = copy.children.append(XmlElement(child.tag or "paragraph", attributes))
+                tag = child.tag or schema.PARAGRAPH
+                element = copy.children.append(XmlElement(tag, attributes))
                 pending.append((child, element))
 
 
@@ -300,7 +291,8 @@ def restore_update(live: Document, target: Document) -> bytes:
     body = copy.get(CONTENT, type=XmlFragment)
     if len(body.children) != len(list(body.children)):
         # A string written straight into the fragment (no editor does; a crafted update can):
-        # yrs' XML view neither shows it nor can delete past it (remove_range never returns).
+        # yrs' XML view neither shows it nor can delete past it (remove_range never returns;
+        # docs/pycrdt-pitfalls.md#text-written-straight-into-an-xml-fragment).
         raise UpdateRejected("the document holds content that is not XML: it cannot be restored")
     with copy.transaction():
         del body.children[0 : len(body.children)]

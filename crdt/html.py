@@ -1,4 +1,4 @@
-"""The document body as sanitized HTML: exactly DESIGN.md's nodes and marks, cleaned by bleach.
+"""The document body as sanitized HTML: exactly crdt.schema's nodes and marks, cleaned by bleach.
 
 Rendering works on the ProseMirror JSON (``crdt.render.to_prosemirror``), so any version of a
 document renders the same way. Two layers keep it safe: the renderer only ever emits the tags
@@ -15,17 +15,24 @@ from typing import Any
 
 import bleach
 
-# The HTML each DESIGN.md node becomes; None marks a node rendered by a special case.
+from crdt import schema
+
+# The HTML of each block node that is just a tag around its content (headings, code blocks and
+# rules are special cases of _render).
 BLOCK_TAGS: dict[str, str] = {
-    "paragraph": "p",
-    "bullet_list": "ul",
-    "ordered_list": "ol",
-    "list_item": "li",
-    "blockquote": "blockquote",
+    schema.PARAGRAPH: "p",
+    schema.BULLET_LIST: "ul",
+    schema.ORDERED_LIST: "ol",
+    schema.LIST_ITEM: "li",
+    schema.BLOCKQUOTE: "blockquote",
 }
-MARK_TAGS: dict[str, str] = {"strong": "strong", "em": "em", "code": "code", "strike": "s"}
-# Marks nest in this order (outermost first), so the same marks always give the same HTML.
-MARK_ORDER = ("link", "strong", "em", "strike", "code")
+# The HTML of each mark but links (an <a> with a checked href).
+MARK_TAGS: dict[str, str] = {
+    schema.STRONG: "strong",
+    schema.EM: "em",
+    schema.CODE: "code",
+    schema.STRIKE: "s",
+}
 
 ALLOWED_TAGS = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code"}
@@ -53,18 +60,8 @@ def safe_href(value: object) -> str | None:
     return value.strip()
 
 
-def heading_level(attrs: object) -> int:
-    """A heading's level, 1 to 6, whatever its attributes hold (1 when it is not a number)."""
-    level = attrs.get("level", 1) if isinstance(attrs, dict) else 1
-    try:
-        number = int(level)
-    except (TypeError, ValueError, OverflowError):  # "x", None, a list; infinity
-        return 1
-    return min(max(number, 1), 6)
-
-
 def _text_of(node: dict[str, Any]) -> str:
-    if node.get("type") == "text":
+    if node.get("type") == schema.TEXT:
         return str(node.get("text", ""))
     return "".join(_text_of(child) for child in node.get("content", []) or [])
 
@@ -72,11 +69,11 @@ def _text_of(node: dict[str, Any]) -> str:
 def _marked(text: str, marks: list[dict[str, Any]]) -> str:
     out = html.escape(text, quote=False)
     by_type = {str(mark.get("type")): mark for mark in marks if isinstance(mark, dict)}
-    for name in reversed(MARK_ORDER):
+    for name in reversed(schema.MARK_ORDER):
         mark = by_type.get(name)
         if mark is None:
             continue
-        if name == "link":
+        if name == schema.LINK:
             attrs = mark.get("attrs")
             href = safe_href(attrs.get("href") if isinstance(attrs, dict) else None)
             if href is not None:
@@ -91,32 +88,37 @@ def _render(node: dict[str, Any]) -> str:
     kind = node.get("type")
     content = node.get("content", []) or []
     inner = "".join(_render(child) for child in content if isinstance(child, dict))
-    if kind == "text":
+    if kind == schema.TEXT:
         return _marked(str(node.get("text", "")), node.get("marks", []) or [])
-    if kind == "hard_break":
+    if kind == schema.HARD_BREAK:
         return "<br>"
-    if kind == "horizontal_rule":
+    if kind == schema.HORIZONTAL_RULE:
         return "<hr>"
-    if kind == "heading":
-        level = heading_level(node.get("attrs"))
+    if kind == schema.HEADING:
+        level = schema.heading_level(node.get("attrs"))
         return f"<h{level}>{inner}</h{level}>"
-    if kind == "code_block":
+    if kind == schema.CODE_BLOCK:
         return f"<pre><code>{html.escape(_text_of(node), quote=False)}</code></pre>"
     if isinstance(kind, str) and kind in BLOCK_TAGS:
         tag = BLOCK_TAGS[kind]
         return f"<{tag}>{inner}</{tag}>"
-    if kind == "doc":
+    if kind == schema.DOC:
         return inner
     return html.escape(_text_of(node), quote=False)  # unknown: its text, nothing else
 
 
-def sanitize(markup: str) -> str:
-    """bleach with exactly our tags: anything else is stripped to its text."""
+def sanitize(
+    markup: str,
+    tags: frozenset[str] = ALLOWED_TAGS,
+    attributes: dict[str, list[str]] = ALLOWED_ATTRIBUTES,
+) -> str:
+    """bleach with exactly `tags` and `attributes` (by default the body's): anything else is
+    stripped to its text, comments too, and URLs keep only our protocols."""
     return str(
         bleach.clean(
             markup,
-            tags=ALLOWED_TAGS,
-            attributes=ALLOWED_ATTRIBUTES,
+            tags=tags,
+            attributes=attributes,
             protocols=ALLOWED_PROTOCOLS,
             strip=True,
             strip_comments=True,

@@ -170,14 +170,5 @@ class Encoder:
         """lib0 prefixes a string with its UTF-8 byte length, not its character count."""
         self.write_var_bytes(s.encode("utf-8"))
 
-    def write_float32(self, x: float) -> None:
-        self._buf += struct.pack(">f", x)
-
-    def write_float64(self, x: float) -> None:
-        self._buf += struct.pack(">d", x)
-
-    def write_big_int64(self, n: int) -> None:
-        self._buf += struct.pack(">q", n)
-
     def to_bytes(self) -> bytes:
         return bytes(self._buf)

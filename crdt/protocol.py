@@ -178,7 +178,8 @@ def encode_auth_denied(reason: str) -> bytes:
 def parse_state_vector(sv: bytes) -> dict[int, int]:
     """Decode a state vector, bounding its claimed size by the bytes present.
 
-    pycrdt trusts the count and allocates for it (nine bytes can cost ~540 MB, DESIGN §5);
+    pycrdt trusts the count and allocates for it (nine bytes can cost ~540 MB,
+    docs/pycrdt-pitfalls.md#claimed-sizes-are-allocated);
     every entry takes at least two bytes, so a larger count is refused before any work.
     """
     dec = Decoder(sv)

@@ -15,22 +15,9 @@ from typing import Any
 
 from pycrdt import XmlElement, XmlFragment, XmlText
 
+from crdt import schema
 from crdt.html import prosemirror_to_html
 
-# Block nodes whose text ends a line in the plain-text rendering.
-BLOCK_NODES = frozenset(
-    {
-        "paragraph",
-        "heading",
-        "blockquote",
-        "code_block",
-        "list_item",
-        "bullet_list",
-        "ordered_list",
-        "horizontal_rule",
-    }
-)
-_LINE_BLOCKS = frozenset({"paragraph", "heading", "code_block"})  # a line even when empty
 # Levels of elements kept in the JSON (and so in HTML and history): lists nested 40 deep use 80.
 MAX_DEPTH = 100
 
@@ -56,8 +43,9 @@ def _json_value(value: Any) -> Any:
 def _attrs(element: XmlElement) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     pairs: list[tuple[str, Any]] = list(element.attributes)  # type: ignore[call-overload]
-    for key, value in sorted(pairs, key=lambda pair: pair[0]):  # yrs gives them in hash order
-        # Yjs stores numbers as floats; ProseMirror wants heading levels as integers.
+    # yrs gives them in hash order (docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order)
+    # and numbers as floats (docs/pycrdt-pitfalls.md#numbers-are-floats).
+    for key, value in sorted(pairs, key=lambda pair: pair[0]):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         value = _json_value(value)
@@ -76,8 +64,8 @@ def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
     for chunk, marks in text.diff():
         if not isinstance(chunk, str) or not chunk:
             continue
-        node: dict[str, Any] = {"type": "text", "text": chunk}
-        if marks:  # yrs hands them in hash order
+        node: dict[str, Any] = {"type": schema.TEXT, "text": chunk}
+        if marks:  # in hash order: docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order
             node["marks"] = [_mark(name, value) for name, value in sorted(marks.items())]
         nodes.append(node)
     return nodes
@@ -114,7 +102,7 @@ def _element(element: XmlElement) -> dict[str, Any]:
 def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
     """The ProseMirror document JSON y-prosemirror would produce from this fragment; an
     element at MAX_DEPTH holds the text of what is nested deeper."""
-    doc: dict[str, Any] = {"type": "doc", "content": []}
+    doc: dict[str, Any] = {"type": schema.DOC, "content": []}
     # Per open element, its remaining children and its node; the stack's length is the depth.
     stack: list[tuple[Iterator[Any], dict[str, Any]]] = [(iter(fragment.children), doc)]
     while stack:
@@ -132,7 +120,7 @@ def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
             if len(stack) < MAX_DEPTH:
                 stack.append((iter(child.children), inner))
             elif text := _all_text(child):
-                inner["content"].append({"type": "text", "text": text})
+                inner["content"].append({"type": schema.TEXT, "text": text})
             else:
                 del inner["content"]
     return doc
@@ -153,18 +141,18 @@ def to_text(fragment: XmlFragment) -> str:
             if not stack:
                 if text:
                     lines.append(text)
-            elif tag in BLOCK_NODES:
-                if text or tag in _LINE_BLOCKS:
+            elif tag in schema.BLOCKS:
+                if text or tag in schema.TEXT_BLOCKS:
                     lines.append(text)
             else:
                 stack[-1][1].append(text)  # an unknown element is inline: its text joins
         elif isinstance(child, XmlText):
             inline.append(_plain_text(child))
         elif isinstance(child, XmlElement):
-            if child.tag == "hard_break":
+            if child.tag == schema.HARD_BREAK:
                 inline.append("\n")
                 continue
-            if child.tag in BLOCK_NODES and inline:
+            if child.tag in schema.BLOCKS and inline:
                 lines.append("".join(inline))
                 inline.clear()
             stack.append((iter(child.children), [], child.tag))
@@ -172,5 +160,5 @@ def to_text(fragment: XmlFragment) -> str:
 
 
 def to_html(fragment: XmlFragment) -> str:
-    """Sanitized HTML with exactly DESIGN.md's nodes and marks (see ``crdt.html``)."""
+    """Sanitized HTML with exactly crdt.schema's nodes and marks (see ``crdt.html``)."""
     return prosemirror_to_html(to_prosemirror(fragment))

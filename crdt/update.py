@@ -3,8 +3,9 @@
 It walks every struct and the delete set, checking the layout without building Yjs
 objects, and reports each client's clock range and what the update refers to: ``Document``
 uses those to refuse updates that skip ahead of the document (yrs would integrate them out of
-order, DESIGN §5) or that refer to content neither the document nor the update holds (yrs would
-keep them pending: unseen by the size limit, relayed, stored, never shown).
+order: docs/pycrdt-pitfalls.md#out-of-order-updates) or that refer to content neither the
+document nor the update holds (yrs would keep them pending: unseen by the size limit,
+relayed, stored, never shown; docs/pycrdt-pitfalls.md#dangling-references).
 Every loop consumes at least one byte per turn and no claimed count sizes an allocation,
 so hostile input costs time linear in its length.
 """

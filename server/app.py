@@ -23,10 +23,11 @@ from server.events.bus import Bus, events_broker, open_bus
 from server.events.service import Events
 from server.events.webhooks import Webhooks
 from server.history.recorder import HistoryRecorder, Publish
+from server.http import errors
 from server.http.routes import api, events, health, history, metrics, pages, users, ws
 from server.pubsub.base import Broker
 from server.pubsub.channel import Channel
-from server.security.auth import Authenticator, AuthError, auth_error_response
+from server.security.auth import Authenticator
 from server.security.guard import SecurityMiddleware
 from server.security.revocations import CHANNEL as REVOCATIONS_CHANNEL
 from server.security.revocations import Revocations
@@ -87,18 +88,18 @@ def create_app(
 
     routes = [
         Route("/", pages.home),
-        Route("/d/{doc}", pages.editor),
-        Route("/embed/{doc}", pages.embed),
+        Route("/d/{doc:docid}", pages.editor),
+        Route("/embed/{doc:docid}", pages.embed),
         Route("/favicon.ico", pages.favicon),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
         *history.routes,  # before the catch-all below
-        Route("/api/docs/{doc:path}", api.get_doc),
-        Route("/api/docs/{doc:path}", api.delete_doc, methods=["DELETE"]),
+        Route("/api/docs/{doc:docpath}", api.get_doc),
+        Route("/api/docs/{doc:docpath}", api.delete_doc, methods=["DELETE"]),
         Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),
-        Route("/d/{doc}/history", pages.history),
+        Route("/d/{doc:docid}/history", pages.history),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/events", events.events),
     ]
@@ -107,7 +108,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityMiddleware, config=config, metrics=hub.metrics)],
-        exception_handlers={AuthError: auth_error_response},
+        exception_handlers=dict(errors.HANDLERS),
     )
     app.state.hub = hub
     app.state.events = notifications

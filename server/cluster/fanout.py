@@ -7,7 +7,8 @@ for it each have their module:
 
 - `sequence`: each instance numbers its messages per document; a jump means messages were
   missed;
-- `held`: a remote update whose clocks start past our state is held back, not applied;
+- `held`: a remote update whose clocks start past our state is held back, not applied (yrs
+  would diverge, docs/pycrdt-pitfalls.md#out-of-order-updates);
 - `catchup`: either case, and every (re)subscription, asks the peers (and the store) for
   what we lack;
 - `ledger`: remote updates are persisted by the instance that received them from a client,

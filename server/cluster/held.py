@@ -1,6 +1,6 @@
 """Remote updates held back: an update whose clocks start past our state is never applied
-(yrs would diverge, DESIGN §5), so it waits here, and is re-tried after each update that did
-go in, until the gap is filled."""
+(yrs would diverge, docs/pycrdt-pitfalls.md#out-of-order-updates), so it waits here, and is
+re-tried after each update that did go in, until the gap is filled."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ is closed (1013) and re-syncs when it reconnects, so one slow reader never stall
 An initial sync (the answer to a client's sync step 1) is not backlog: it is a `SyncStream`, a
 sequence of frames pulled one at a time as the socket drains and never counted against the
 queue's bounds, so a document of any size up to its limit reaches a joiner however slow the link
-(DESIGN: initial sync of large documents). The room skips a syncing connection when it relays
+(README, Large documents). The room skips a syncing connection when it relays
 updates; the stream's last frame, computed when the writer reaches it, carries them.
 
 A run of document updates waiting together for one client (a burst read in one go, or a client

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+from server.errors import BadRequest
+
 DOC_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 _DOC_ID = re.compile(DOC_ID_PATTERN)
 
 
-class InvalidDocId(ValueError):
+class InvalidDocId(BadRequest, ValueError):
     def __init__(self, doc: str) -> None:
+        self.doc = doc
         shown = doc if len(doc) <= 40 else doc[:40] + "…"
         super().__init__(f"invalid document id {shown!r}: must match {DOC_ID_PATTERN}")
 

@@ -175,8 +175,9 @@ class Room:
     ) -> bool:
         """Apply an update and relay it to every other connection; False when it had a gap.
 
-        A gap (clocks that start past our state vector) is never applied (DESIGN §5): the
-        sender is asked for a state-vector sync instead (`ask`), which brings the missing part.
+        A gap (clocks that start past our state vector) is never applied
+        (docs/pycrdt-pitfalls.md#out-of-order-updates): the sender is asked for a state-vector
+        sync instead (`ask`), which brings the missing part.
         `remote` marks updates from another hub instance (raises UpdateGap to the caller,
         who catches up from the store).
         """

@@ -9,5 +9,4 @@
 - `subscribers`: who listens on `/events`, and sending them what they may read.
 - `bus`: how notifications travel between instances (JSON on a `server.pubsub` channel).
 - `webhooks`: signed HTTP POSTs with retries, in a background service.
-- `timestamps`: the time format notifications carry.
 """

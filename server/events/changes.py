@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.events.timestamps import iso
+from server.core.timestamps import iso
 
 # How long the start of a document's last interval is remembered once nothing happens.
 _FORGET_AFTER = 60.0

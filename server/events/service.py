@@ -25,13 +25,13 @@ from server.config import Config
 from server.core.connection import Connection
 from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
 from server.core.room import Room
+from server.core.timestamps import iso
 from server.events.announcer import Announcer
 from server.events.bus import Bus
 from server.events.changes import ChangeNotifier
 from server.events.inbox import NOTIFICATION_TYPES, Inbox
 from server.events.presence import PresenceTable
 from server.events.subscribers import Subscriber, Subscribers
-from server.events.timestamps import iso
 from server.events.webhooks import Webhooks
 from server.ops.metrics import Metrics
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from crdt import jobs
@@ -17,7 +16,8 @@ from crdt.document import Document
 from crdt.history import rebuild
 from crdt.sanitize import as_utf8_text
 from server.core.offload import Offload
-from server.errors import TandemError
+from server.core.timestamps import iso
+from server.errors import NotFound
 from server.stores.base import Store, VersionInfo
 
 FORMATS = jobs.FORMATS
@@ -28,17 +28,13 @@ MAX_VERSION = 2**53 - 1
 EMPTY_DOC: dict[str, Any] = {"type": "doc", "content": []}
 
 
-class NoSuchVersion(TandemError):
+class NoSuchVersion(NotFound):
     def __init__(self, doc: str, version: int | str) -> None:
         super().__init__(f"document {doc!r} has no version {version}")
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def version_json(info: VersionInfo) -> dict[str, Any]:
-    """The version object of the API (DESIGN.md, Versions). Its text is checked where it enters,
+    """The version object of the API (README, History). Its text is checked where it enters,
     but a store written before that may hold lone surrogates: they read as U+FFFD."""
     text = as_utf8_text
     return {

@@ -16,6 +16,7 @@ from typing import TypeVar
 from crdt import jobs
 from server.config import build_config
 from server.core.docids import InvalidDocId, check_doc_id
+from server.core.timestamps import iso
 from server.errors import ConfigError, TandemError
 from server.history import archive
 from server.stores import Store, VersionInfo, open_store
@@ -59,7 +60,7 @@ def table(versions: list[VersionInfo]) -> str:
     rows = [
         (
             str(info.version),
-            archive.iso(info.at).replace("T", " ")[:19],
+            iso(info.at).replace("T", " ")[:19],
             ", ".join(info.names.get(user, user) for user in info.authors) or "-",
             f"+{info.added}",
             f"-{info.removed}",

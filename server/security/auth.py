@@ -1,6 +1,6 @@
 """Authentication and authorization: signed tokens, or the embedding application's own check.
 
-AuthError (a TandemError)
+AuthError (a Refused of server/errors.py, answered by server/http/errors.py)
 ├── Unauthenticated  no token, a malformed, badly signed, expired or revoked one: 401 / 4401
 └── Forbidden        a valid token that does not cover this document or this action: 403 / 4403
 
@@ -30,14 +30,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import jwt
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import HTTPConnection
 
 from crdt.sanitize import clean_name, is_utf8_text
 from server.config import Config
 from server.core.closecodes import CloseCode
 from server.core.identity import ANONYMOUS, Identity, Role
-from server.errors import ConfigError, TandemError
+from server.errors import ConfigError, Refused
 
 log = logging.getLogger("tandem.auth")
 
@@ -53,9 +52,13 @@ class RevocationCheck(Protocol):
         ...
 
 
-class AuthError(TandemError):
+class AuthError(Refused):
     status = 401
     close_code = CloseCode.UNAUTHENTICATED
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": 'Bearer realm="tandem"'} if self.status == 401 else None
 
 
 class Unauthenticated(AuthError):
@@ -263,9 +266,3 @@ async def authenticate_request(
     identity = await auth.identify(request_token(conn), doc)
     auth.authorize(identity, doc, need)
     return identity
-
-
-async def auth_error_response(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AuthError)
-    headers = {"WWW-Authenticate": 'Bearer realm="tandem"'} if exc.status == 401 else None
-    return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)

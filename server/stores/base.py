@@ -61,7 +61,7 @@ class DocInfo:
 
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
-    """A version's metadata (DESIGN.md, Versions); `at` is Unix time."""
+    """A version's metadata (README, History); `at` is Unix time."""
 
     version: int
     at: float

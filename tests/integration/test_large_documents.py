@@ -1,7 +1,7 @@
 """Large documents: initial syncs streamed with backpressure, never refused as backlog.
 
 Real `tandem serve` processes, stock Yjs clients (tests/js/client.mjs) and a raw socket that
-reads slowly; DESIGN.md "Initial sync of large documents".
+reads slowly; README, "Large documents".
 """
 
 from __future__ import annotations

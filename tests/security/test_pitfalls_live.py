@@ -1,4 +1,4 @@
-"""The pycrdt pitfalls of DESIGN §5, each against a live server with stock Yjs clients."""
+"""The pycrdt pitfalls of docs/pycrdt-pitfalls.md, against a live server with stock Yjs clients."""
 
 from __future__ import annotations
 

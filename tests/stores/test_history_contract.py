@@ -1,4 +1,4 @@
-"""History behaviour every Store must have (DESIGN §3): versions apart from the live log."""
+"""History behaviour every Store must have (server/stores/base.py): versions apart from the log."""
 
 from __future__ import annotations
 

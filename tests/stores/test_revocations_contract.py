@@ -1,4 +1,5 @@
-"""Revocations in every Store (DESIGN §3): per user, the later times win, kept until `until`."""
+"""Revocations in every Store (server/stores/base.py): per user, the later times win, kept
+until `until`."""
 
 from __future__ import annotations
 

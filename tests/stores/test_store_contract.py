@@ -1,4 +1,5 @@
-"""Behaviour every Store must have (DESIGN §3): snapshot + tail, atomic optimistic compaction."""
+"""Behaviour every Store must have (server/stores/base.py): snapshot + tail, atomic optimistic
+compaction."""
 
 from __future__ import annotations
 

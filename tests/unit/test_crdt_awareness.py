@@ -1,4 +1,5 @@
-"""Awareness codec and the relay rules that stop echo storms (DESIGN §5)."""
+"""Awareness codec and the relay rules that stop echo storms
+(docs/pycrdt-pitfalls.md#awareness-echoes)."""
 
 from __future__ import annotations
 

@@ -136,7 +136,8 @@ def test_panic_update_is_refused_by_the_decoder() -> None:
 
 
 def test_pycrdt_panic_becomes_update_rejected_and_document_is_intact() -> None:
-    """DESIGN §5: yrs panics (a BaseException) on this update; the guard must hold."""
+    """yrs panics (a BaseException) on this update; the guard must hold
+    (docs/pycrdt-pitfalls.md#panics-are-baseexceptions)."""
     doc = _doc_with_client_1_text()
     before = _snapshot(doc)
     with pytest.raises(UpdateRejected) as info:

@@ -1,4 +1,4 @@
-"""HTML rendering: exactly DESIGN.md's nodes and marks, and nothing a browser would run."""
+"""HTML rendering: exactly crdt.schema's nodes and marks, and nothing a browser would run."""
 
 from __future__ import annotations
 

@@ -120,7 +120,8 @@ def _peak_while_refusing(parse: Callable[[bytes], object], data: bytes) -> int:
 
 
 def test_state_vector_bomb_is_refused_without_allocation() -> None:
-    """DESIGN §5: a state vector claiming 2^28 entries makes pycrdt allocate ~540 MB."""
+    """A state vector claiming 2^28 entries makes pycrdt allocate ~540 MB
+    (docs/pycrdt-pitfalls.md#claimed-sizes-are-allocated)."""
     assert _peak_while_refusing(parse_state_vector, bytes.fromhex("80808080010101")) < 1_000_000
 
 

@@ -1,27 +1,24 @@
-"""The REST API over documents: listing, metadata and presence, content in several formats."""
+"""The REST API over documents: listing, metadata and presence, content in several formats.
+
+Document ids are checked by the `{doc:docpath}` convertor; errors are raised, not returned
+(server/http/errors.py answers them).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from crdt import jobs
-from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
+from server.core.timestamps import iso
+from server.errors import BadRequest, NotFound
 from server.events.service import Events
+from server.http.requests import hub_of, require_document
 from server.security.auth import authenticate_request
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
@@ -48,14 +45,12 @@ async def document_summaries(hub: Hub, identity: Identity | None = None) -> list
 
 async def list_docs(request: Request) -> Response:
     identity = await authenticate_request(request, None, Role.READ)
-    return JSONResponse({"docs": await document_summaries(request.app.state.hub, identity)})
+    return JSONResponse({"docs": await document_summaries(hub_of(request), identity)})
 
 
 async def get_doc(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return error(400, "invalid document id")
     await authenticate_request(request, doc, Role.READ)
     fmt = request.query_params.get("format")
     if fmt is not None:
@@ -63,7 +58,7 @@ async def get_doc(request: Request) -> Response:
     info = await hub.store.info(doc)
     room = hub.rooms.get(doc)
     if info is None and room is None:
-        return error(404, f"no document {doc!r}")
+        raise NotFound(f"no document {doc!r}")
     events: Events = request.app.state.events
     return JSONResponse(
         {
@@ -80,21 +75,18 @@ async def get_doc(request: Request) -> Response:
 
 async def delete_doc(request: Request) -> Response:
     """DELETE /api/docs/{doc}: admins only; connected editors are closed with 4404."""
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return error(400, "invalid document id")
     await authenticate_request(request, doc, Role.ADMIN)
     if not await hub.delete(doc):
-        return error(404, f"no document {doc!r}")
+        raise NotFound(f"no document {doc!r}")
     return Response(status_code=204)
 
 
 async def _content(hub: Hub, doc: str, fmt: str) -> Response:
     if fmt not in {"text", "html", "json"}:
-        return error(400, f"unknown format {fmt!r}: use text, html or json")
-    if doc not in hub.rooms and await hub.store.info(doc) is None:
-        return error(404, f"no document {doc!r}")
+        raise BadRequest(f"unknown format {fmt!r}: use text, html or json")
+    await require_document(hub, doc)
     parts = await hub.document_parts(doc)
     media, body = await hub.offload.run(sum(map(len, parts)), jobs.render, parts, fmt)
     return Response(body, media_type=media)

@@ -23,7 +23,8 @@ from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded
 from server.events.service import Events
-from server.http.routes.ws import close_at_expiry, refuse
+from server.http.requests import hub_of
+from server.http.sockets import close_at_expiry, refuse
 from server.security.auth import Authenticator, AuthError, authenticate_request
 from server.security.revocations import Revocations
 
@@ -82,7 +83,7 @@ def parse_docs(raw: str | None) -> frozenset[str] | None:
 
 
 async def events(websocket: WebSocket) -> None:
-    hub: Hub = websocket.app.state.hub
+    hub = hub_of(websocket)
     try:
         docs = parse_docs(websocket.query_params.get("docs"))
     except ValueError as exc:

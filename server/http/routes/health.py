@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from server.core.hub import Hub
 from server.errors import StoreError
+from server.http.requests import hub_of
 
 
 async def healthz(request: Request) -> Response:
@@ -14,7 +14,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     problems: list[str] = []
     try:
         await hub.store.ping()

@@ -1,7 +1,8 @@
 """HTML pages: home, editor, embed, history. Each is a small template under http/templates/
 filled with escaped values; the pages' code and styles come from /static (built from
 client_js/), and the server's hints and rules (document ids, colours, name length) reach the
-scripts through data- attributes (no inline script or style)."""
+scripts through data- attributes (no inline script or style). The `{doc:docid}` convertor has
+checked the id (an invalid one gets server/http/errors.py's page)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from server.core.docids import DOC_ID_PATTERN, is_valid_doc_id
+from server.core.docids import DOC_ID_PATTERN
 from server.core.names import MAX_NAME, PALETTE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -62,20 +63,12 @@ def _page(body: str, status: int = 200) -> Response:
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-cache"})
 
 
-def _invalid(doc: str) -> Response:
-    shown = html.escape(doc[:140])
-    text = f"<!doctype html><title>Invalid document id</title><p>{shown} is not a document id."
-    return HTMLResponse(text, status_code=400)
-
-
 async def home(request: Request) -> Response:
     return _page(render("home.html", **_common(request)))
 
 
 async def editor(request: Request) -> Response:
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return _invalid(doc)
     common = _common(request)
     history = "true" if _serves(request.app.routes, f"/d/{doc}/history") else "false"
     return _page(render("editor.html", doc=doc, history=history, **common))
@@ -83,8 +76,6 @@ async def editor(request: Request) -> Response:
 
 async def embed(request: Request) -> Response:
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return _invalid(doc)
     # The widget's server is this page's own origin (plus the mount prefix, if any).
     return _page(render("embed.html", doc=doc, **_common(request)))
 
@@ -92,8 +83,6 @@ async def embed(request: Request) -> Response:
 async def history(request: Request) -> Response:
     """/d/{doc}/history: the history viewer's shell; the script draws it from the API."""
     doc = request.path_params["doc"]
-    if not is_valid_doc_id(doc):
-        return _invalid(doc)
     return _page(render("history.html", doc=doc, **_common(request)))
 
 

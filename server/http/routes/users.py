@@ -1,4 +1,4 @@
-"""POST /api/users/{user}/revoke: take a user's access back now (server/revocations.py)."""
+"""POST /api/users/{user}/revoke: take a user's access back now (server/security/revocations.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.core.identity import Role
-from server.errors import StoreError
-from server.http.routes.api import error, iso
+from server.core.timestamps import iso
+from server.errors import BadRequest, StoreError, Unavailable
 from server.security.auth import authenticate_request
 from server.security.revocations import MAX_USER, Revocations
 
@@ -18,12 +18,12 @@ async def revoke(request: Request) -> Response:
     await authenticate_request(request, None, Role.ADMIN)
     user = request.path_params["user"]
     if not 0 < len(user) <= MAX_USER:
-        return error(400, f"a user id has 1 to {MAX_USER} characters")
+        raise BadRequest(f"a user id has 1 to {MAX_USER} characters")
     revocations: Revocations = request.app.state.revocations
     try:
         revocation = await revocations.revoke(user)
     except StoreError:
-        return error(503, "the store cannot keep the revocation now; nothing was revoked")
+        raise Unavailable("the store cannot keep the revocation now; nothing was revoked") from None
     return JSONResponse(
         {"user": user, "revoked_before": iso(revocation.before), "until": iso(revocation.until)}
     )

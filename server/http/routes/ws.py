@@ -19,6 +19,7 @@ from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded, MessageRates
 from server.core.room import Room
 from server.errors import StoreError
+from server.http.sockets import close_at_expiry, close_connection, refuse
 from server.security.auth import AuthError, authenticate_request
 from server.security.revocations import Revocations
 from server.transport.wsprotocol import DIRECT, DirectWebSocketProtocol
@@ -102,7 +103,7 @@ async def y_websocket(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def _admit(websocket: WebSocket, hub: Hub, doc: str) -> Identity | None:
     """Check the handshake; the identity to serve, or None when it was refused."""
-    if not is_valid_doc_id(doc):
+    if not is_valid_doc_id(doc):  # the router is bypassed (app.py): the docid convertor's rule
         # Refused at the handshake: the server answers 403 and no socket is opened.
         log.info("event=refused reason=invalid_doc_id")
         await websocket.close(code=CloseCode.POLICY)
@@ -112,15 +113,6 @@ async def _admit(websocket: WebSocket, hub: Hub, doc: str) -> Identity | None:
     except AuthError as exc:
         await refuse(websocket, hub, doc, exc.close_code, str(exc))
         return None
-
-
-async def refuse(websocket: WebSocket, hub: Hub, doc: str, code: int, reason: str) -> None:
-    """Accept, then close at once: browsers only see the code of a socket that was opened."""
-    hub.metrics.closes.labels(code=str(code)).inc()
-    client = websocket.client.host if websocket.client else "-"
-    log.info("event=refused doc=%s code=%d reason=%r client=%s", doc, code, reason, client)
-    await websocket.accept()
-    await websocket.close(code=code, reason=reason[:120])
 
 
 async def _serve(
@@ -174,19 +166,6 @@ async def _join(hub: Hub, doc: str, conn: Connection) -> Room | None:
     return None
 
 
-def close_at_expiry(
-    hub: Hub, conn: Connection, doc: str, identity: Identity
-) -> asyncio.TimerHandle | None:
-    """A token does not outlive its `exp`: the socket closes with 4401 then (one timer each;
-    /events sockets too, with `doc` "-"). Cancel the timer when the socket is gone."""
-    if identity.expires_at is None:
-        return None
-    delay = max(identity.expires_at - time.time(), 0.0)
-    return asyncio.get_running_loop().call_later(
-        delay, _close, hub, conn, doc, CloseCode.UNAUTHENTICATED, "token expired"
-    )
-
-
 FrameHandler = Callable[[bytes], None]
 
 
@@ -202,18 +181,19 @@ def _frame_handler(hub: Hub, room: Room, conn: Connection, rates: MessageRates) 
             room.receive(conn, frame)
         except LimitExceeded as exc:
             hub.metrics.limits.labels(limit=exc.limit).inc()
-            _close(hub, conn, room.name, exc.close_code, exc.reason)
+            close_connection(hub, conn, room.name, exc.close_code, exc.reason)
             return
         except ProtocolError as exc:
-            _close(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
+            close_connection(hub, conn, room.name, exc.close_code, f"protocol error: {exc}")
             return
         except CrdtError as exc:  # pycrdt's words go to the log, not to the client
             reason = "update refused: the document cannot apply it"
-            _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason, detail=str(exc))
+            code = CloseCode.PROTOCOL_ERROR
+            close_connection(hub, conn, room.name, code, reason, detail=str(exc))
             return
         except Exception:  # a bug of ours: this connection closes, the room carries on
             log.exception("event=frame_failed doc=%s conn=%s", room.name, conn.id)
-            _close(hub, conn, room.name, CloseCode.SERVER_ERROR, "internal error")
+            close_connection(hub, conn, room.name, CloseCode.SERVER_ERROR, "internal error")
             return
         if frame[:1] == b"\x00" and frame[1:2] in {b"\x01", b"\x02"}:  # an update: applied, relayed
             hub.metrics.fanout_seconds.observe(time.perf_counter() - started)
@@ -243,23 +223,7 @@ async def _read_frames(
                 handle(frame)
             elif conn.is_open:
                 reason = "text frames are not y-websocket"
-                _close(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason)
+                close_connection(hub, conn, room.name, CloseCode.PROTOCOL_ERROR, reason)
     finally:
         if direct is not None:
             direct.attach(None)
-
-
-def _close(
-    hub: Hub, conn: Connection, doc: str, code: int, reason: str, *, detail: str | None = None
-) -> None:
-    """Close with `reason` for the client; `detail` (how it failed inside) is only logged."""
-    hub.metrics.closes.labels(code=str(code)).inc()
-    log.warning(
-        "event=connection_closed doc=%s conn=%s code=%d reason=%r%s",
-        doc,
-        conn.id,
-        code,
-        reason,
-        "" if detail is None else f" error={detail!r}",
-    )
-    conn.close(code, reason)

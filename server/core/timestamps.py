@@ -1,4 +1,4 @@
-"""The timestamps notifications carry: UTC, ISO 8601 to the millisecond, with a `Z`."""
+"""The one timestamp format of the API, events and webhooks: UTC, milliseconds, a `Z`."""
 
 from __future__ import annotations
 
@@ -6,5 +6,5 @@ from datetime import UTC, datetime
 
 
 def iso(ts: float) -> str:
-    """`ts` (Unix time) as e.g. 2025-01-01T12:00:00.000Z."""
+    """`ts` (seconds since the epoch) as e.g. "2025-05-01T09:30:12.345Z"."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -11,7 +11,7 @@ from server.events.bus import Bus, Message, open_bus
 from server.pubsub.memory import MemoryBroker
 from server.pubsub.urls import follow_store
 from tests.support.redis import RedisServer
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, now
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -32,18 +32,13 @@ class Running:
         self.connections += 1
 
 
-async def _value(get: object) -> object:
-    assert callable(get)
-    return get()
-
-
 async def test_a_bus_delivers_its_own_messages_in_order(url: str) -> None:
     async with asyncio.TaskGroup() as tasks:
         running = Running(open_bus(url), tasks)
-        await eventually(lambda: _value(lambda: running.connections), lambda n: n == 1)
+        await eventually(now(lambda: running.connections), lambda n: n == 1)
         for n in range(100):
             running.bus.publish({"op": "n", "n": n})
-        await eventually(lambda: _value(lambda: len(running.received)), lambda n: n == 100)
+        await eventually(now(lambda: len(running.received)), lambda n: n == 100)
         assert [m["n"] for m in running.received] == list(range(100))
         running.task.cancel()
 
@@ -53,21 +48,19 @@ async def test_messages_published_before_connecting_are_not_lost(url: str) -> No
     bus.publish({"op": "early"})
     async with asyncio.TaskGroup() as tasks:
         running = Running(bus, tasks)
-        await eventually(lambda: _value(lambda: running.received), lambda r: r == [{"op": "early"}])
+        await eventually(now(lambda: running.received), lambda r: r == [{"op": "early"}])
         running.task.cancel()
 
 
 async def test_redis_buses_share_one_stream(redis_url: str) -> None:
     async with asyncio.TaskGroup() as tasks:
         one, two = Running(open_bus(redis_url), tasks), Running(open_bus(redis_url), tasks)
-        await eventually(
-            lambda: _value(lambda: one.connections + two.connections), lambda n: n == 2
-        )
+        await eventually(now(lambda: one.connections + two.connections), lambda n: n == 2)
         one.bus.publish({"op": "from-one"})
         two.bus.publish({"op": "from-two"})
         for running in (one, two):
             await eventually(
-                lambda r=running: _value(lambda: sorted(m["op"] for m in r.received)),
+                now(lambda r=running: sorted(m["op"] for m in r.received)),
                 lambda ops: ops == ["from-one", "from-two"],
             )
         one.task.cancel()
@@ -85,14 +78,10 @@ async def test_a_redis_bus_reconnects_and_says_so(tmp_path: Path) -> None:
     with RedisServer(tmp_path) as server:
         async with asyncio.TaskGroup() as tasks:
             running = Running(open_bus(server.url), tasks)
-            await eventually(lambda: _value(lambda: running.connections), lambda n: n == 1)
+            await eventually(now(lambda: running.connections), lambda n: n == 1)
             await asyncio.to_thread(server.stop)  # the bus sees its connection die meanwhile
             running.bus.publish({"op": "while-down"})
             await asyncio.to_thread(server.start)
-            await eventually(
-                lambda: _value(lambda: running.connections), lambda n: n == 2, what="reconnect"
-            )
-            await eventually(
-                lambda: _value(lambda: running.received), lambda r: r == [{"op": "while-down"}]
-            )
+            await eventually(now(lambda: running.connections), lambda n: n == 2, what="reconnect")
+            await eventually(now(lambda: running.received), lambda r: r == [{"op": "while-down"}])
             running.task.cancel()

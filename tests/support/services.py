@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from typing import NoReturn
 
 import pytest
 
@@ -15,7 +16,11 @@ def require_executable(name: str, *candidates: str) -> str:
     for path in (*candidates, shutil.which(name)):
         if path and os.path.exists(path):
             return path
-    message = f"{name} is not installed (run `make test`, which installs it)"
+    unavailable(f"{name} is not installed (run `make test`, which installs it)")
+
+
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing: a skip on a laptop, a failure in CI."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)

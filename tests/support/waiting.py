@@ -46,3 +46,12 @@ async def throughout(
         if time.monotonic() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+def now(get: Callable[[], T]) -> Callable[[], Awaitable[T]]:
+    """A synchronous probe for `eventually`/`throughout`: `eventually(now(lambda: x), ...)`."""
+
+    async def probe() -> T:
+        return get()
+
+    return probe

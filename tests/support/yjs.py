@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.services import IN_CI, require_executable
+from tests.support.services import require_executable, unavailable
 
 JS = Path(__file__).resolve().parents[1] / "js"
 
@@ -20,10 +18,7 @@ JS = Path(__file__).resolve().parents[1] / "js"
 def require_node_clients() -> str:
     node = require_executable("node")
     if not (JS / "node_modules" / "y-websocket").exists():
-        message = "tests/js/node_modules is missing: run `npm ci --prefix tests/js`"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("tests/js/node_modules is missing: run `npm ci --prefix tests/js`")
     return node
 
 

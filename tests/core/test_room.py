@@ -30,23 +30,8 @@ from server.core.listeners import HubListener
 from server.core.room import Room
 from server.stores.memory import MemoryStore
 from tests.support.channels import RecordingChannel
-
-
-def queued(conn: Connection) -> list[object]:
-    """What the connection will write next: its queue, then an initial sync under way
-    (its frames wait for `flush()`, which tests call to start from an empty queue)."""
-    frames = list(conn.queued)
-    if conn.sync is not None:
-        frames += [*conn.sync.frames, conn.sync.final()]
-    return [parse_message(frame) for frame in frames]
-
-
-def edit(client_id: int, text: str, base: Doc | None = None) -> tuple[Doc, bytes]:
-    doc = base or Doc(client_id=client_id)
-    before = doc.get_state()
-    t = doc.get("t", type=Text)
-    t += text
-    return doc, doc.get_update(before)
+from tests.support.rooms import edit, queued
+from tests.support.waiting import eventually, now
 
 
 def test_join_sends_sync_step1_and_current_awareness() -> None:
@@ -238,9 +223,7 @@ async def test_a_slow_connection_is_closed_instead_of_stalling_the_room() -> Non
             seen.apply_update(message.update)
         return str(seen.get("t", type=Text))
 
-    async with asyncio.timeout(2):
-        while fast_text() != expected:
-            await asyncio.sleep(0.01)
+    await eventually(now(fast_text), lambda text: text == expected, what="the fast reader's text")
     # Its writer was stuck in send: it stops waiting and closes with "try again later".
     assert slow_channel.sent == [] and slow_channel.closed is not None
     assert slow_channel.closed[0] == 1013
@@ -277,9 +260,7 @@ async def test_an_empty_room_unloads_after_its_updates_are_flushed(hub: Hub) -> 
     _, update = edit(1, "kept")
     room.receive(conn, encode_sync_update(update))
     hub.leave(room, conn)
-    async with asyncio.timeout(5):
-        while "doc" in hub.rooms:
-            await asyncio.sleep(0.02)
+    await eventually(now(lambda: "doc" in hub.rooms), lambda open_: not open_, what="unload")
     stored = await hub.store.load("doc")
     assert stored.updates == [update]
 
@@ -304,9 +285,7 @@ async def test_a_listener_failing_on_leave_neither_pins_the_room_nor_silences_th
     hub.leave(room, conn)
     assert heard == [conn.id]
     assert "event=listener_failed hook=left doc=doc" in caplog.text
-    async with asyncio.timeout(5):
-        while "doc" in hub.rooms:
-            await asyncio.sleep(0.02)
+    await eventually(now(lambda: "doc" in hub.rooms), lambda open_: not open_, what="unload")
 
 
 async def test_a_rewrite_of_existing_ids_is_relayed_alone_so_receivers_keep_the_servers_text() -> (

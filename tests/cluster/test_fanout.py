@@ -27,9 +27,9 @@ from server.errors import ConfigError
 from server.pubsub.memory import MemoryBroker, MemoryBus
 from server.pubsub.redis import RedisBroker
 from server.stores.memory import MemoryStore
-from tests.hub.test_room import edit, queued
 from tests.support.channels import RecordingChannel
 from tests.support.pubsub import FaultyBroker, FaultyBus
+from tests.support.rooms import edit, queued
 from tests.support.waiting import eventually
 
 

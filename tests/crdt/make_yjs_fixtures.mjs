@@ -1,8 +1,8 @@
-// Generates tests/unit/yjs_fixtures.json from real Yjs so crdt/update.py is checked against
+// Generates tests/crdt/yjs_fixtures.json from real Yjs so crdt/update.py is checked against
 // the bytes browsers actually send, not against our own encoder.
 //
 //   mkdir -p /tmp/yjsfix && cd /tmp/yjsfix && npm init -y && npm i yjs@13
-//   cd /tmp/yjsfix && node /work/main/tests/unit/make_yjs_fixtures.mjs > /work/main/tests/unit/yjs_fixtures.json
+//   cd /tmp/yjsfix && node /work/main/tests/crdt/make_yjs_fixtures.mjs > /work/main/tests/crdt/yjs_fixtures.json
 import { createRequire } from 'node:module'
 
 const require = createRequire(process.cwd() + '/')

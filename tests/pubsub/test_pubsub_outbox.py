@@ -7,7 +7,7 @@ import asyncio
 from server.pubsub.outbox import Outbox
 from server.pubsub.publisher import Publisher
 from tests.support.pubsub import FaultyBroker, FaultyBus
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, now
 
 
 def test_a_full_outbox_drops_the_oldest_and_counts_them() -> None:
@@ -47,21 +47,17 @@ async def test_refused_publishes_are_retried_in_order() -> None:
     await receiver.open()
     async with asyncio.TaskGroup() as tasks:
         listening = tasks.create_task(receiver.run(Sink()))
-        await eventually(lambda: _value(receiver.is_subscribed("c")), what="subscribed")
+        await eventually(now(lambda: receiver.is_subscribed("c")), what="subscribed")
         sender.fail_publish = True
         publishing = tasks.create_task(publisher.run())
         for n in range(3):
             outbox.put("c", bytes([n]))
-        await eventually(lambda: _value(publisher.error is not None), what="publish failed")
+        await eventually(now(lambda: publisher.error is not None), what="publish failed")
         sender.fail_publish = False
-        await eventually(lambda: _value(received == [b"\x00", b"\x01", b"\x02"]), what="all")
+        await eventually(now(lambda: received == [b"\x00", b"\x01", b"\x02"]), what="all")
         assert publisher.error is None
         listening.cancel()
         publishing.cancel()
-
-
-async def _value(value: bool) -> bool:
-    return value
 
 
 async def test_a_publisher_on_redis_stops_when_cancelled_however_busy(redis_url: str) -> None:

@@ -76,7 +76,7 @@ def test_features_are_offered_only_when_their_routes_exist() -> None:
         return Response()
 
     routes: list[BaseRoute] = [Route("/d/{doc}", endpoint)]
-    assert not pages._serves(routes, "/d/notes/history")
-    assert not pages._serves(routes, "/events")
+    assert not pages.serves(routes, "/d/notes/history")
+    assert not pages.serves(routes, "/events")
     routes += [Route("/d/{doc}/history", endpoint), WebSocketRoute("/events", endpoint)]
-    assert pages._serves(routes, "/d/notes/history") and pages._serves(routes, "/events")
+    assert pages.serves(routes, "/d/notes/history") and pages.serves(routes, "/events")

@@ -36,7 +36,7 @@ def render(name: str, **values: str) -> str:
     return _template(name).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
 
 
-def _serves(routes: list[BaseRoute], path: str) -> bool:
+def serves(routes: list[BaseRoute], path: str) -> bool:
     """Whether the app has a route for this concrete path (features that may not be built in)."""
     return any(
         isinstance(route, Route | WebSocketRoute) and route.path_regex.fullmatch(path) is not None
@@ -49,7 +49,7 @@ def _common(request: Request) -> dict[str, str]:
     auth = getattr(request.app.state, "auth", None)
     return {
         "base": request.scope.get("root_path", "").rstrip("/"),
-        "events": EVENTS_PATH if _serves(routes, EVENTS_PATH) else "",
+        "events": EVENTS_PATH if serves(routes, EVENTS_PATH) else "",
         # With auth on, the pages need a token (?token=…) before they ask the API for anything.
         "auth": "true" if auth is not None and auth.enabled else "false",
         # The server's rules, so the browser checks ids and picks colours exactly as it does.
@@ -70,7 +70,7 @@ async def home(request: Request) -> Response:
 async def editor(request: Request) -> Response:
     doc = request.path_params["doc"]
     common = _common(request)
-    history = "true" if _serves(request.app.routes, f"/d/{doc}/history") else "false"
+    history = "true" if serves(request.app.routes, f"/d/{doc}/history") else "false"
     return _page(render("editor.html", doc=doc, history=history, **common))
 
 

@@ -2,7 +2,7 @@
 
 Each takes a document as *parts*: updates whose union is the document (a snapshot and its
 tail, a checkpoint and the version diffs after it, a room's streamed base and the diff since).
-The hub runs them in a worker process once the input is large (server/offload.py: pycrdt
+The hub runs them in a worker process once the input is large (server/core/offload.py: pycrdt
 holds the GIL while it works) and in-process otherwise; the results are bytes and plain data.
 """
 

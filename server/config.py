@@ -36,7 +36,7 @@ class Config:
     send_queue_frames: int = 2048
     send_queue_bytes: int = 16 * 1024 * 1024
     # Large documents: an initial sync over this is streamed in pieces of about this size, and
-    # documents over it are loaded, split and compacted in a worker process (server/offload.py).
+    # documents over it are loaded, split and compacted in a worker process (core/offload.py).
     sync_chunk_bytes: int = 1024 * 1024
     log_level: str = "info"
     # -- History (versions) --------------------------------------------------------------

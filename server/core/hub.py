@@ -41,7 +41,7 @@ class Hub:
         self.store: Store = InstrumentedStore(store, self.metrics)  # latency/errors per call
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
-        # Large documents' whole-document work runs in a worker process (server/offload.py).
+        # Large documents' whole-document work runs in a worker process (server/core/offload.py).
         self.offload = Offload(config.sync_chunk_bytes)
         self.persister = Persister(
             self.store,

@@ -1,6 +1,6 @@
 """What a joining client is sent: its initial sync, shared by joiners and streamed when large.
 
-A client's sync step 1 is answered with a `SyncStream` (server/connection.py):
+A client's sync step 1 is answered with a `SyncStream` (server/core/connection.py):
 - For a document of less than `chunk_bytes`, or a client that lacks less than that, the stream
   is one sync step 2: the diff for the client's state vector.
 - Otherwise it streams the room's *base*: the document as it was at a recent moment, split
@@ -13,7 +13,7 @@ Joiners share the work: the frames are the same bytes objects for every joiner, 
 closing step 2 is computed once per document version and state vector. So a storm of joiners
 costs the document once plus, per joiner, the socket's window of one frame in flight.
 
-The base is rebuilt in the worker process (server/offload.py) once what came since is an
+The base is rebuilt in the worker process (server/core/offload.py) once what came since is an
 eighth of it (at least `chunk_bytes`) or MAX_SINCE_FRAMES updates, so the total work stays
 linear in the document's growth and nothing large is encoded on the event loop. The same
 parts (base and frames since) feed every whole-document job of a large open document

@@ -105,7 +105,7 @@ class Metrics:
         self.store_errors = Counter(
             "tandem_store_errors_total", "Failed store calls", ["op"], registry=r
         )
-        # Cross-instance fan-out (server/broker) and Redis.
+        # Cross-instance fan-out (server/cluster) and Redis.
         self.broker_messages = Counter(
             "tandem_broker_messages_total",
             "Messages published to, or received from, other instances",

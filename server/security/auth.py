@@ -8,7 +8,7 @@ Tokens are HS256 JWTs with the claims `sub` (user id), `name` (display name), `d
 patterns of document ids), `role` (read | write | admin), `iat` and `exp`. They come as
 `?token=` or `Authorization: Bearer`. A token may live at most `max_token_ttl` (from `iat`, or
 from now without one), which is how long revocations are kept, and one issued before its user's
-revocation is refused (server/revocations.py; `iat` has millisecond precision, so a token minted
+revocation is refused (revocations.py; `iat` has millisecond precision, so a token minted
 just after a revocation is not taken for an earlier one). An application with its own tokens
 names a verifier instead (`--auth-verifier module:function`): it is called with `(token, doc)`
 (doc is None for requests about several documents), may be async, and returns an `Identity` or

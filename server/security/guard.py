@@ -1,7 +1,7 @@
 """The HTTP/WebSocket guard in front of every route: Host, Origin, body size, security headers.
 
 - Forwarded: from a trusted proxy the client address and scheme are the ones it forwards
-  (server/forwarded.py), before anything else looks at them: limits, logs, the checks below.
+  (transport/forwarded.py), before anything else looks at them: limits, logs, the checks below.
 
 - Host: an open hub (no auth) answers only to loopback names, so that a web page cannot reach it
   through DNS rebinding (`evil.example` resolving to 127.0.0.1). `--insecure-no-auth` lifts it.

@@ -39,7 +39,7 @@ from server.stores.base import Revocation, Store
 log = logging.getLogger("tandem.revocations")
 
 CHANNEL = "tandem:revocations"  # the pub/sub channel, apart from the notifications'
-MAX_USER = 128  # token subjects are cut to this length (server/auth.py), so are revocations
+MAX_USER = 128  # token subjects are cut to this length (auth.py), so are revocations
 REASON = "token revoked"
 
 

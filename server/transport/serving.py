@@ -65,7 +65,7 @@ def serve(
     app: ASGIApp, config: Config, sock: socket.socket, on_refused: Callable[[str], None]
 ) -> bool:
     """Serve until SIGINT/SIGTERM; False when the server did not start. `on_refused` counts
-    request heads refused by their bounds (server/transport/httpprotocol.py)."""
+    request heads refused by their bounds (httpprotocol.py)."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     http = head_bounded_protocol(
@@ -81,13 +81,13 @@ def serve(
             ws_ping_interval=config.ws_ping_interval,
             ws_ping_timeout=config.ws_ping_timeout,
             ws_per_message_deflate=config.ws_compression,
-            http=http,  # uvicorn's, with bounds on the request head (server/httpprotocol.py)
+            http=http,  # uvicorn's, with bounds on the request head (httpprotocol.py)
             ws=DirectWebSocketProtocol,  # uvicorn's, with a direct path for /ws/{doc}
             lifespan="on",
             log_level=config.log_level,
-            log_config=None,  # uvicorn's loggers go through ours (server/logs.py)
+            log_config=None,  # uvicorn's loggers go through ours (server/ops/logs.py)
             access_log=False,
-            proxy_headers=False,  # forwarded addresses are ours to judge (server/forwarded.py)
+            proxy_headers=False,  # forwarded addresses are ours to judge (security/guard.py)
             timeout_graceful_shutdown=10,
             ssl_certfile=config.tls_cert,
             ssl_keyfile=config.tls_key,

@@ -28,7 +28,7 @@ log = logging.getLogger("tandem.ws")
 
 
 class DirectChannel:
-    """A socket served by DirectWebSocketProtocol (server/wsprotocol.py): frames are written
+    """A socket served by DirectWebSocketProtocol (transport/wsprotocol.py): frames are written
     straight to its transport; a send waits only while the transport is over its mark."""
 
     __slots__ = ("_protocol",)

@@ -62,8 +62,9 @@ async def test_the_own_avatar_is_a_button_that_renames(server: TandemProcess, pa
     await dialog.locator("button[type=submit]").click()
     await expect(ada.locator(SELF)).to_have_attribute("data-name", "Ada Lovelace")
 
-    # By keyboard: Tab reaches it, Enter opens the question.
-    await button.focus()
+    # By keyboard: Tab from the logo reaches it (the status between is no stop), Enter opens it.
+    await ada.focus(".topbar .brand")
+    await ada.keyboard.press("Tab")
     assert await ada.evaluate("() => document.activeElement.closest('.is-self') !== null")
     await ada.keyboard.press("Enter")
     await expect(ada.locator("dialog[open]")).to_contain_text("Change your name")

@@ -94,6 +94,7 @@ async def test_without_a_token_the_editor_is_not_editable_and_says_how_to_get_in
     assert "Connecting" not in said and "kept on this device" not in said, said
     assert "expired" not in said, said  # nothing expired: there never was a token
     assert await stranger.locator(".tandem-toolbar").count() == 0
+    await expect(stranger.locator("#activity")).to_be_hidden()  # nothing to show without access
     await screenshot(stranger, "roles-no-token")
 
 

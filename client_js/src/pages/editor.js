@@ -94,7 +94,7 @@ function colorOf ({ user, name, self }) {
   return colors.get(user) || (self ? client.user?.color : fromToken ? colorFor(user) : null)
 }
 let activity = null
-if (data.events) {
+if (data.events && !needsToken) { // without access there is no activity to show
   const toasts = createToasts()
   document.body.append(toasts.el)
   activity = createActivity({ button: document.getElementById('activity'), feed, toasts, colorOf })

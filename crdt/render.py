@@ -21,6 +21,9 @@ from crdt.html import prosemirror_to_html
 # Levels of elements kept in the JSON (and so in HTML and history): lists nested 40 deep use 80.
 MAX_DEPTH = 100
 
+# Levels of nested lists that plain text indents (deeper ones stay at this indent).
+MAX_TEXT_INDENT = 8
+
 _OMIT = object()  # an attribute value JSON cannot hold
 
 
@@ -126,36 +129,90 @@ def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
     return doc
 
 
+def _list_start(element: XmlElement) -> int:
+    """Where an ordered list's numbers start (its `order`, 1 when absent or not a number)."""
+    value = _attrs(element).get("order", 1)
+    try:
+        start = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return start if 0 <= start < 10**9 else 1
+
+
+class _Frame:
+    """An open element of to_text's walk: its remaining children, the inline text gathered
+    since its last block child, its tag (None for the fragment), and for a list the next item's
+    number, for a list item its marker ("- ", "3. "), its indent and whether it was written."""
+
+    __slots__ = ("children", "indent", "inline", "marker", "number", "started", "tag")
+
+    def __init__(self, children: Iterator[Any], tag: str | None) -> None:
+        self.children = children
+        self.inline: list[str] = []
+        self.tag = tag
+        self.number = 1
+        self.marker = ""
+        self.indent = ""
+        self.started = False
+
+
+def _prefix(stack: list[_Frame]) -> str:
+    """What a line starts with inside the innermost list item: its marker on the item's first
+    line, as many spaces on the next ones; nothing outside lists."""
+    for frame in reversed(stack):
+        if frame.tag == schema.LIST_ITEM:
+            if frame.started:
+                return frame.indent + " " * len(frame.marker)
+            frame.started = True
+            return frame.indent + frame.marker
+    return ""
+
+
 def to_text(fragment: XmlFragment) -> str:
-    """Plain text: one line per block, list items included, formatting dropped (any depth)."""
+    """Plain text: one line per block, formatting dropped (any depth). List items keep their
+    bullet ("- ") or number ("2. "), nested lists indented by two spaces a level (at most
+    MAX_TEXT_INDENT levels)."""
     lines: list[str] = []
-    # Per open element: its remaining children, the inline text gathered since its last block
-    # child, and its tag (None for the fragment itself).
-    stack: list[tuple[Iterator[Any], list[str], str | None]] = [(iter(fragment.children), [], None)]
+    stack = [_Frame(iter(fragment.children), None)]
+    lists = 0  # lists open on the stack
     while stack:
-        children, inline, tag = stack[-1]
-        child = next(children, None)
+        frame = stack[-1]
+        child = next(frame.children, None)
         if child is None:
-            stack.pop()
-            text = "".join(inline)
-            if not stack:
+            text = "".join(frame.inline)
+            if len(stack) == 1:
                 if text:
                     lines.append(text)
-            elif tag in schema.BLOCKS:
-                if text or tag in schema.TEXT_BLOCKS:
-                    lines.append(text)
+            elif frame.tag in schema.BLOCKS:
+                if text or frame.tag in schema.TEXT_BLOCKS:
+                    lines.append(_prefix(stack) + text)
             else:
-                stack[-1][1].append(text)  # an unknown element is inline: its text joins
+                stack[-2].inline.append(text)  # an unknown element is inline: its text joins
+            stack.pop()
+            if frame.tag in schema.LISTS:
+                lists -= 1
         elif isinstance(child, XmlText):
-            inline.append(_plain_text(child))
+            frame.inline.append(_plain_text(child))
         elif isinstance(child, XmlElement):
             if child.tag == schema.HARD_BREAK:
-                inline.append("\n")
+                frame.inline.append("\n")
                 continue
-            if child.tag in schema.BLOCKS and inline:
-                lines.append("".join(inline))
-                inline.clear()
-            stack.append((iter(child.children), [], child.tag))
+            if child.tag in schema.BLOCKS and frame.inline:
+                lines.append(_prefix(stack) + "".join(frame.inline))
+                frame.inline.clear()
+            opened = _Frame(iter(child.children), child.tag)
+            if child.tag in schema.LISTS:
+                lists += 1
+                opened.number = _list_start(child) if child.tag == schema.ORDERED_LIST else 1
+            elif child.tag == schema.LIST_ITEM and frame.tag in schema.LISTS:
+                # Deep nesting stops indenting further (a hostile body nests 100,000 deep).
+                opened.indent = "  " * min(lists - 1, MAX_TEXT_INDENT)
+                if frame.tag == schema.ORDERED_LIST:
+                    opened.marker = f"{frame.number}. "
+                    frame.number += 1
+                else:
+                    opened.marker = "- "
+            stack.append(opened)
     return "\n".join(lines)
 
 

@@ -100,6 +100,9 @@ def history(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     doc = _doc_id(args.doc)
+    if args.format == "yjs" and not args.output and sys.stdout.isatty():
+        # A binary update garbles a terminal (and is of no use there).
+        raise ConfigError("--format yjs writes binary: pass --output FILE, or redirect it")
 
     async def work(store: Store) -> bytes:
         await _require_doc(store, doc)
@@ -110,11 +113,13 @@ def export(args: argparse.Namespace) -> int:
         return jobs.render(parts, args.format)[1]
 
     body = _with_store(args.store, work)
+    if args.format == "text" and body and not body.endswith(b"\n"):
+        body += b"\n"  # a text file's last line ends with a newline, as tools expect
     if args.output:
         Path(args.output).write_bytes(body)
         return 0
     sys.stdout.buffer.write(body)
-    if args.format != "yjs" and sys.stdout.isatty():
+    if args.format in {"html", "json"} and sys.stdout.isatty():
         sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
     return 0

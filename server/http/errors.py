@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from string import Template
+from urllib.parse import urlencode
 
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -19,6 +23,12 @@ from server.core.docids import InvalidDocId
 from server.errors import Refused, StoreError
 
 API_PREFIX = "/api/"
+INVALID_PAGE = Path(__file__).resolve().parent / "templates" / "invalid.html"
+
+
+@cache
+def _invalid_page() -> Template:
+    return Template(INVALID_PAGE.read_text(encoding="utf-8"))
 
 
 def _http_only(conn: HTTPConnection, exc: Exception) -> None:
@@ -42,9 +52,13 @@ async def invalid_doc_id(conn: HTTPConnection, exc: Exception) -> Response:
     assert isinstance(exc, InvalidDocId)
     if _route_path(conn).startswith(API_PREFIX):
         return _error(400, "invalid document id")
-    shown = html.escape(exc.doc[:140])
-    text = f"<!doctype html><title>Invalid document id</title><p>{shown} is not a document id."
-    return HTMLResponse(text, status_code=400)
+    base = conn.scope.get("root_path", "").rstrip("/")
+    # The way home keeps the page's token (with auth, the home page needs it).
+    token = conn.query_params.get("token")
+    home = f"{base}/" + (f"?{urlencode({'token': token})}" if token else "")
+    values = {"doc": exc.doc[:140], "base": base, "home": home}
+    text = _invalid_page().substitute({k: html.escape(v, quote=True) for k, v in values.items()})
+    return HTMLResponse(text, status_code=400, headers={"Cache-Control": "no-cache"})
 
 
 async def store_unavailable(conn: HTTPConnection, exc: Exception) -> Response:

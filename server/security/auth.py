@@ -241,7 +241,10 @@ class Authenticator:
         if doc is not None and not identity.can_access(doc):
             raise Forbidden(f"the token does not cover document {doc!r}")
         if not identity.role.allows(need):
-            raise Forbidden(f"{need.value} access needs a {need.value} token, not {identity.role}")
+            article = "an" if need.value[0] in "aeiou" else "a"
+            raise Forbidden(
+                f"{need.value} access needs {article} {need.value} token, not {identity.role}"
+            )
 
 
 def request_token(conn: HTTPConnection) -> str | None:

@@ -78,7 +78,7 @@ async def test_authorize_checks_document_and_role() -> None:
     auth.authorize(identity, "team-a", Role.WRITE)
     with pytest.raises(Forbidden, match="does not cover document 'other'"):
         auth.authorize(identity, "other", Role.READ)
-    with pytest.raises(Forbidden, match=r"admin access needs an? admin token"):
+    with pytest.raises(Forbidden, match=r"admin access needs an admin token"):
         auth.authorize(identity, "team-a", Role.ADMIN)
     with pytest.raises(Unauthenticated, match="a token is required"):
         await auth.identify(None, "team-a")

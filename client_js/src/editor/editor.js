@@ -6,6 +6,7 @@ import { EditorState } from 'prosemirror-state'
 import { EditorView } from 'prosemirror-view'
 import { yCursorPlugin, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prosemirror'
 import { askForLink } from '../ui/linkdialog.js'
+import { accessEnded } from '../ui/status.js'
 import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
 import { cursorBuilder, selectionBuilder } from './cursors.js'
 import { schema } from './schema.js'
@@ -23,6 +24,9 @@ import { createToolbar } from './toolbar.js'
 export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document' }) {
   let view = null
   let toolbar = null
+  // Read-only from the start (a viewer), or from when the session ends for good (no access,
+  // the document deleted): then no edit is taken that could never reach the server.
+  let locked = readonly
 
   function openLink () {
     if (!view || readonly) return
@@ -49,7 +53,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
 
   view = new EditorView(mount, {
     state: EditorState.create({ schema, plugins }),
-    editable: () => !readonly,
+    editable: () => !locked,
     attributes: {
       class: 'tandem-doc',
       role: 'textbox',
@@ -59,7 +63,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
       spellcheck: 'true'
     },
     // A read-only editor takes remote changes only, never a local edit (paste, drop, IME…).
-    filterTransaction: readonly ? (tr) => !tr.docChanged || tr.getMeta(ySyncPluginKey) !== undefined : undefined,
+    filterTransaction: (tr) => !locked || !tr.docChanged || tr.getMeta(ySyncPluginKey) !== undefined,
     // `this` is the view: y-prosemirror dispatches while the view is still being constructed.
     dispatchTransaction (tr) {
       const state = this.state.apply(tr)
@@ -73,11 +77,28 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
     toolbarMount.append(toolbar.el)
   }
 
+  function lock () {
+    if (locked) return
+    locked = true
+    view.dom.blur()
+    view.setProps({ attributes: { ...view.props.attributes, 'aria-readonly': 'true' } })
+    if (toolbar) toolbar.el.hidden = true
+  }
+  // "This document is empty." only once the server said so: not while it is unknown.
+  const onState = () => {
+    if (client.state === 'connected') mount.dataset.synced = 'true'
+    if (accessEnded(client)) lock()
+  }
+  const offState = client.on('state', onState)
+  onState()
+
   return {
     view,
     toolbar,
+    lock,
     focus: () => view.focus(),
     destroy () {
+      offState()
       toolbar?.el.remove()
       view.destroy()
     }

@@ -4,7 +4,8 @@
 //
 //   const client = new TandemClient({ server: 'https://host', doc: 'notes', getToken, user })
 //   client.on('state', (state) => …)          // connecting | connected | reconnecting | offline
-//                                              // | unauthorized | forbidden | closed
+//                                              // | unauthorized | forbidden | deleted | closed
+//   client.closeReason                         // the server's reason for a terminal close
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
@@ -25,12 +26,14 @@ export const State = Object.freeze({
   OFFLINE: 'offline',
   UNAUTHORIZED: 'unauthorized',
   FORBIDDEN: 'forbidden',
+  DELETED: 'deleted',
   CLOSED: 'closed'
 })
 
-const TERMINAL = new Set([State.UNAUTHORIZED, State.FORBIDDEN, State.CLOSED])
+const TERMINAL = new Set([State.UNAUTHORIZED, State.FORBIDDEN, State.DELETED, State.CLOSED])
 const CLOSE_UNAUTHENTICATED = 4401
 const CLOSE_FORBIDDEN = 4403
+const CLOSE_NOT_FOUND = 4404 // the document was deleted (DESIGN: close codes)
 
 /** The service's base URL (page origin when empty), normalised without a trailing slash. */
 export function baseUrl (server) {
@@ -83,6 +86,7 @@ export class TandemClient extends Emitter {
     this.state = State.CONNECTING
     this.unsynced = false
     this.loading = null // {received, total} while a large document streams in
+    this.closeReason = ''
     this._everConnected = false
     this._destroyed = false
     this._pollTimer = 0
@@ -102,6 +106,16 @@ export class TandemClient extends Emitter {
     if (navigator.onLine === false) this._setState(State.OFFLINE)
     else this.provider.connect()
     if (this._eventsPath) this._startEvents()
+  }
+
+  /**
+   * Stay in a terminal state without connecting: for a page that knows it has no access (a hub
+   * with auth and no token), so it says so instead of "Connecting…".
+   */
+  halt (state) {
+    if (!TERMINAL.has(state)) throw new Error(`halt() takes a terminal state, not ${state}`)
+    this.provider.disconnect()
+    this._setState(state)
   }
 
   get token () {
@@ -195,7 +209,10 @@ export class TandemClient extends Emitter {
       this._setState(State.CONNECTED)
       this._checkSynced()
     })
-    provider.on('closed', ({ code }) => this._onTerminalClose(code))
+    provider.on('closed', ({ code, reason }) => {
+      this.closeReason = reason || ''
+      this._onTerminalClose(code)
+    })
     this.ydoc.on('update', (_update, origin) => {
       if (origin === provider) return
       this._setUnsynced(true)
@@ -246,6 +263,8 @@ export class TandemClient extends Emitter {
       this._setState(State.UNAUTHORIZED)
     } else if (code === CLOSE_FORBIDDEN) {
       this._setState(State.FORBIDDEN)
+    } else if (code === CLOSE_NOT_FOUND) {
+      this._setState(State.DELETED)
     } else {
       this._setState(State.CLOSED)
     }

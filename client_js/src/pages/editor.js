@@ -6,7 +6,7 @@ import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
-import { basePath, pageData, pageToken } from '../ui/page.js'
+import { basePath, keepTokenInLinks, pageData, pageToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
@@ -15,8 +15,10 @@ const data = pageData()
 const doc = data.doc
 const token = pageToken()
 const fromToken = tokenUser(token)
+// Without a token a hub with auth gives nothing: the page says how to get in, takes no typing.
+const needsToken = data.auth === 'true' && !token
 // A read token gets the document without a toolbar (the server refuses its edits anyway).
-const readonly = tokenClaims(token)?.role === 'read'
+const readonly = needsToken || tokenClaims(token)?.role === 'read'
 
 const client = new TandemClient({
   doc,
@@ -36,14 +38,14 @@ const editor = createEditor({
 const status = createStatus(client)
 document.getElementById('status').replaceWith(status.el)
 
-const presence = createPresence()
+// The own avatar renames, unless the token says who this is.
+const presence = createPresence({ onSelf: fromToken || needsToken ? null : rename })
 document.getElementById('presence').replaceWith(presence.el)
 client.on('presence', presence.render)
-presence.el.addEventListener('click', async (event) => {
-  if (fromToken || !event.target.closest('.is-self')) return
+async function rename () {
   const user = await askForName(client.user, { cancellable: true })
   if (user) client.setUser(user)
-})
+}
 
 // Share: copy the document's link (never the token: each person has their own).
 const shareButton = document.getElementById('share')
@@ -79,6 +81,7 @@ function showLink (link) {
 const history = document.getElementById('history')
 if (history && data.history !== 'true') history.remove()
 else history?.prepend(icon('history'))
+keepTokenInLinks() // the logo and History, with auth
 
 // Notifications from the server (WS /events), when it offers them: quiet toasts and the activity
 // panel, and re-dispatched on the document as `tandem:notification` events (detail: the JSON).
@@ -91,7 +94,7 @@ function colorOf ({ user, name, self }) {
   return colors.get(user) || (self ? client.user?.color : fromToken ? colorFor(user) : null)
 }
 let activity = null
-if (data.events) {
+if (data.events && !needsToken) { // without access there is no activity to show
   const toasts = createToasts()
   document.body.append(toasts.el)
   activity = createActivity({ button: document.getElementById('activity'), feed, toasts, colorOf })
@@ -104,9 +107,10 @@ client.on('notification', (event) => {
 
 const notice = document.getElementById('notice')
 client.on('state', (state) => {
-  if (state === 'unauthorized') notice.textContent = 'Your access link has expired. Ask for a new link to keep editing; what you typed is still on this page.'
+  if (state === 'unauthorized' && client.token) notice.textContent = 'Your access link has expired. Ask for a new link to keep editing; what you typed is still on this page.'
   else if (state === 'forbidden') notice.textContent = 'This link does not give access to this document.'
-  else notice.textContent = ''
+  else if (state === 'deleted') notice.textContent = 'This document was deleted while you had it open: what is on this page is all that is left of it, and no edit reaches the server any more.'
+  else if (!needsToken) notice.textContent = ''
 })
 
 async function main () {
@@ -118,7 +122,8 @@ async function main () {
   if (!readonly) editor.focus()
 }
 
-if (data.auth === 'true' && !token) {
+if (needsToken) {
+  client.halt('unauthorized')
   notice.textContent = 'This document needs an access link: open it with the ?token=… you were given.'
 } else {
   main().catch((err) => console.error('tandem: could not start the editor', err))

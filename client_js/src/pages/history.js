@@ -6,9 +6,10 @@
 // Names and labels go into the DOM as text only; the preview and the diff are HTML the server
 // rendered and sanitized with bleach.
 import { EventStream } from '../lib/events.js'
+import { tokenClaims } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h } from '../ui/dom.js'
-import { basePath, pageData, pageToken, request, withToken } from '../ui/page.js'
+import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
 
 const data = pageData()
 const doc = data.doc
@@ -24,6 +25,12 @@ const restoreButton = $('history-restore')
 const tabs = { preview: $('history-tab-preview'), diff: $('history-tab-diff') }
 
 const state = { versions: [], selected: null, tab: 'preview', compare: 'previous', busy: false }
+// Saving and restoring take a write token: a reader is not offered them (the server would
+// refuse). Without auth everyone writes; the token's claims say its role otherwise.
+const canWrite = tokenClaims(token)?.role !== 'read'
+const saveForm = $('history-save')
+saveForm.hidden = !canWrite
+restoreButton.hidden = !canWrite
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 
 const api = (path, init) => request(`/api/docs/${encodeURIComponent(doc)}${path}`, init)
@@ -97,7 +104,7 @@ async function renderSelection () {
   const v = find(state.selected)
   if (!v) return
   title.textContent = v.label ? `Version ${v.version}: ${v.label}` : `Version ${v.version}`
-  restoreButton.disabled = false
+  restoreButton.disabled = !canWrite
   tabs.preview.setAttribute('aria-selected', String(state.tab === 'preview'))
   tabs.diff.setAttribute('aria-selected', String(state.tab === 'diff'))
   content.dataset.view = state.tab
@@ -167,11 +174,11 @@ restoreButton.addEventListener('click', async () => {
     say(`Restore failed: ${err.message}`, 'error')
   } finally {
     state.busy = false
-    restoreButton.disabled = false
+    restoreButton.disabled = !canWrite
   }
 })
 
-$('history-save').addEventListener('submit', async (event) => {
+saveForm.addEventListener('submit', async (event) => {
   event.preventDefault()
   const input = $('history-label')
   try {
@@ -197,6 +204,7 @@ function scheduleRefresh () {
 
 function start () {
   $('history-doc').href = withToken(`${basePath()}/d/${encodeURIComponent(doc)}`)
+  keepTokenInLinks()
   loadVersions().catch((err) => say(`Could not load the history: ${err.message}`, 'error'))
   if (!data.events) return
   new EventStream({

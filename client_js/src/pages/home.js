@@ -4,7 +4,7 @@ import { initials } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { ago } from '../lib/time.js'
 import { h, icon, setColor } from '../ui/dom.js'
-import { basePath, pageData, pageToken, request, withToken } from '../ui/page.js'
+import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
 
 const REFRESH_MS = 10000
 const data = pageData()
@@ -153,6 +153,7 @@ if (data.auth === 'true' && !token) {
 }
 
 function start () {
+  keepTokenInLinks() // the logo
   refresh()
   // Live updates: the server's notifications when it offers them, else a gentle poll while visible.
   if (data.events) {

@@ -1,6 +1,6 @@
 // "What should others call you?": asked once (then remembered in localStorage), and again when
-// the user clicks their own avatar.
-import { cleanName, colours, rememberUser } from '../lib/identity.js'
+// the user clicks their own avatar. Dismissed the first time (Escape), it leaves a guest name.
+import { cleanName, colours, guestUser, rememberUser } from '../lib/identity.js'
 import { serverRules } from '../lib/rules.js'
 import { h, setColor } from './dom.js'
 
@@ -34,10 +34,15 @@ export function askForName (current = null, { cancellable = false } = {}) {
       }
       result = rememberUser({ name, color: form.elements.color.value })
     })
-    // Without a name there is no way on: Escape does not dismiss the first question.
+    // The first question wants an answer: a first Escape is held back. The browser lets a
+    // second one close the dialog all the same, and then the person is a remembered guest.
     dialog.addEventListener('cancel', (event) => { if (!cancellable) event.preventDefault() })
     cancel?.addEventListener('click', () => dialog.close())
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(result) })
+    dialog.addEventListener('close', () => {
+      dialog.remove()
+      if (!result && !cancellable) result = rememberUser(guestUser())
+      resolve(result)
+    })
     document.body.append(dialog)
     dialog.showModal()
     input.focus()

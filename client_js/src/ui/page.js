@@ -17,6 +17,22 @@ export function withToken (path) {
   return url.pathname + url.search
 }
 
+/**
+ * Give this page's token to every link of the page that leads to another of the service's pages
+ * (the logo, History, the document's name…): with auth, each of them needs it. The API's links
+ * and other sites' keep theirs as they are; a Share link is built apart, never with the token.
+ */
+export function keepTokenInLinks (root = document) {
+  if (!pageToken()) return
+  const base = basePath()
+  for (const a of root.querySelectorAll('a[href]')) {
+    const url = new URL(a.getAttribute('href'), window.location.href)
+    if (url.origin !== window.location.origin || !url.pathname.startsWith(base + '/')) continue
+    if (url.pathname.startsWith(`${base}/api/`) || url.pathname.startsWith(`${base}/static/`)) continue
+    a.setAttribute('href', withToken(url.pathname + url.search) + url.hash)
+  }
+}
+
 /** The base path the service is mounted at (set by the server behind a prefix), no slash at the end. */
 export function basePath () {
   return (pageData().base || '').replace(/\/+$/, '')

@@ -1,5 +1,7 @@
 // The connection indicator: connected / connecting / reconnecting / offline, and whether local
 // changes are still on their way. data-state and data-unsynced mirror it for styling and tests.
+// A state that ends the session (no access, deleted) says why, and never promises to keep
+// changes the editor no longer takes.
 import { h } from './dom.js'
 
 const LABELS = {
@@ -9,7 +11,32 @@ const LABELS = {
   offline: 'Offline',
   unauthorized: 'Signed out: the link expired',
   forbidden: 'No access to this document',
+  deleted: 'This document was deleted',
   closed: 'Disconnected'
+}
+
+// Where the session ended for good and the editor stopped taking changes (ui: read-only).
+const STOPPED = new Set(['forbidden', 'deleted'])
+
+/** The words for a state, with what the client knows of it (its token, the server's reason). */
+function describe (client) {
+  const state = client.state
+  if (state === 'unauthorized' && !client.token) {
+    return { label: 'No access without a token', title: 'This document needs an access link or token' }
+  }
+  if (state === 'forbidden' && client.closeReason.startsWith('origin')) {
+    return {
+      label: 'Not allowed on this site',
+      title: "The Tandem server refuses pages of this site's origin: its operator can allow it with --allow-origin"
+    }
+  }
+  const label = LABELS[state] || state
+  return { label, title: label }
+}
+
+/** Whether the editor should stop taking changes in the client's state. */
+export function accessEnded (client) {
+  return STOPPED.has(client.state) || (client.state === 'unauthorized' && !client.token)
 }
 
 function mb (bytes) {
@@ -31,18 +58,20 @@ export function createStatus (client) {
     clearTimeout(savingTimer)
     if (!client.unsynced) showSaving = false
     else if (!showSaving) savingTimer = setTimeout(() => { showSaving = true; render() }, 700)
-    let label = LABELS[state] || state
+    const described = describe(client)
+    let label = described.label
     const loading = client.loading
     el.dataset.loading = String(Boolean(loading))
     if (loading && state !== 'connected') {
       label = loading.total ? `Loading… ${mb(loading.received)} of ${mb(loading.total)} MB` : `Loading… ${mb(loading.received)} MB`
-    } else if (client.unsynced && (showSaving || state !== 'connected')) {
+    } else if (client.unsynced && !accessEnded(client) && (showSaving || state !== 'connected')) {
       label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
     } else if (state === 'connected') {
       label = client.readonly ? 'Connected · view only' : 'Saved'
     }
     text.textContent = label
-    el.title = state === 'connected' && !client.unsynced ? 'Connected: every change is on the server' : label
+    el.title = state === 'connected' && !client.unsynced ? 'Connected: every change is on the server'
+      : label === described.label ? described.title : label
   }
   client.on('state', render)
   client.on('unsynced', render)

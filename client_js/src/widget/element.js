@@ -103,6 +103,13 @@ export class TandemEditorElement extends HTMLElement {
 
     const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
     client.on('state', announce)
+    client.on('state', (state) => {
+      // For whoever embeds the widget: the hub refuses this page's origin until told otherwise.
+      if (state === 'forbidden' && client.closeReason.startsWith('origin')) {
+        console.warn(`tandem: ${client.server} refuses pages of ${window.location.origin}; ` +
+          `its operator can allow them with --allow-origin ${window.location.origin}`)
+      }
+    })
     client.on('unsynced', announce)
     client.on('token', (fresh) => {
       // A role change (revoked, then getToken() gave a token with the new role): start again as

@@ -87,7 +87,7 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("export", help="a document's content, now or at a version")
     p.add_argument("doc", metavar="DOC")
     p.add_argument("--version", type=int, help="version number (default: the current content)")
-    p.add_argument("--format", choices=("text", "html", "json", "yjs"), default="text")
+    p.add_argument("--format", choices=("text", "html", "json", "markdown", "yjs"), default="text")
     _store_option(p)
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
 

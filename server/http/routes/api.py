@@ -11,14 +11,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from crdt import jobs
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.timestamps import iso
 from server.errors import BadRequest, NotFound
 from server.events.service import Events
-from server.http.requests import hub_of, require_document
+from server.http.requests import hub_of
 from server.security.auth import authenticate_request
+
+# What `?format=` gives of the current content (versions add yjs: server/http/routes/history.py).
+CONTENT_FORMATS = ("text", "html", "json", "markdown")
 
 
 async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
@@ -84,9 +86,11 @@ async def delete_doc(request: Request) -> Response:
 
 
 async def _content(hub: Hub, doc: str, fmt: str) -> Response:
-    if fmt not in {"text", "html", "json"}:
-        raise BadRequest(f"unknown format {fmt!r}: use text, html or json")
-    await require_document(hub, doc)
-    parts = await hub.document_parts(doc)
-    media, body = await hub.offload.run(sum(map(len, parts)), jobs.render, parts, fmt)
-    return Response(body, media_type=media)
+    if fmt not in CONTENT_FORMATS:
+        raise BadRequest(f"unknown format {fmt!r}: use {', '.join(CONTENT_FORMATS)}")
+    content = await hub.documents.read(doc, fmt)  # NotFound if there is none
+    return Response(content.body, media_type=content.media_type, headers=_etag(content.etag))
+
+
+def _etag(tag: str) -> dict[str, str]:
+    return {"ETag": f'"{tag}"'}

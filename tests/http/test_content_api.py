@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.security.conftest import SECRET, token
+from tests.support.http_receiver import HttpReceiver
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 from tests.support.yjs import YjsClient
@@ -290,3 +291,31 @@ async def test_refusals(auth_tandem: TandemProcess) -> None:
         assert (await http.get(f"{auth_tandem.url}/readyz")).status_code == 200
         append = await http.post(f"{api}/append", content="x", headers=bearer("ana", role="read"))
         assert append.status_code == 403
+
+
+async def test_changed_notifications_and_webhooks_name_the_caller(tmp_path: Path) -> None:
+    async with HttpReceiver() as receiver:
+        server = TandemProcess(
+            *("--port", "0", "--store", f"sqlite:///{tmp_path / 'w.db'}", "--auth-secret", SECRET),
+            *("--webhook", receiver.url + "/hook", "--webhook-secret", "s3cret"),
+        )
+        await server.start()
+        try:
+            headers = {**bearer("agent", name="Agent"), "Content-Type": "text/markdown"}
+            async with httpx.AsyncClient(timeout=10) as http:
+                put = await http.put(
+                    f"{server.url}/api/docs/hooked", content="# Hi", headers=headers
+                )
+                assert put.status_code == 200
+
+            def changed() -> list[dict[str, object]]:
+                bodies = [json.loads(r.body) for r in receiver.delivered()]
+                return [b for b in bodies if b.get("type") == "changed"]
+
+            async def probe() -> list[dict[str, object]]:
+                return changed()
+
+            events = await eventually(probe, what="a changed webhook")
+            assert events[0]["doc"] == "hooked" and events[0]["by"] == ["agent"]
+        finally:
+            assert await server.stop() == 0, server.output()

@@ -21,6 +21,7 @@ from server.security.auth import authenticate_request
 
 # What `?format=` gives of the current content (versions add yjs: server/http/routes/history.py).
 CONTENT_FORMATS = ("text", "html", "json", "markdown")
+DOWNLOAD_SUFFIXES = {"text": "txt", "html": "html", "json": "json", "markdown": "md"}
 
 
 async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
@@ -56,7 +57,7 @@ async def get_doc(request: Request) -> Response:
     await authenticate_request(request, doc, Role.READ)
     fmt = request.query_params.get("format")
     if fmt is not None:
-        return await _content(hub, doc, fmt)
+        return await _content(hub, doc, fmt, "download" in request.query_params)
     info = await hub.store.info(doc)
     room = hub.rooms.get(doc)
     if info is None and room is None:
@@ -85,12 +86,12 @@ async def delete_doc(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _content(hub: Hub, doc: str, fmt: str) -> Response:
+async def _content(hub: Hub, doc: str, fmt: str, download: bool) -> Response:
     if fmt not in CONTENT_FORMATS:
         raise BadRequest(f"unknown format {fmt!r}: use {', '.join(CONTENT_FORMATS)}")
     content = await hub.documents.read(doc, fmt)  # NotFound if there is none
-    return Response(content.body, media_type=content.media_type, headers=_etag(content.etag))
-
-
-def _etag(tag: str) -> dict[str, str]:
-    return {"ETag": f'"{tag}"'}
+    headers = {"ETag": f'"{content.etag}"'}
+    if download:  # the pages' "Download": a file named after the document
+        name = f"{doc}.{DOWNLOAD_SUFFIXES[fmt]}"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(content.body, media_type=content.media_type, headers=headers)

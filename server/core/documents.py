@@ -39,8 +39,11 @@ if TYPE_CHECKING:
     from server.stores.base import Store
 
 Node = dict[str, Any]
+# The contents read lately that a replace may name as its base: a few per document, bounded in
+# documents and in characters of JSON kept (the oldest go first).
 BASES_PER_DOC = 8
 BASE_DOCS = 256
+BASE_CHARS = 64 * 1024 * 1024
 
 
 class UnknownBase(Refused):
@@ -81,15 +84,15 @@ class Content:
         return self.body.decode()
 
 
-def etag_of(body: Node) -> str:
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def _canonical(body: Node) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 class Documents:
     def __init__(self, hub: _Hub) -> None:
         self._hub = hub
-        self._bases: OrderedDict[str, OrderedDict[str, Node]] = OrderedDict()
+        self._bases: OrderedDict[str, OrderedDict[str, str]] = OrderedDict()  # doc -> tag -> JSON
+        self._chars = 0
 
     async def read(self, doc: str, fmt: str = "markdown") -> Content:
         """The current content in one of crdt.jobs.FORMATS; NotFound if there is none."""
@@ -124,10 +127,10 @@ class Documents:
         # From here to apply_update nothing awaits: the diff is of the state it applies to.
         if base is not None and not append:
             bases = self._bases.get(doc)
-            known = bases.get(base) if bases is not None else None
-            if known is None:
+            if bases is None or base not in bases:
                 raise UnknownBase("that ETag names no content read here lately: read it again")
-            bases.move_to_end(base)  # type: ignore[union-attr]  # known: bases is not None
+            bases.move_to_end(base)
+            known = json.loads(bases[base])
             target = merge_blocks(known, target, to_prosemirror(room.document.content))
         update = (append_update if append else replace_update)(room.document, target)
         if update is not None:
@@ -139,15 +142,20 @@ class Documents:
         return Change(doc, update is not None, len(update or b""), after)
 
     def _remember(self, doc: str, body: Node) -> str:
-        tag = etag_of(body)
+        text = _canonical(body)
+        tag = hashlib.sha256(text.encode()).hexdigest()[:32]
         bases = self._bases.pop(doc, None) or OrderedDict()
         self._bases[doc] = bases
-        bases.pop(tag, None)
-        bases[tag] = body
+        self._chars -= len(bases.pop(tag, ""))
+        bases[tag] = text
+        self._chars += len(text)
         while len(bases) > BASES_PER_DOC:
-            bases.popitem(last=False)
-        while len(self._bases) > BASE_DOCS:
-            self._bases.popitem(last=False)
+            self._chars -= len(bases.popitem(last=False)[1])
+        while self._bases and (len(self._bases) > BASE_DOCS or self._chars > BASE_CHARS):
+            oldest = next(iter(self._bases.values()))
+            self._chars -= len(oldest.popitem(last=False)[1]) if oldest else 0
+            if not oldest:
+                self._bases.popitem(last=False)
         return tag
 
     async def _open(self, doc: str) -> Room:

@@ -43,13 +43,17 @@ def replace_update(live: Document, target: Node) -> bytes | None:
     )
 
 
-def merge_blocks(base: Node, mine: Node, current: Node) -> Node:
+def merge_blocks(base: Node, mine: Node, current: Node, *, saw_empty: bool = True) -> Node:
     """Three-way, by top-level blocks: what `mine` changed of `base` (the content its writer
     read), applied to `current` (the live body, which others may have edited since). A block
     the writer left as it was stays as it is now, edits included; a block the writer changed
     or removed becomes the writer's; blocks either side added are kept where they were added.
+    `saw_empty=False`: the writer read a format with no empty paragraphs (Markdown, text), so
+    those of the base are not theirs to remove.
     """
     old, new, now = (d.get("content", []) for d in (base, mine, current))
+    if not saw_empty:
+        old = [n for n in old if n.get("type") != schema.PARAGRAPH or n.get("content")]
     now_of: dict[int, Node] = {}  # base block -> what it is now (absent: someone removed it)
     after: dict[int, list[Node]] = {}  # base block (-1: the start) -> blocks added after it
     last = -1

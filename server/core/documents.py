@@ -44,6 +44,8 @@ Node = dict[str, Any]
 BASES_PER_DOC = 8
 BASE_DOCS = 256
 BASE_CHARS = 64 * 1024 * 1024
+# Formats with no empty paragraphs: a writer of them leaves the base's empty paragraphs be.
+LOSSY = frozenset({"markdown", "text"})
 
 
 class UnknownBase(Refused):
@@ -108,7 +110,8 @@ class Documents:
     ) -> Change:
         """Make the document this content (one keyword: markdown, html, text as str, or json
         as str or a ProseMirror document dict); `base`: the ETag of the content read before."""
-        return await self._write(doc, _target(content), by, base=base)
+        kind = next(iter(content), "")
+        return await self._write(doc, _target(content), by, base=base, lossy=kind in LOSSY)
 
     async def append(self, doc: str, *, by: Identity, **content: Any) -> Change:
         """Add this content (same keywords) after the document's last block."""
@@ -118,10 +121,18 @@ class Documents:
         self, doc: str, kind: str, body: str, *, by: Identity, append: bool, base: str | None
     ) -> Change:
         """What the HTTP routes call: `body` of a kind in crdt.content.KINDS."""
-        return await self._write(doc, _parsed(kind, body), by, append=append, base=base)
+        target = _parsed(kind, body)
+        return await self._write(doc, target, by, append=append, base=base, lossy=kind in LOSSY)
 
     async def _write(
-        self, doc: str, target: Node, by: Identity, *, append: bool = False, base: str | None = None
+        self,
+        doc: str,
+        target: Node,
+        by: Identity,
+        *,
+        append: bool = False,
+        base: str | None = None,
+        lossy: bool = False,
     ) -> Change:
         room = await self._open(check_doc_id(doc))
         # From here to apply_update nothing awaits: the diff is of the state it applies to.
@@ -131,7 +142,8 @@ class Documents:
                 raise UnknownBase("that ETag names no content read here lately: read it again")
             bases.move_to_end(base)
             known = json.loads(bases[base])
-            target = merge_blocks(known, target, to_prosemirror(room.document.content))
+            now = to_prosemirror(room.document.content)
+            target = merge_blocks(known, target, now, saw_empty=not lossy)
         update = (append_update if append else replace_update)(room.document, target)
         if update is not None:
             try:

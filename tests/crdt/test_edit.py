@@ -168,3 +168,13 @@ def test_html_and_text_readers() -> None:
 def test_json_outside_the_schema_is_refused_with_where(value: Any, message: str) -> None:
     with pytest.raises(ContentError, match=message.replace("[", r"\[").replace("]", r"\]")):
         validate(value)
+
+
+def test_a_markdown_writer_leaves_the_empty_paragraphs_it_could_not_see() -> None:
+    empty = {"type": "paragraph"}
+    base = {"type": "doc", "content": [*parse("markdown", "a\n")["content"], empty]}
+    base["content"] += parse("markdown", "b\n")["content"]
+    mine = parse("markdown", "A\n\nb\n")  # what a Markdown reader of `base` wrote back
+    merged = merge_blocks(base, mine, base, saw_empty=False)
+    assert merged["content"][1] == empty and to_markdown(merged) == "A\n\nb\n"
+    assert merge_blocks(base, mine, base)["content"] == mine["content"]  # JSON showed it

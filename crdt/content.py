@@ -30,7 +30,7 @@ class ContentError(ValueError):
 def parse(kind: str, body: str) -> Node:
     """The ProseMirror document of `body`, given as one of KINDS."""
     if kind == "markdown":
-        return from_markdown(body)
+        return normalize(from_markdown(body))
     if kind == "html":
         return from_html(body)
     if kind == "text":
@@ -108,7 +108,10 @@ class _HtmlReader(html.parser.HTMLParser):
                 mark = {"type": schema.LINK, "attrs": {"href": href}} if href else {"type": ""}
             self.marks.append(mark)
         elif tag == "br":
-            self._textblock()["content"].append({"type": schema.HARD_BREAK})
+            if self.stack[-1]["type"] == schema.CODE_BLOCK:
+                self.handle_data("\n")  # a code block holds text only
+            else:
+                self._textblock()["content"].append({"type": schema.HARD_BREAK})
         elif tag == "hr":
             self._close_inline()
             self.stack[-1]["content"].append({"type": schema.HORIZONTAL_RULE})
@@ -207,10 +210,10 @@ def _check_children(node: Node, path: str, depth: int) -> None:
             raise ContentError(f"{where}: a {kind} holds no {child_kind!r}")
         if kind == schema.LIST_ITEM and index == 0 and child_kind != schema.PARAGRAPH:
             raise ContentError(f"{where}: a list_item starts with a paragraph")
-        _check_node(child, where, depth + 1)
+        _check_node(child, where, depth + 1, kind == schema.CODE_BLOCK)
 
 
-def _check_node(node: Node, path: str, depth: int) -> None:
+def _check_node(node: Node, path: str, depth: int, path_in_code: bool = False) -> None:
     kind = node["type"]
     attrs = node.get("attrs", {})
     if attrs is not None and not isinstance(attrs, dict):
@@ -221,6 +224,8 @@ def _check_node(node: Node, path: str, depth: int) -> None:
         if not isinstance(text, str) or not text:
             raise ContentError(f"{path}.text: must be a non-empty string")
         _check_marks(node.get("marks", []), f"{path}.marks")
+        if node.get("marks") and path_in_code:
+            raise ContentError(f"{path}.marks: text in a code_block has no marks")
         return
     if kind == schema.HEADING:
         level = attrs.get("level", 1)
@@ -236,8 +241,8 @@ def _check_node(node: Node, path: str, depth: int) -> None:
         if node.get("content"):
             raise ContentError(f"{path}: a {kind} has no content")
         return
-    if kind == schema.LIST_ITEM and not node.get("content"):
-        raise ContentError(f"{path}: a list_item starts with a paragraph")
+    if kind in schema.CONTAINERS and not node.get("content"):
+        raise ContentError(f"{path}: a {kind} holds at least one node")
     _check_children(node, path, depth)
 
 
@@ -297,4 +302,19 @@ def normalize(node: Node) -> Node:
         content.insert(0, {"type": schema.PARAGRAPH})
     if content or kind == schema.DOC:
         out["content"] = content
+    if kind == schema.DOC:  # empty containers are outside the schema (lists, quotes)
+        _drop_empty_containers(out)
     return out
+
+
+def _drop_empty_containers(node: Node) -> bool:
+    """Remove lists and quotes left with nothing in them (an editor would drop them, and
+    their element with them); True if `node` itself is one."""
+    content = node.get("content")
+    if content is None:
+        return node["type"] in schema.CONTAINERS and node["type"] != schema.LIST_ITEM
+    node["content"] = [child for child in content if not _drop_empty_containers(child)]
+    if not node["content"] and node["type"] != schema.DOC:
+        del node["content"]
+        return node["type"] in schema.CONTAINERS and node["type"] != schema.LIST_ITEM
+    return False

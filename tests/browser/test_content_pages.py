@@ -72,3 +72,62 @@ async def test_home_imports_a_markdown_file_into_a_new_document(
     assert first.text == second.text == "# Meeting\n\n- decide\n- ship\n"
     await page.wait_for_selector(DOC)
     assert not pages.errors, pages.errors
+
+
+CORPUS = """# Everything the body holds
+
+A paragraph with **bold**, *italic*, ~~strike~~, `code` and a [link](https://example.org).
+
+## Lists
+
+- one
+  - nested *deep*
+    1. ordered
+    2. inside
+- two
+
+3. starts at three
+4. four
+
+> a quote
+>
+> - with a list
+
+```python
+def f():
+    return 1
+```
+
+---
+
+Line one\\
+line two after a hard break.
+"""
+
+
+async def test_the_editor_keeps_everything_the_api_wrote(
+    server: TandemProcess, pages: Pages
+) -> None:
+    """y-prosemirror deletes an element its schema refuses: the editor opening a document
+    written through the API must leave it exactly as it was."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        put = await http.put(
+            "/api/docs/api-written", content=CORPUS, headers={"Content-Type": "text/markdown"}
+        )
+        assert put.status_code == 200
+        page = await pages.new("reader")
+        await open_editor(page, f"{server.url}/d/api-written", "Rae")
+        html = await eventually(lambda: doc_html(page), lambda h: "hard break" in h, what="all")
+        assert "<pre><code>def f():" in html and "<hr" in html and '<ol start="3">' in html
+        # Typing in the editor then goes back out as Markdown, everything else untouched.
+        await page.click(f"{DOC} h1")
+        await page.keyboard.press("End")
+        await page.keyboard.type("!")
+        expected = CORPUS.replace("body holds", "body holds!")
+        got = await eventually(
+            lambda: http.get("/api/docs/api-written", params={"format": "markdown"}),
+            lambda r: r.text == expected,
+            what="the editor's edit, and nothing else, in the Markdown",
+        )
+        assert got.text == expected
+    assert not pages.errors, pages.errors

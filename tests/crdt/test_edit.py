@@ -178,3 +178,16 @@ def test_a_markdown_writer_leaves_the_empty_paragraphs_it_could_not_see() -> Non
     merged = merge_blocks(base, mine, base, saw_empty=False)
     assert merged["content"][1] == empty and to_markdown(merged) == "A\n\nb\n"
     assert merge_blocks(base, mine, base)["content"] == mine["content"]  # JSON showed it
+
+
+def test_what_the_editor_schema_refuses_never_gets_in() -> None:
+    # An editor (y-prosemirror) deletes an element its schema refuses: none may be written.
+    assert to_markdown(parse("markdown", "a\n\n>\n\nb\n")) == "a\n\nb\n"
+    assert parse("html", "<ul></ul><blockquote></blockquote>") == {"type": "doc", "content": []}
+    code = parse("html", "<pre><code>a<br>b</code></pre>")["content"][0]
+    assert code == {"type": "code_block", "content": [{"type": "text", "text": "a\nb"}]}
+    marked = {"type": "text", "text": "x", "marks": [{"type": "strong"}]}
+    with pytest.raises(ContentError, match="code_block has no marks"):
+        validate({"type": "doc", "content": [{"type": "code_block", "content": [marked]}]})
+    with pytest.raises(ContentError, match="at least one"):
+        validate({"type": "doc", "content": [{"type": "blockquote", "content": []}]})

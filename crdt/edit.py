@@ -43,42 +43,6 @@ def replace_update(live: Document, target: Node) -> bytes | None:
     )
 
 
-def merge_blocks(base: Node, mine: Node, current: Node, *, saw_empty: bool = True) -> Node:
-    """Three-way, by top-level blocks: what `mine` changed of `base` (the content its writer
-    read), applied to `current` (the live body, which others may have edited since). A block
-    the writer left as it was stays as it is now, edits included; a block the writer changed
-    or removed becomes the writer's; blocks either side added are kept where they were added.
-    `saw_empty=False`: the writer read a format with no empty paragraphs (Markdown, text), so
-    those of the base are not theirs to remove.
-    """
-    old, new, now = (d.get("content", []) for d in (base, mine, current))
-    if not saw_empty:
-        old = [n for n in old if n.get("type") != schema.PARAGRAPH or n.get("content")]
-    now_of: dict[int, Node] = {}  # base block -> what it is now (absent: someone removed it)
-    after: dict[int, list[Node]] = {}  # base block (-1: the start) -> blocks added after it
-    last = -1
-    ops = difflib.SequenceMatcher(None, [_key(n) for n in old], [_key(n) for n in now], False)
-    for op, i1, i2, j1, j2 in ops.get_opcodes():
-        pairs = min(i2 - i1, j2 - j1) if op in {"equal", "replace"} else 0
-        for offset in range(pairs):  # the same block, maybe edited since
-            now_of[i1 + offset] = now[j1 + offset]
-        if i2 > i1:
-            last = i1 + pairs - 1 if pairs else i1 - 1
-        after.setdefault(last, []).extend(now[j1 + pairs : j2])
-        if i2 > i1:
-            last = i2 - 1
-    merged: list[Node] = list(after.get(-1, []))
-    ops = difflib.SequenceMatcher(None, [_key(n) for n in old], [_key(n) for n in new], False)
-    for op, i1, i2, j1, j2 in ops.get_opcodes():
-        if op != "equal":
-            merged.extend(new[j1:j2])
-        for index in range(i1, i2):
-            if op == "equal" and index in now_of:
-                merged.append(now_of[index])
-            merged.extend(after.get(index, []))
-    return {"type": schema.DOC, "content": merged}
-
-
 def append_update(live: Document, addition: Node) -> bytes | None:
     """The update that adds `addition`'s blocks after the body's last; None if it has none."""
     blocks = addition.get("content", [])
@@ -143,20 +107,70 @@ def _sync_children(parent: Parent, old: list[Node], new: list[Node]) -> None:
     for op, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
         if op == "equal":
             continue
-        pairs = min(i2 - i1, j2 - j1)
-        for extra in range(i2 - 1, i1 + pairs - 1, -1):  # old blocks with no counterpart
-            del parent.children[extra]
-        for offset in range(j2 - j1 - 1, pairs - 1, -1):  # new blocks with none
-            _insert(parent, i1 + pairs, new[j1 + offset])
-        for offset in range(pairs - 1, -1, -1):
-            index = i1 + offset
-            element = children[index]
-            before, after = old[index], new[j1 + offset]
-            if _shell(before) == _shell(after) and isinstance(element, XmlElement):
-                _sync_element(element, before, after)
-            else:
+        # In the span's order: ("sync", old, new), ("del", old, -1), ("ins", old before, new).
+        actions: list[tuple[str, int, int]] = []
+        i, j = i1, j1
+        for pi, pj in [*_pairs(old[i1:i2], new[j1:j2], i1, j1), (i2, j2)]:
+            actions.extend(("del", k, -1) for k in range(i, pi))
+            actions.extend(("ins", pi, k) for k in range(j, pj))
+            if pi < i2:
+                actions.append(("sync", pi, pj))
+            i, j = pi + 1, pj + 1
+        for action, index, target in reversed(actions):
+            if action == "del":
                 del parent.children[index]
-                _insert(parent, index, after)
+            elif action == "ins":
+                _insert(parent, index, new[target])
+            else:
+                element, before, after = children[index], old[index], new[target]
+                if _shell(before) == _shell(after) and isinstance(element, XmlElement):
+                    _sync_element(element, before, after)
+                else:
+                    del parent.children[index]
+                    _insert(parent, index, after)
+
+
+# A changed block stays the same element when it is at least this alike its new self.
+ALIKE = 0.5
+MAX_PAIRING = 64  # blocks per side of a changed stretch paired by likeness; more: in order
+
+
+def _pairs(old: list[Node], new: list[Node], i0: int, j0: int) -> list[tuple[int, int]]:
+    """Which old block becomes which new one in a changed stretch: in order, the pairs of the
+    same kind most alike (so a block inserted before an edited one does not take its place)."""
+    if len(old) > MAX_PAIRING or len(new) > MAX_PAIRING:
+        return [(i0 + k, j0 + k) for k in range(min(len(old), len(new)))]
+    texts_old, texts_new = [_text(n) for n in old], [_text(n) for n in new]
+    # best[a][b]: the best total likeness pairing old[a:] with new[b:]
+    best = [[0.0] * (len(new) + 1) for _ in range(len(old) + 1)]
+    for a in range(len(old) - 1, -1, -1):
+        for b in range(len(new) - 1, -1, -1):
+            score = best[a + 1][b + 1] + _alike(old[a], new[b], texts_old[a], texts_new[b])
+            best[a][b] = max(best[a + 1][b], best[a][b + 1], score)
+    pairs, a, b = [], 0, 0
+    while a < len(old) and b < len(new):
+        alike = _alike(old[a], new[b], texts_old[a], texts_new[b])
+        if alike and best[a][b] == best[a + 1][b + 1] + alike:
+            pairs.append((i0 + a, j0 + b))
+            a, b = a + 1, b + 1
+        elif best[a][b] == best[a + 1][b]:
+            a += 1
+        else:
+            b += 1
+    return pairs
+
+
+def _alike(old: Node, new: Node, old_text: str, new_text: str) -> float:
+    if old["type"] != new["type"]:
+        return 0.0
+    ratio = difflib.SequenceMatcher(None, old_text, new_text, False).ratio()
+    return ratio if ratio >= ALIKE or old_text == new_text else 0.0
+
+
+def _text(node: Node) -> str:
+    if node.get("type") == schema.TEXT:
+        return str(node.get("text", ""))
+    return "".join(_text(child) for child in node.get("content", []))
 
 
 def _sync_element(element: XmlElement, old: Node, new: Node) -> None:

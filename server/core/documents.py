@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crdt import jobs
 from crdt.content import ContentError, parse, validate
-from crdt.edit import append_update, merge_blocks, replace_update
+from crdt.edit import append_update, replace_update
+from crdt.merge import merge_blocks
 from crdt.render import to_prosemirror
 from server.core.docids import check_doc_id
 from server.core.identity import Identity

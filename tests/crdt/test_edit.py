@@ -11,8 +11,9 @@ from pycrdt import Doc, XmlFragment, XmlText
 
 from crdt.content import ContentError, parse, validate
 from crdt.document import Document
-from crdt.edit import append_update, merge_blocks, replace_update
+from crdt.edit import append_update, replace_update
 from crdt.markdown import to_markdown
+from crdt.merge import merge_blocks
 from crdt.render import to_prosemirror
 
 
@@ -191,3 +192,11 @@ def test_what_the_editor_schema_refuses_never_gets_in() -> None:
         validate({"type": "doc", "content": [{"type": "code_block", "content": [marked]}]})
     with pytest.raises(ContentError, match="at least one"):
         validate({"type": "doc", "content": [{"type": "blockquote", "content": []}]})
+
+
+def test_a_block_inserted_before_an_edited_one_does_not_take_its_place() -> None:
+    document = _doc("First paragraph.\n\nThe second paragraph, long enough.\n\nThird.\n")
+    second = document.content.children[1]
+    after = "First paragraph.\n\nA new one.\n\nThe second paragraph, now edited.\n\nThird.\n"
+    _put(document, after)
+    assert document.content.children[2] == second

@@ -241,10 +241,17 @@ async def test_the_change_reaches_a_second_hub_and_versions_name_the_caller(
                 f"{two.url}/api/docs/shared-put/append", content="tail", headers=headers
             )
             assert appended.status_code == 200
-            text = await http.get(
-                f"{one.url}/api/docs/shared-put", params={"format": "text"}, headers=bearer("ben")
+            # Appended on the other hub: it reaches this one through the broker.
+            await eventually(
+                lambda: http.get(
+                    f"{one.url}/api/docs/shared-put",
+                    params={"format": "text"},
+                    headers=bearer("ben"),
+                ),
+                lambda r: r.text == "From the API\ntail",
+                what="the append on the first hub",
             )
-            assert text.text == "From the API\ntail"
+            await reader.call("waitText", text="tail")
     finally:
         for hub in hubs:
             assert await hub.stop() == 0, hub.output()

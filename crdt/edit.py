@@ -89,8 +89,17 @@ def _key(node: Node) -> str:
 
 
 def _shell(node: Node) -> str:
-    """A node without its content: two nodes of the same shell can share an element."""
+    """A node without its content."""
     return _key({key: value for key, value in node.items() if key != "content"})
+
+
+def _set_attributes(element: XmlElement, node: Node) -> None:
+    wanted = _attributes(node)
+    for key, _ in list(element.attributes):  # type: ignore[call-overload]
+        if key not in wanted:
+            del element.attributes[key]
+    for key, value in wanted.items():
+        element.attributes[key] = value
 
 
 def _sync_children(parent: Parent, old: list[Node], new: list[Node]) -> None:
@@ -123,7 +132,9 @@ def _sync_children(parent: Parent, old: list[Node], new: list[Node]) -> None:
                 _insert(parent, index, new[target])
             else:
                 element, before, after = children[index], old[index], new[target]
-                if _shell(before) == _shell(after) and isinstance(element, XmlElement):
+                if before["type"] == after["type"] and isinstance(element, XmlElement):
+                    if _shell(before) != _shell(after):  # a heading's level, a list's start
+                        _set_attributes(element, after)
                     _sync_element(element, before, after)
                 else:
                     del parent.children[index]

@@ -200,3 +200,11 @@ def test_a_block_inserted_before_an_edited_one_does_not_take_its_place() -> None
     after = "First paragraph.\n\nA new one.\n\nThe second paragraph, now edited.\n\nThird.\n"
     _put(document, after)
     assert document.content.children[2] == second
+
+
+def test_a_heading_changing_level_keeps_its_element_and_text() -> None:
+    document = _doc("# Title here\n\n3. three\n")
+    heading, text = document.content.children[0], document.content.children[0].children[0]
+    _put(document, "## Title here\n\n5. three\n")
+    assert document.content.children[0] == heading
+    assert document.content.children[0].children[0] == text

@@ -38,7 +38,7 @@ ALLOWED_TAGS = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code"}
     | {"hr", "br", "strong", "em", "s", "a"}
 )
-ALLOWED_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "rel"]}
+ALLOWED_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "rel"], "ol": ["start"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -99,6 +99,12 @@ def _render(node: dict[str, Any]) -> str:
         return f"<h{level}>{inner}</h{level}>"
     if kind == schema.CODE_BLOCK:
         return f"<pre><code>{html.escape(_text_of(node), quote=False)}</code></pre>"
+    if kind == schema.ORDERED_LIST:
+        attrs = node.get("attrs")
+        start = attrs.get("order", 1) if isinstance(attrs, dict) else 1
+        number = isinstance(start, int | float) and not isinstance(start, bool)
+        if number and start != 1 and 0 <= start < 10**9 and int(start) == start:
+            return f'<ol start="{int(start)}">{inner}</ol>'
     if isinstance(kind, str) and kind in BLOCK_TAGS:
         tag = BLOCK_TAGS[kind]
         return f"<{tag}>{inner}</{tag}>"

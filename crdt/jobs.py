@@ -14,13 +14,15 @@ from typing import Any
 
 from crdt.document import Document
 from crdt.history import diff_documents
+from crdt.html import prosemirror_to_html
+from crdt.markdown import to_markdown
 from crdt.protocol import encode_sync_update
 from crdt.render import to_html, to_prosemirror, to_text
 from crdt.split import split_update
 
 Parts = Sequence[bytes]
 
-FORMATS = ("text", "html", "json", "yjs")
+FORMATS = ("text", "html", "json", "markdown", "yjs")
 
 
 def load(parts: Parts) -> Document:
@@ -53,9 +55,28 @@ def render(parts: Parts, fmt: str) -> tuple[str, bytes]:
             to_prosemirror(document.content), ensure_ascii=False, separators=(",", ":")
         )
         return "application/json", body.encode()
+    if fmt == "markdown":
+        return "text/markdown; charset=utf-8", to_markdown(
+            to_prosemirror(document.content)
+        ).encode()
     if fmt == "yjs":
         return "application/octet-stream", document.encode()
     raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+
+
+def content(parts: Parts, fmt: str) -> tuple[str, bytes, dict[str, Any]]:
+    """`render`, with the ProseMirror JSON it renders (the content API's base for a write)."""
+    document = load(parts)
+    body = to_prosemirror(document.content)
+    if fmt == "markdown":
+        return "text/markdown; charset=utf-8", to_markdown(body).encode(), body
+    if fmt == "json":
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return "application/json", text.encode(), body
+    if fmt == "html":
+        return "text/html; charset=utf-8", prosemirror_to_html(body).encode(), body
+    media, data = render(parts, fmt)
+    return media, data, body
 
 
 def compare(before: Parts, after: Parts) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from server.events.service import Events
 from server.events.webhooks import Webhooks
 from server.history.recorder import HistoryRecorder, Publish
 from server.http import errors
-from server.http.routes import api, events, health, history, metrics, pages, users, ws
+from server.http.routes import api, content, events, health, history, metrics, pages, users, ws
 from server.pubsub.base import Broker
 from server.pubsub.channel import Channel
 from server.security.auth import Authenticator
@@ -96,6 +96,7 @@ def create_app(
         Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
         *history.routes,  # before the catch-all below
+        *content.routes,
         Route("/api/docs/{doc:docpath}", api.get_doc),
         Route("/api/docs/{doc:docpath}", api.delete_doc, methods=["DELETE"]),
         Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),

@@ -87,7 +87,7 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("export", help="a document's content, now or at a version")
     p.add_argument("doc", metavar="DOC")
     p.add_argument("--version", type=int, help="version number (default: the current content)")
-    p.add_argument("--format", choices=("text", "html", "json", "yjs"), default="text")
+    p.add_argument("--format", choices=("text", "html", "json", "markdown", "yjs"), default="text")
     _store_option(p)
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
 
@@ -95,6 +95,28 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         from server.history.commands import export
 
         return export(args)
+
+    p.set_defaults(run=run)
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("import", help="make a document the content of a file")
+    p.add_argument("doc", metavar="DOC")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--format",
+        choices=("markdown", "html", "json", "text"),
+        help="what FILE holds (default: from its suffix; Markdown otherwise)",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--server", metavar="URL", help="a running hub: its editors see it live")
+    where.add_argument("--store", help="the store itself, when no server has DOC open")
+    p.add_argument("--token", help="a write token for --server (default: TANDEM_TOKEN)")
+
+    def run(args: argparse.Namespace) -> int:
+        from server.history.commands import import_content
+
+        return import_content(args)
 
     p.set_defaults(run=run)
 
@@ -278,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_serve(sub)
     _add_history(sub)
     _add_export(sub)
+    _add_import(sub)
     _add_token(sub)
     _add_revoke(sub)
     args = parser.parse_args(argv)

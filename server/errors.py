@@ -7,6 +7,8 @@ TandemError
 └── Refused              a request that gets an answer of its own: `status` and {"error": message}
     ├── BadRequest       400: malformed input (core/docids.InvalidDocId is one)
     ├── NotFound         404: no such document (history/archive.NoSuchVersion is one)
+    ├── TooLarge         413: a write would grow the document past its size limit
+    ├── UnsupportedType  415: a body of a content type the route does not take
     ├── Unavailable      503: a dependency cannot do it now
     └── AuthError        401 / 403, also as WebSocket close codes (security/auth.py)
 
@@ -46,6 +48,14 @@ class BadRequest(Refused):
 
 class NotFound(Refused):
     status = 404
+
+
+class TooLarge(Refused):
+    status = 413
+
+
+class UnsupportedType(Refused):
+    status = 415
 
 
 class Unavailable(Refused):

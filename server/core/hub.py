@@ -19,6 +19,8 @@ from crdt.protocol import SyncUpdate, parse_message
 from server.config import Config
 from server.core.closecodes import CloseCode
 from server.core.connection import Connection
+from server.core.documents import Documents
+from server.core.identity import Identity
 from server.core.initial_sync import Base
 from server.core.instrumented_store import InstrumentedStore
 from server.core.limits import LimitExceeded, PresenceLimits
@@ -61,6 +63,7 @@ class Hub:
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
         )
         self.add_service("awareness-throttle", self.awareness_throttle.run)
+        self.documents = Documents(self)  # the content API (server/core/documents.py)
 
     def add_listener(self, listener: HubListener) -> None:
         self.listeners.append(listener)
@@ -171,11 +174,8 @@ class Hub:
         if loading is not None:
             return await asyncio.shield(loading)
         if len(self.rooms) + len(self._loading) >= self.config.max_rooms:
-            raise LimitExceeded(
-                "rooms",
-                CloseCode.TRY_AGAIN_LATER,
-                f"too many documents open ({self.config.max_rooms}); try again later",
-            )
+            too_many = f"too many documents open ({self.config.max_rooms}); try again later"
+            raise LimitExceeded("rooms", CloseCode.TRY_AGAIN_LATER, too_many)
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[doc] = future
         try:
@@ -297,7 +297,12 @@ class Hub:
             self._rebase_soon(room)
 
     def _on_update(
-        self, room: Room, update: bytes, origin: Connection | None, remote: bool
+        self,
+        room: Room,
+        update: bytes,
+        origin: Connection | None,
+        remote: bool,
+        by: Identity | None,
     ) -> None:
         tally = self.metrics.updates
         if not remote:  # the instance that received it from a client persists it
@@ -307,7 +312,7 @@ class Hub:
         receivers = len(room.connections) - (origin is not None)
         tally.updates_out += receivers
         tally.bytes_out += receivers * len(update)
-        event = UpdateEvent(room, update, origin, remote)
+        event = UpdateEvent(room, update, origin, remote, by)
         for listener in self.listeners:
             listener.update(event)
 

@@ -13,6 +13,7 @@ from crdt.awareness import AwarenessEntry
 
 if TYPE_CHECKING:
     from server.core.connection import Connection
+    from server.core.identity import Identity
     from server.core.room import Room
 
 
@@ -24,6 +25,8 @@ class UpdateEvent:
     origin: Connection | None
     # True when it came from another hub instance (already persisted and published there).
     remote: bool = False
+    # Who made it: the origin's identity, or the caller of the content API (None: the server).
+    author: Identity | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,13 +42,14 @@ from server.core.limits import LimitExceeded, PresenceLimits
 from server.core.names import stamp_awareness
 
 if TYPE_CHECKING:
+    from server.core.identity import Identity
     from server.core.throttle import AwarenessThrottle
 
 log = logging.getLogger("tandem.room")
 
 # What the room tells the hub (which makes events of it for its listeners, server/core/
 # listeners.py): the change, the connection it came from, and whether another instance sent it.
-UpdateListener = Callable[["Room", bytes, Connection | None, bool], None]
+UpdateListener = Callable[["Room", bytes, Connection | None, bool, "Identity | None"], None]
 AwarenessListener = Callable[["Room", list[AwarenessEntry], Connection | None, bool], None]
 RebaseRequest = Callable[["Room"], None]
 
@@ -172,6 +173,7 @@ class Room:
         frame: bytes | None = None,
         remote: bool = False,
         ask: bool = True,
+        author: Identity | None = None,
     ) -> bool:
         """Apply an update and relay it to every other connection; False when it had a gap.
 
@@ -179,9 +181,10 @@ class Room:
         (docs/pycrdt-pitfalls.md#out-of-order-updates): the sender is asked for a state-vector
         sync instead (`ask`), which brings the missing part.
         `remote` marks updates from another hub instance (raises UpdateGap to the caller,
-        who catches up from the store).
+        who catches up from the store). `author`: who made a change the server applies for
+        them (the content API); a connection's is its identity.
         """
-        if origin is not None and self.max_doc_bytes is not None:
+        if (origin is not None or author is not None) and self.max_doc_bytes is not None:
             self._check_size(update)
         try:
             applied = self.document.apply(update)
@@ -210,7 +213,8 @@ class Room:
         if self.sync.applied(relay, self.size) and self._on_rebase is not None:
             self._on_rebase(self)
         if self._on_update is not None:
-            self._on_update(self, update, origin, remote)
+            by = author if author is not None or origin is None else origin.identity
+            self._on_update(self, update, origin, remote, by)
         return True
 
     def _check_size(self, update: bytes) -> None:

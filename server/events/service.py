@@ -102,8 +102,9 @@ class Events(HubListener):
     def update(self, event: UpdateEvent) -> None:
         if event.remote:
             return  # the instance the client is connected to notifies
-        origin = event.origin
-        self.changes.edited(event.room.name, self.announcer.author(origin) if origin else None)
+        origin, author = event.origin, event.author
+        by = self.announcer.author(origin) if origin else author.user if author else None
+        self.changes.edited(event.room.name, by)
 
     # -- background work --------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""`tandem history` and `tandem export`: read the store directly (the server need not run).
+"""`tandem history` and `tandem export`: read the store directly (the server need not run);
+`tandem import`: write a document's content, through a running server's content API or into
+the store when no server has the document open.
 
 They go through ``server.history.archive``, as the REST API does, so both give the same answers.
 """
@@ -8,12 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
+
 from crdt import jobs
+from crdt.content import ContentError, parse
+from crdt.document import Document
+from crdt.edit import replace_update
 from server.config import build_config
 from server.core.docids import InvalidDocId, check_doc_id
 from server.core.timestamps import iso
@@ -24,9 +32,9 @@ from server.stores import Store, VersionInfo, open_store
 T = TypeVar("T")
 
 
-def _with_store(url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
+def _with_store(url: str | None, work: Callable[[Store], Awaitable[T]], create: bool = False) -> T:
     config = build_config({"store": url})
-    if config.store.startswith("sqlite:///"):
+    if config.store.startswith("sqlite:///") and not create:
         path = Path(config.store[len("sqlite:///") :])
         if not path.exists():  # opening would create an empty database
             raise ConfigError(f"no store at {path} (pass --store or set TANDEM_STORE)")
@@ -122,4 +130,62 @@ def export(args: argparse.Namespace) -> int:
     if args.format in {"html", "json"} and sys.stdout.isatty():
         sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
+    return 0
+
+
+IMPORT_TYPES = {"markdown": "text/markdown", "html": "text/html", "json": "application/json"}
+IMPORT_TYPES["text"] = "text/plain"
+_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+_SUFFIXES |= {".json": "json", ".txt": "text"}
+
+
+def import_content(args: argparse.Namespace) -> int:
+    """Make DOC the content of FILE: a PUT to a running hub (its editors see it at once), or,
+    with --store, one update appended to the store (only when no server has DOC open: a hub
+    holding it would not see the change until it loads the document again)."""
+    doc = _doc_id(args.doc)
+    path = Path(args.file)
+    kind = args.format or _SUFFIXES.get(path.suffix.lower(), "markdown")
+    try:
+        body = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    if args.server:
+        return _import_over_http(args, doc, kind, body)
+    try:
+        target = parse(kind, body)
+    except ContentError as exc:
+        raise TandemError(f"{path}: {exc}") from None
+
+    async def work(store: Store) -> int:
+        stored = await store.load(doc)
+        update = replace_update(Document.load(None, stored.parts), target)
+        if update is not None:
+            await store.append({doc: [update]})
+        return len(update or b"")
+
+    size = _with_store(args.store, work, create=True)
+    print(f"imported {path} into {doc} ({size} bytes of update)" if size else f"{doc} unchanged")
+    return 0
+
+
+def _import_over_http(args: argparse.Namespace, doc: str, kind: str, body: str) -> int:
+    headers = {"Content-Type": IMPORT_TYPES[kind]}
+    token = args.token or os.environ.get("TANDEM_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = f"{args.server.rstrip('/')}/api/docs/{doc}"
+    try:
+        response = httpx.put(url, content=body.encode(), headers=headers, timeout=60)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach {args.server}: {exc}") from exc
+    if response.status_code != 200:
+        try:
+            why = response.json().get("error", response.text)
+        except ValueError:
+            why = response.text
+        print(f"tandem: import refused ({response.status_code}): {why}", file=sys.stderr)
+        return 1
+    result = response.json()
+    print(f"imported {args.file} into {doc} ({result['update_bytes']} bytes of update)")
     return 0

@@ -99,9 +99,8 @@ class HistoryRecorder(HubListener):
         if burst is None:
             burst = self._bursts[event.room.name] = Burst(started=now, last=now)
         burst.last = now
-        if event.origin is not None:  # None: the server's own change (a restore)
-            identity = event.origin.identity
-            burst.authors.setdefault(identity.user, identity.name)
+        if event.author is not None:  # None: the server's own change (a restore)
+            burst.authors.setdefault(event.author.user, event.author.name)
 
     def room_closed(self, room: Room) -> None:
         burst = self._bursts.pop(room.name, None)

@@ -47,6 +47,8 @@ const waitFor = (pred, timeoutMs = 10000) => new Promise((resolve, reject) => {
   tick()
 })
 
+const marks = {} // relative positions by name (markPosition)
+
 const fragment = () => ydoc.getXmlFragment('content')
 
 const paragraph = (text) => {
@@ -134,6 +136,19 @@ const commands = {
   async formatAt ({ index = 0, offset = 0, length, mark, attrs = {} }) {
     fragment().get(index).get(0).format(offset, length, { [mark]: attrs })
     return null
+  },
+  // A Yjs relative position in the text of paragraph `index` (its first XmlText) at `offset`,
+  // kept under `name`; `position` gives where it is now: paragraph index and offset.
+  async markPosition ({ name = 'cursor', index = 0, offset = 0 }) {
+    const text = fragment().get(index).get(0)
+    marks[name] = Y.createRelativePositionFromTypeIndex(text, offset)
+    return null
+  },
+  async position ({ name = 'cursor' }) {
+    const abs = Y.createAbsolutePositionFromRelativePosition(marks[name], ydoc)
+    if (abs === null) return null
+    const paragraph = abs.type.parent
+    return { index: fragment().toArray().indexOf(paragraph), offset: abs.index, text: abs.type.toString() }
   },
   async deleteAt ({ index = 0, length = 1 }) { fragment().delete(index, length); return null },
   async xml () { return fragment().toString() },

@@ -6,7 +6,7 @@ import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
-import { basePath, keepTokenInLinks, pageData, pageToken } from '../ui/page.js'
+import { basePath, keepTokenInLinks, pageData, pageToken, withToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
@@ -76,6 +76,12 @@ function showLink (link) {
   document.body.append(dialog)
   dialog.showModal()
   input.select()
+}
+
+// Download: the content as a file (the links carry this page's token: a download has no headers).
+for (const link of document.querySelectorAll('#download a')) {
+  link.setAttribute('href', withToken(link.getAttribute('href')))
+  link.addEventListener('click', () => document.getElementById('download').removeAttribute('open'))
 }
 
 const history = document.getElementById('history')

@@ -4,7 +4,15 @@ import { initials } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { ago } from '../lib/time.js'
 import { h, icon, setColor } from '../ui/dom.js'
-import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
+import {
+  authHeaders,
+  basePath,
+  keepTokenInLinks,
+  pageData,
+  pageToken,
+  request,
+  withToken,
+} from '../ui/page.js'
 
 const REFRESH_MS = 10000
 const data = pageData()
@@ -43,6 +51,47 @@ form.addEventListener('submit', (event) => {
   }
   window.location.assign(withToken(`${base}/d/${encodeURIComponent(id)}`))
 })
+
+// ---- import a Markdown file into a new document (PUT /api/docs/{id}, then open it) ----
+const importInput = document.getElementById('import-file')
+const importStatus = document.getElementById('import-status')
+importInput?.addEventListener('change', async () => {
+  const file = importInput.files[0]
+  if (!file) return
+  importStatus.classList.remove('is-error')
+  importStatus.textContent = `Importing ${file.name}…`
+  try {
+    const named = slugify(nameInput.value) || slugify(file.name.replace(/\.(md|markdown|txt)$/i, ''))
+    const id = await freeId(isValidDocId(named) ? named : randomId())
+    const response = await fetch(`${base}/api/docs/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      headers: { ...authHeaders(), 'Content-Type': 'text/markdown' },
+      body: await file.text()
+    })
+    if (!response.ok) {
+      let message = `${response.status} ${response.statusText}`
+      try { message = (await response.json()).error || message } catch {}
+      throw new Error(message)
+    }
+    window.location.assign(withToken(`${base}/d/${encodeURIComponent(id)}`))
+  } catch (err) {
+    importStatus.classList.add('is-error')
+    importStatus.textContent = `Import failed: ${err.message}`
+  } finally {
+    importInput.value = ''
+  }
+})
+
+/** `id`, or `id-2`, `id-3`… : an import never replaces a document that exists. */
+async function freeId (id) {
+  const { docs } = await (await request('/api/docs')).json()
+  const taken = new Set(docs.map((d) => d.id))
+  for (let n = 1; n < 1000; n++) {
+    const candidate = n === 1 ? id : `${id.slice(0, 120)}-${n}`
+    if (!taken.has(candidate)) return candidate
+  }
+  return randomId()
+}
 
 function randomId () {
   const bytes = crypto.getRandomValues(new Uint8Array(4))

@@ -11,14 +11,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from crdt import jobs
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.timestamps import iso
 from server.errors import BadRequest, NotFound
 from server.events.service import Events
-from server.http.requests import hub_of, require_document
+from server.http.requests import hub_of
 from server.security.auth import authenticate_request
+
+# What `?format=` gives of the current content (versions add yjs: server/http/routes/history.py).
+CONTENT_FORMATS = ("text", "html", "json", "markdown")
+DOWNLOAD_SUFFIXES = {"text": "txt", "html": "html", "json": "json", "markdown": "md"}
 
 
 async def document_summaries(hub: Hub, identity: Identity | None = None) -> list[dict[str, Any]]:
@@ -54,7 +57,7 @@ async def get_doc(request: Request) -> Response:
     await authenticate_request(request, doc, Role.READ)
     fmt = request.query_params.get("format")
     if fmt is not None:
-        return await _content(hub, doc, fmt)
+        return await _content(hub, doc, fmt, "download" in request.query_params)
     info = await hub.store.info(doc)
     room = hub.rooms.get(doc)
     if info is None and room is None:
@@ -83,10 +86,12 @@ async def delete_doc(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _content(hub: Hub, doc: str, fmt: str) -> Response:
-    if fmt not in {"text", "html", "json"}:
-        raise BadRequest(f"unknown format {fmt!r}: use text, html or json")
-    await require_document(hub, doc)
-    parts = await hub.document_parts(doc)
-    media, body = await hub.offload.run(sum(map(len, parts)), jobs.render, parts, fmt)
-    return Response(body, media_type=media)
+async def _content(hub: Hub, doc: str, fmt: str, download: bool) -> Response:
+    if fmt not in CONTENT_FORMATS:
+        raise BadRequest(f"unknown format {fmt!r}: use {', '.join(CONTENT_FORMATS)}")
+    content = await hub.documents.read(doc, fmt)  # NotFound if there is none
+    headers = {"ETag": f'"{content.etag}"'}
+    if download:  # the pages' "Download": a file named after the document
+        name = f"{doc}.{DOWNLOAD_SUFFIXES[fmt]}"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(content.body, media_type=content.media_type, headers=headers)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Sequence
@@ -90,8 +91,10 @@ class Connection:
         "_sync",
         "_sync_next",
         "_writer",
+        "author",
         "awareness_ids",
         "channel",
+        "guest",
         "id",
         "identity",
         "max_bytes",
@@ -112,6 +115,9 @@ class Connection:
         self.id = f"c{next(_ids)}"
         self.channel = channel
         self.identity = identity
+        # Who its edits are by: an anonymous one's is `guest` under the name it announced (room).
+        self.author = identity
+        self.guest = f"anon-{secrets.token_hex(4)}" if identity.anonymous else identity.user
         self.max_frames = max_frames
         self.max_bytes = max_bytes
         self.state = ConnectionState.OPEN

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from crdt import sanitize
@@ -105,3 +106,18 @@ def stamp_awareness(identity: Identity, entries: list[AwarenessEntry]) -> list[A
         text = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
         stamped.append(AwarenessEntry(entry.client_id, entry.clock, text))
     return stamped
+
+
+def announced_author(
+    identity: Identity, guest: str, entries: list[AwarenessEntry]
+) -> Identity | None:
+    """Who an anonymous connection's edits are by, from the (stamped) states it announced: its
+    presence id `guest` under the name it gave. None: no name in them (or not anonymous: an
+    identity from a token stays authoritative)."""
+    if not identity.anonymous:
+        return None
+    for entry in reversed(entries):
+        user = announced_user(entry.state)
+        if user is not None and isinstance(user.get("name"), str):
+            return replace(identity, user=guest, name=clean_name(user["name"]))
+    return None

@@ -39,7 +39,7 @@ from server.core.closecodes import CloseCode
 from server.core.connection import Connection
 from server.core.initial_sync import Base, InitialSync
 from server.core.limits import LimitExceeded, PresenceLimits
-from server.core.names import stamp_awareness
+from server.core.names import announced_author, stamp_awareness
 
 if TYPE_CHECKING:
     from server.core.identity import Identity
@@ -213,7 +213,7 @@ class Room:
         if self.sync.applied(relay, self.size) and self._on_rebase is not None:
             self._on_rebase(self)
         if self._on_update is not None:
-            by = author if author is not None or origin is None else origin.identity
+            by = author if author is not None or origin is None else origin.author
             self._on_update(self, update, origin, remote, by)
         return True
 
@@ -251,6 +251,7 @@ class Room:
         mine = [e for e in entries if owner.get(e.client_id, conn) is conn]
         # Names others see come from the identity the server accepted (server/core/names.py).
         mine = stamp_awareness(conn.identity, mine)
+        conn.author = announced_author(conn.identity, conn.guest, mine) or conn.author
         now = time.monotonic()
         applied = self.awareness.apply(mine, now)
         changed = applied.changed

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ class Announcer:
     def joined(self, doc: str, conn: Connection) -> None:
         identity = conn.identity
         if identity.anonymous:
-            user, name = f"anon-{secrets.token_hex(4)}", DEFAULT_NAME
+            user, name = conn.guest, DEFAULT_NAME
         else:
             user, name = (
                 identity.user,

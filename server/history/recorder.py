@@ -100,7 +100,7 @@ class HistoryRecorder(HubListener):
             burst = self._bursts[event.room.name] = Burst(started=now, last=now)
         burst.last = now
         if event.author is not None:  # None: the server's own change (a restore)
-            burst.authors.setdefault(event.author.user, event.author.name)
+            burst.authors[event.author.user] = event.author.name  # the latest name it gave
 
     def room_closed(self, room: Room) -> None:
         burst = self._bursts.pop(room.name, None)

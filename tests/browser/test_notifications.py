@@ -208,11 +208,10 @@ async def test_names_from_the_name_dialog_on_an_open_hub(
     await ben.keyboard.type("Open notes.")
     await ana.locator(DOC, has_text="Open notes.").wait_for()
     await api(open_server, "", "POST", "/api/docs/open-notes/versions", json={"label": "Draft"})
-    # An open hub records edits under its one anonymous identity (server/history), so the
-    # version is told as the server names its authors.
+    # An open hub records edits under the name each connection announced.
     await eventually(
         lambda: toasts(ana),
-        lambda t: "Version 1 saved by Anonymous" in t,
+        lambda t: "Version 1 saved by Ben" in t,
         what="version toast",
     )
     await ben.wait_for_function("() => tandem.feed.entries.some(e => e.kind === 'version')")
@@ -221,7 +220,7 @@ async def test_names_from_the_name_dialog_on_an_open_hub(
     assert [t for t in await toasts(ben) if "joined" in t] == []
     await ana.click("#activity")
     assert [e for e in await activity(ana) if not e.startswith("Edited")] == [
-        "Version 1 saved by Anonymous",
+        "Version 1 saved by Ben",
         "Ben joined",
     ]
     assert await ana.locator("#activity-panel .activity-label").all_inner_texts() == ["“Draft”"]

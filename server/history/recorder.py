@@ -207,6 +207,25 @@ class HistoryRecorder(HubListener):
             document = await self._document(doc)
             return await self._close_locked(doc, document, label=label, force=force)
 
+    async def save_version(self, doc: str, label: str | None) -> tuple[VersionInfo, bool]:
+        """A version someone asked for: the open burst closed under `label`. When no edit came
+        since the newest version and that one has no name (an automatic one), it gets `label`
+        instead of an empty version after it; the flag says so (True: named, not new)."""
+        async with self._locks[doc]:
+            await self._close_orphans(doc)
+            if label is not None and doc not in self._bursts:
+                newest = await self.store.last_version(doc)
+                if newest is not None and newest.info.label is None:
+                    named = await self.store.name_version(doc, newest.info, label)
+                    if named is not None:
+                        log.info("event=version_named doc=%s version=%d", doc, named.version)
+                        self._publish(doc, {"type": "version", "version": version_json(named)})
+                        return named, True
+            document = await self._document(doc)
+            info = await self._close_locked(doc, document, label=label, force=True)
+            assert info is not None  # forced: always a version
+            return info, False
+
     async def restore(self, doc: str, version: int, by: Identity) -> VersionInfo:
         """Make the live document equal `version`, as one change every client receives.
 

@@ -162,6 +162,11 @@ class Store(Protocol):
     async def list_versions(self, doc: str) -> list[VersionInfo]:
         """Every version's metadata, oldest first."""
 
+    async def name_version(self, doc: str, info: VersionInfo, label: str) -> VersionInfo | None:
+        """Give the unnamed newest version `info` the name `label` (what a named save right
+        after an automatic one does instead of recording an empty version); None, and nothing
+        written, unless `info` is still the newest version exactly as it was read."""
+
     async def last_version(self, doc: str) -> StoredVersion | None: ...
 
     async def version_diffs(self, doc: str, first: int, last: int) -> list[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from server.stores.base import (
     EMPTY,
@@ -113,6 +113,14 @@ class MemoryStore:
         if checkpoint is not None:
             history.checkpoints[info.version] = bytes(checkpoint)
         return True
+
+    async def name_version(self, doc: str, info: VersionInfo, label: str) -> VersionInfo | None:
+        history = self._history.get(doc)
+        if history is None or not history.versions or history.versions[-1][0] != info:
+            return None
+        named = replace(info, label=label)
+        history.versions[-1] = (named, *history.versions[-1][1:])
+        return named
 
     async def list_versions(self, doc: str) -> list[VersionInfo]:
         history = self._history.get(doc)

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -192,6 +193,12 @@ class RedisStore:
         if checkpoint is not None:
             args.append(checkpoint)
         return bool(await self._script("append_version", history_keys(doc), args))
+
+    async def name_version(self, doc: str, info: VersionInfo, label: str) -> VersionInfo | None:
+        named = replace(info, label=label)
+        meta = history_keys(doc)[0]
+        args = [info.version, info.dumps(), named.dumps()]
+        return named if await self._script("name_version", [meta], args) else None
 
     async def list_versions(self, doc: str) -> list[VersionInfo]:
         key = history_keys(doc)[0]

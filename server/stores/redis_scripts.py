@@ -85,6 +85,14 @@ end
 return 1
 """
 
+# KEYS meta; ARGV version, the meta as read, the new meta
+_NAME_VERSION = """
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+if redis.call('LINDEX', KEYS[1], -1) ~= ARGV[2] then return 0 end
+redis.call('LSET', KEYS[1], -1, ARGV[3])
+return 1
+"""
+
 _LAST_VERSION = """
 local meta = redis.call('LINDEX', KEYS[1], -1)
 if not meta then return false end
@@ -148,6 +156,7 @@ SCRIPTS = {
     "info": _INFO,
     "delete": _DELETE,
     "append_version": _APPEND_VERSION,
+    "name_version": _NAME_VERSION,
     "last_version": _LAST_VERSION,
     "checkpoint": _CHECKPOINT,
     "revoke": _REVOKE,

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -259,6 +260,31 @@ class SQLiteStore:
             return True
 
         return await self._run(write)
+
+    async def name_version(self, doc: str, info: VersionInfo, label: str) -> VersionInfo | None:
+        named = replace(info, label=label)
+
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")  # compare, then set
+            try:
+                row = db.execute(
+                    "SELECT meta FROM versions WHERE doc = ? ORDER BY version DESC LIMIT 1",
+                    (doc,),
+                ).fetchone()
+                if row is None or VersionInfo.loads(row[0]) != info:
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute(
+                    "UPDATE versions SET meta = ? WHERE doc = ? AND version = ?",
+                    (named.dumps(), doc, info.version),
+                )
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return named if await self._run(write) else None
 
     async def list_versions(self, doc: str) -> list[VersionInfo]:
         rows = await self._run(

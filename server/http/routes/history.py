@@ -50,9 +50,9 @@ async def record_version(request: Request) -> Response:
     hub = hub_of(request)
     await require_document(hub, doc)
     recorder = _recorder(request)
-    info = await recorder.close_version(doc, label=(label or "").strip() or None, force=True)
-    assert info is not None  # forced: always a version
-    return JSONResponse(archive.version_json(info), status_code=201)
+    # Right after an automatic version, a named save names it (200) rather than add an empty one.
+    info, named = await recorder.save_version(doc, (label or "").strip() or None)
+    return JSONResponse(archive.version_json(info), status_code=200 if named else 201)
 
 
 async def get_version(request: Request) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.services import require_executable
 from tests.support.waiting import eventually
@@ -82,20 +82,16 @@ async def test_review_compare_and_restore_from_the_history_page(
         assert "A rewrite nobody liked" in await content.locator("ins").all_inner_texts()
         assert "The original opening" in await content.locator("del").all_inner_texts()
 
-        dialogs: list[str] = []
-
-        async def refuse(dialog: Dialog) -> None:
-            dialogs.append(dialog.message)
-            await dialog.dismiss()
-
-        page.once("dialog", refuse)
+        # The page asks first, in a dialog of its own: Cancel changes nothing.
         await page.click("#history-restore")
-        await eventually(_async(lambda: dialogs), what="the confirmation is asked")
-        assert "Restore version 1?" in dialogs[0]
+        question = page.locator("dialog[open].restore-dialog")
+        await expect(question).to_contain_text("Restore version 1?")
+        await question.locator("button", has_text="Cancel").click()
+        await expect(question).to_have_count(0)
         assert len((await http.get("/api/docs/tale/versions")).json()) == 2  # nothing happened
 
-        page.once("dialog", lambda dialog: dialog.accept())
         await page.click("#history-restore")
+        await question.locator("button", has_text="Restore version 1").click()
         await expect(page.locator("#history-status")).to_contain_text("Restored version 1")
         await _converged([ana, ben], expected=original)
         versions: list[dict[str, Any]] = (await http.get("/api/docs/tale/versions")).json()
@@ -104,13 +100,6 @@ async def test_review_compare_and_restore_from_the_history_page(
         assert "Restored from version 1" in await picks.nth(0).inner_text()
         assert problems == []  # no script errors, no CSP violations
         await page.close()
-
-
-def _async(get: Any) -> Any:
-    async def probe() -> Any:
-        return get()
-
-    return probe
 
 
 async def test_page_loads_only_same_origin_assets_under_a_strict_csp(tandem) -> None:

@@ -10,6 +10,7 @@ import { basePath, keepTokenInLinks, pageData, pageToken, withToken } from '../u
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
+import { askVersionLabel, savedMessage, saveVersion } from '../ui/versiondialogs.js'
 
 const data = pageData()
 const doc = data.doc
@@ -51,16 +52,20 @@ async function rename () {
 const shareButton = document.getElementById('share')
 shareButton.prepend(icon('share'))
 const feedback = document.getElementById('share-feedback')
+let feedbackTimer = 0
+function flash (text, ms) { // a short-lived word next to the buttons (a polite live region)
+  clearTimeout(feedbackTimer)
+  feedback.textContent = text
+  feedbackTimer = setTimeout(() => { feedback.textContent = '' }, ms)
+}
 shareButton.addEventListener('click', async () => {
   const link = `${window.location.origin}${basePath()}/d/${encodeURIComponent(doc)}`
   try {
     await navigator.clipboard.writeText(link)
-    feedback.textContent = 'Link copied'
+    flash('Link copied', 2500)
   } catch {
     showLink(link)
-    return
   }
-  setTimeout(() => { feedback.textContent = '' }, 2500)
 })
 
 function showLink (link) {
@@ -88,6 +93,23 @@ const history = document.getElementById('history')
 if (history && data.history !== 'true') history.remove()
 else history?.prepend(icon('history'))
 keepTokenInLinks() // the logo and History, with auth
+
+// Save version: for those who may write, on a hub that keeps history.
+const saveButton = document.getElementById('save-version')
+if (saveButton && data.history === 'true' && !readonly) {
+  saveButton.hidden = false
+  saveButton.prepend(icon('bookmark'))
+  saveButton.addEventListener('click', async () => {
+    const label = await askVersionLabel()
+    if (label === null) return
+    try {
+      const { made, named } = await saveVersion(doc, label)
+      flash(savedMessage(made, named), 4000)
+    } catch (err) {
+      flash(`Could not save a version: ${err.message}`, 6000)
+    }
+  })
+}
 
 // Notifications from the server (WS /events), when it offers them: quiet toasts and the activity
 // panel, and re-dispatched on the document as `tandem:notification` events (detail: the JSON).

@@ -10,6 +10,7 @@ import { tokenClaims } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h } from '../ui/dom.js'
 import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
+import { confirmRestore, savedMessage, saveVersion } from '../ui/versiondialogs.js'
 
 const data = pageData()
 const doc = data.doc
@@ -161,10 +162,11 @@ for (const [name, tab] of Object.entries(tabs)) {
 restoreButton.addEventListener('click', async () => {
   const v = state.selected
   if (v === null || state.busy) return
-  const question = `Restore version ${v}? The document will change for everyone editing it ` +
-    '(the current content stays in the history, so this can be undone by restoring again).'
-  if (!window.confirm(question)) return
-  state.busy = true
+  state.busy = true // (no second question while one is open)
+  if (!await confirmRestore(v)) {
+    state.busy = false
+    return
+  }
   restoreButton.disabled = true
   try {
     const made = await post('/restore', { version: v })
@@ -182,10 +184,10 @@ saveForm.addEventListener('submit', async (event) => {
   event.preventDefault()
   const input = $('history-label')
   try {
-    const made = await post('/versions', { label: input.value.trim() || null })
+    const { made, named } = await saveVersion(doc, input.value)
     input.value = ''
     await loadVersions({ select: made.version })
-    say(`Saved version ${made.version}.`, 'ok')
+    say(savedMessage(made, named), 'ok')
   } catch (err) {
     say(`Could not save a version: ${err.message}`, 'error')
   }

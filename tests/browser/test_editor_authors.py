@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.helpers import DOC, open_editor
+from tests.browser.helpers import DOC, open_editor, press_and_settle
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
@@ -47,7 +47,7 @@ async def test_versions_and_activity_name_the_people_who_edited(
     await ana.keyboard.type("Ana writes.")
     await ben.locator(DOC, has_text="Ana writes.").wait_for()
     await ben.click(DOC)
-    await ben.keyboard.press("Control+End")
+    await press_and_settle(ben, "Control+End")
     await ben.keyboard.type(" Ben adds.")
     await ana.locator(DOC, has_text="Ben adds.").wait_for()
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from server.security.auth import mint_token
-from tests.browser.helpers import DOC, open_editor
+from tests.browser.helpers import DOC, open_editor, press_and_settle
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
@@ -81,9 +81,13 @@ async def test_save_in_the_editor_then_a_dark_history_page_that_asks_before_rest
     await expect(ana.locator("#share-feedback")).to_have_text("Saved version 1 “First draft”.")
     [first] = await versions(server, doc)
     assert first["label"] == "First draft" and first["names"] == {first["authors"][0]: "Ana"}
+    await ana.click(DOC)  # (the focus went back to the button)
+    await press_and_settle(ana, "Control+End")
     await ana.keyboard.type(" Then more.")
     await ana.wait_for_selector(".tandem-status[data-unsynced=false]")
-    await save_from_the_editor(ana, "")  # no name: a version all the same
+    await ana.click(SAVE)  # no name, and Enter: a version all the same
+    await ana.locator("dialog[open].version-dialog input[name=label]").press("Enter")
+    await expect(ana.locator("dialog[open]")).to_have_count(0)
     await expect(ana.locator("#share-feedback")).to_have_text("Saved version 2.")
     await screenshot(ana, "history-controls-editor-saved")
 

@@ -22,7 +22,12 @@ function actions (cancel, confirm) {
   return h('div', { class: 'tandem-dialog-actions' }, h('span', { class: 'tandem-spacer' }), cancel, confirm)
 }
 
-const cancelButton = () => h('button', { type: 'submit', value: 'cancel', class: 'tandem-button is-quiet', formnovalidate: true }, 'Cancel')
+// Not a submit button: Enter in the form means its main action, not Cancel.
+function cancelButton () {
+  const button = h('button', { type: 'button', class: 'tandem-button is-quiet' }, 'Cancel')
+  button.addEventListener('click', () => button.closest('dialog').close('cancel'))
+  return button
+}
 
 /** The name for a new version: a string ('' for none), or null when cancelled. */
 export async function askVersionLabel () {

@@ -264,25 +264,13 @@ class SQLiteStore:
     async def name_version(self, doc: str, info: VersionInfo, label: str) -> VersionInfo | None:
         named = replace(info, label=label)
 
-        def write(db: sqlite3.Connection) -> bool:
-            db.execute("BEGIN IMMEDIATE")  # compare, then set
-            try:
-                row = db.execute(
-                    "SELECT meta FROM versions WHERE doc = ? ORDER BY version DESC LIMIT 1",
-                    (doc,),
-                ).fetchone()
-                if row is None or VersionInfo.loads(row[0]) != info:
-                    db.execute("ROLLBACK")
-                    return False
-                db.execute(
-                    "UPDATE versions SET meta = ? WHERE doc = ? AND version = ?",
-                    (named.dumps(), doc, info.version),
-                )
-                db.execute("COMMIT")
-                return True
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        def write(db: sqlite3.Connection) -> bool:  # one statement: compare, then set
+            cursor = db.execute(
+                "UPDATE versions SET meta = ? WHERE doc = ? AND version = ? AND meta = ?"
+                " AND version = (SELECT max(version) FROM versions WHERE doc = ?)",
+                (named.dumps(), doc, info.version, info.dumps(), doc),
+            )
+            return cursor.rowcount == 1
 
         return named if await self._run(write) else None
 

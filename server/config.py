@@ -30,10 +30,8 @@ class Config:
     # Transport.
     max_frame: int = 8 * 1024 * 1024
     ws_compression: bool = False
-    # A peer whose network died is dropped within interval + timeout (its cursor and avatar go
-    # with it); the pings cost a few bytes, and the timers exist anyway.
-    ws_ping_interval: float = 5.0
-    ws_ping_timeout: float = 5.0
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
     # A connection whose outgoing queue passes either bound is closed; it re-syncs on reconnect.
     send_queue_frames: int = 2048
     send_queue_bytes: int = 16 * 1024 * 1024

@@ -37,7 +37,7 @@ def replace_update(live: Document, target: Node) -> bytes | None:
     current = to_prosemirror(live.content)
     if current == target:
         return None
-    copy, body = _copy(live)
+    copy, body = editable_copy(live, "edited")
     return _transaction(
         copy, lambda: _sync_children(body, current.get("content", []), target.get("content", []))
     )
@@ -48,7 +48,7 @@ def append_update(live: Document, addition: Node) -> bytes | None:
     blocks = addition.get("content", [])
     if not blocks:
         return None
-    copy, body = _copy(live)
+    copy, body = editable_copy(live, "edited")
 
     def add() -> None:
         for block in blocks:
@@ -70,7 +70,12 @@ def _transaction(copy: Doc[Any], change: Callable[[], None]) -> bytes | None:
     return updates[0] if updates else None
 
 
-def _copy(live: Document) -> tuple[Doc[Any], XmlFragment]:
+def editable_copy(live: Document, verb: str) -> tuple[Doc[Any], XmlFragment]:
+    """A copy of ``live`` writing as a client id it has never seen, and the copy's body: a
+    change made there is one update for the caller to apply to ``live`` like any other.
+    UpdateRejected when the body holds a string written straight into the fragment (no editor
+    does; a crafted update can): yrs' XML view neither shows it nor can delete past it
+    (docs/pycrdt-pitfalls.md#text-written-straight-into-an-xml-fragment)."""
     taken = live.state()
     client_id = random.getrandbits(31)
     while client_id in taken or client_id == 0:
@@ -79,8 +84,7 @@ def _copy(live: Document) -> tuple[Doc[Any], XmlFragment]:
     copy.apply_update(live.encode())
     body = copy.get(CONTENT, type=XmlFragment)
     if len(body.children) != len(list(body.children)):
-        # docs/pycrdt-pitfalls.md#text-written-straight-into-an-xml-fragment
-        raise UpdateRejected("the document holds content that is not XML: it cannot be edited")
+        raise UpdateRejected(f"the document holds content that is not XML: it cannot be {verb}")
     return copy, body
 
 

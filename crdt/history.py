@@ -12,18 +12,17 @@
 from __future__ import annotations
 
 import html
-import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+from pycrdt import XmlElement, XmlFragment, XmlText
 
 from crdt import schema
-from crdt.document import CONTENT, Document
-from crdt.errors import UpdateRejected
+from crdt.document import Document
+from crdt.edit import editable_copy
 from crdt.html import sanitize
 
 # The diff's HTML: its own block tags, and the classes that mark each block's change.
@@ -282,18 +281,7 @@ def restore_update(live: Document, target: Document) -> bytes:
     It is computed on a copy, so ``live`` itself is untouched until the caller applies it (as
     any other update, so that every connected client receives it).
     """
-    taken = live.state()
-    client_id = random.getrandbits(31)
-    while client_id in taken or client_id == 0:
-        client_id = random.getrandbits(31)
-    copy: Doc[Any] = Doc(client_id=client_id)
-    copy.apply_update(live.encode())
-    body = copy.get(CONTENT, type=XmlFragment)
-    if len(body.children) != len(list(body.children)):
-        # A string written straight into the fragment (no editor does; a crafted update can):
-        # yrs' XML view neither shows it nor can delete past it (remove_range never returns;
-        # docs/pycrdt-pitfalls.md#text-written-straight-into-an-xml-fragment).
-        raise UpdateRejected("the document holds content that is not XML: it cannot be restored")
+    copy, body = editable_copy(live, "restored")
     with copy.transaction():
         del body.children[0 : len(body.children)]
         _copy_children(target.content, body)

@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
-
 from crdt import jobs
 from crdt.content import ContentError, parse
 from crdt.document import Document
@@ -27,6 +25,7 @@ from server.core.docids import InvalidDocId, check_doc_id
 from server.core.timestamps import iso
 from server.errors import ConfigError, TandemError
 from server.history import archive
+from server.ops import remote
 from server.stores import Store, VersionInfo, open_store
 
 T = TypeVar("T")
@@ -175,17 +174,10 @@ def _import_over_http(args: argparse.Namespace, doc: str, kind: str, body: str) 
     if token:
         headers["Authorization"] = f"Bearer {token}"
     url = f"{args.server.rstrip('/')}/api/docs/{doc}"
-    try:
-        response = httpx.put(url, content=body.encode(), headers=headers, timeout=60)
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"cannot reach {args.server}: {exc}") from exc
-    if response.status_code != 200:
-        try:
-            why = response.json().get("error", response.text)
-        except ValueError:
-            why = response.text
-        print(f"tandem: import refused ({response.status_code}): {why}", file=sys.stderr)
+    result = remote.call(
+        "PUT", url, what="import", headers=headers, content=body.encode(), timeout=60
+    )
+    if result is None:
         return 1
-    result = response.json()
     print(f"imported {args.file} into {doc} ({result['update_bytes']} bytes of update)")
     return 0

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from urllib.parse import quote
-
-import httpx
 
 from server.config import build_config
 from server.errors import ConfigError
+from server.ops import remote
 from server.security.auth import mint_token
 
 
@@ -44,17 +42,8 @@ def revoke(args: argparse.Namespace) -> int:
     if not token:
         raise ConfigError("no token: pass --token or set TANDEM_TOKEN (an admin token)")
     url = f"{args.server.rstrip('/')}/api/users/{quote(args.user, safe='')}/revoke"
-    try:
-        response = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"cannot reach {args.server}: {exc}") from exc
-    if response.status_code != 200:
-        try:
-            why = response.json().get("error", response.text)
-        except ValueError:
-            why = response.text
-        print(f"tandem: revoke refused ({response.status_code}): {why}", file=sys.stderr)
+    body = remote.call("POST", url, what="revoke", headers={"Authorization": f"Bearer {token}"})
+    if body is None:
         return 1
-    body = response.json()
     print(f"revoked {body['user']}: tokens issued before {body['revoked_before']} are refused")
     return 0

@@ -13,6 +13,7 @@ what a canonical Markdown text parses to gives that text again (tests/crdt/test_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -26,6 +27,8 @@ Node = dict[str, Any]
 __all__ = ["from_markdown", "to_markdown"]
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+# markdown-it skips what is nested deeper than its bound (20 containers); that text is kept.
+_CONTAINER_MARKERS = re.compile(r"^(?:\s*(?:>|[-+*](?=\s|$)|\d{1,9}[.)](?=\s|$)))*\s*")
 
 _MARK_TOKENS = {"strong": schema.STRONG, "em": schema.EM, "s": schema.STRIKE}
 _CONTAINER_TOKENS = {
@@ -43,10 +46,14 @@ def from_markdown(source: str) -> Node:
     """The ProseMirror document JSON of a Markdown text (never fails: all text is Markdown)."""
     doc: Node = {"type": schema.DOC, "content": []}
     stack: list[Node] = [doc]
+    lines = source.splitlines()
+    spans: dict[int, list[int]] = {}  # id of a container node -> its source lines
     for token in _PARSER.parse(source):
         kind = token.type
         if kind in _CONTAINER_TOKENS:
             node: Node = {"type": _CONTAINER_TOKENS[kind], "content": []}
+            if token.map:
+                spans[id(node)] = token.map
             if kind == "ordered_list_open":
                 start = token.attrGet("start")
                 start = 1 if start is None else int(str(start))
@@ -54,9 +61,10 @@ def from_markdown(source: str) -> Node:
             stack[-1]["content"].append(node)
             stack.append(node)
         elif kind in {"blockquote_close", "bullet_list_close", "ordered_list_close"}:
-            stack.pop()
+            _keep_skipped(stack.pop(), lines, spans)
         elif kind == "list_item_close":
             item = stack.pop()
+            _keep_skipped(item, lines, spans)
             if not item["content"] or item["content"][0]["type"] != schema.PARAGRAPH:
                 item["content"].insert(0, {"type": schema.PARAGRAPH})  # "paragraph block*"
         elif kind in {"paragraph_open", "heading_open"}:
@@ -79,6 +87,22 @@ def from_markdown(source: str) -> Node:
         if node.get("content") == [] and node is not doc and node["type"] != schema.LIST_ITEM:
             del node["content"]
     return doc
+
+
+def _keep_skipped(container: Node, lines: list[str], spans: dict[int, list[int]]) -> None:
+    """Give an empty container that markdown-it left unparsed (past its nesting bound) the
+    text of its source lines, without their quote and list markers, as one paragraph."""
+    span = spans.get(id(container))
+    if container["content"] or not span:
+        return
+    words = (_CONTAINER_MARKERS.sub("", line).strip() for line in lines[span[0] : span[1]])
+    text = " ".join(word for word in words if word)
+    if not text:
+        return
+    paragraph: Node = {"type": schema.PARAGRAPH, "content": [{"type": schema.TEXT, "text": text}]}
+    if container["type"] in {schema.BULLET_LIST, schema.ORDERED_LIST}:
+        paragraph = {"type": schema.LIST_ITEM, "content": [paragraph]}
+    container["content"].append(paragraph)
 
 
 def _walk(node: Node) -> list[Node]:

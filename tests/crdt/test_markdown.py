@@ -99,6 +99,21 @@ def test_any_text_written_reads_back_as_that_text(text: str) -> None:
     assert "".join(_texts(back)) == text
 
 
+@pytest.mark.parametrize(
+    ("markdown", "words"),
+    [
+        (">" * 20_000 + " the last words", "the last words"),
+        (">" * 30 + " one\n" + ">" * 30 + " two\n\nafter", "one two after"),
+        ("".join("  " * depth + f"- item{depth}\n" for depth in range(40)), None),
+        ("1. " * 40 + "deep", "deep"),
+    ],
+)
+def test_text_nested_past_the_parsers_bound_is_kept(markdown: str, words: str | None) -> None:
+    # markdown-it stops at 20 nested containers and skips what is inside; its words stay.
+    expected = words.split() if words else [f"item{depth}" for depth in range(40)]
+    assert " ".join(_texts(from_markdown(markdown))).split() == expected
+
+
 def test_marks_keep_the_whitespace_at_their_edges() -> None:
     document = {
         "type": "doc",

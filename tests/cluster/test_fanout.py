@@ -299,7 +299,7 @@ async def test_a_deletion_on_one_instance_leaves_nothing_to_write_on_the_other(
     await eventually(lambda: _return("doc" not in b.hub.rooms), what="b forgets the room")
     assert not cb.is_open and cb.closed_with == (4404, "document deleted")
     await eventually(lambda: _return(not b.hub.persister.has_pending("doc")), what="b erases")
-    assert not b.fanout.ledger.unconfirmed() and "doc" not in b.broker._wanted
+    assert not b.fanout.ledger.unconfirmed() and not b.broker.wants(channel_of("doc"))
     b.fanout.ledger.persist_unconfirmed(time.monotonic() + b.fanout.ledger.confirm_timeout + 1)
     await b.hub.persister.flush()
     assert (await instances.store.load("doc")).empty

@@ -118,7 +118,8 @@ async def test_the_editor_keeps_everything_the_api_wrote(
         page = await pages.new("reader")
         await open_editor(page, f"{server.url}/d/api-written", "Rae")
         html = await eventually(lambda: doc_html(page), lambda h: "hard break" in h, what="all")
-        assert "<pre><code>def f():" in html and "<hr" in html and '<ol start="3">' in html
+        assert '<pre data-language="python"><code>def f():' in html
+        assert "<hr" in html and '<ol start="3">' in html
         # Typing in the editor then goes back out as Markdown, everything else untouched.
         await page.click(f"{DOC} h1")
         await page.keyboard.press("End")
@@ -128,6 +129,31 @@ async def test_the_editor_keeps_everything_the_api_wrote(
             lambda: http.get("/api/docs/api-written", params={"format": "markdown"}),
             lambda r: r.text == expected,
             what="the editor's edit, and nothing else, in the Markdown",
+        )
+        assert got.text == expected
+    assert not pages.errors, pages.errors
+
+
+async def test_typing_in_a_code_block_keeps_its_language(
+    server: TandemProcess, pages: Pages
+) -> None:
+    fence = "Before.\n\n```python\nx = 1\n```\n"
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        put = await http.put(
+            "/api/docs/fenced", content=fence, headers={"Content-Type": "text/markdown"}
+        )
+        assert put.status_code == 200
+        page = await pages.new("coder")
+        await open_editor(page, f"{server.url}/d/fenced", "Cody")
+        await eventually(lambda: doc_html(page), lambda h: "x = 1" in h, what="the code")
+        await page.click(f"{DOC} pre code")
+        await page.keyboard.press("End")
+        await page.keyboard.type(" + 1")
+        expected = fence.replace("x = 1", "x = 1 + 1")
+        got = await eventually(
+            lambda: http.get("/api/docs/fenced", params={"format": "markdown"}),
+            lambda r: r.text == expected,
+            what="the edit, with the fence's language kept",
         )
         assert got.text == expected
     assert not pages.errors, pages.errors

@@ -1,6 +1,6 @@
 // The document schema. Node and mark names are the contract of the stored body (README,
 // crdt/render.py): paragraph, heading(level), bullet_list, ordered_list, list_item, blockquote,
-// code_block, horizontal_rule, hard_break; marks strong, em, code, link(href), strike.
+// code_block(language), horizontal_rule, hard_break; marks strong, em, code, link(href), strike.
 import { Schema } from 'prosemirror-model'
 import { nodes as basicNodes, marks as basicMarks } from 'prosemirror-schema-basic'
 import { addListNodes } from 'prosemirror-schema-list'
@@ -17,6 +17,28 @@ export function safeHref (raw) {
 }
 
 const { image, ...blockNodes } = basicNodes // images are not part of the document body
+
+// A code block keeps its `language` (set by Markdown fences through the content API): without
+// the attribute in the schema, y-prosemirror would drop it from the stored block on the first edit.
+const LANGUAGE = /^[^\s`]{1,64}$/
+const codeBlock = {
+  ...basicNodes.code_block,
+  attrs: { language: { default: null } },
+  parseDOM: [
+    {
+      tag: 'pre',
+      preserveWhitespace: 'full',
+      getAttrs: (dom) => {
+        const language = dom.getAttribute('data-language') || ''
+        return { language: LANGUAGE.test(language) ? language : null }
+      }
+    }
+  ],
+  toDOM (node) {
+    const language = typeof node.attrs.language === 'string' && LANGUAGE.test(node.attrs.language)
+    return ['pre', language ? { 'data-language': node.attrs.language } : {}, ['code', 0]]
+  }
+}
 
 const strike = {
   parseDOM: [
@@ -49,6 +71,10 @@ const link = {
 }
 
 export const schema = new Schema({
-  nodes: addListNodes(new Schema({ nodes: blockNodes }).spec.nodes, 'paragraph block*', 'block'),
+  nodes: addListNodes(
+    new Schema({ nodes: { ...blockNodes, code_block: codeBlock } }).spec.nodes,
+    'paragraph block*',
+    'block'
+  ),
   marks: { link, em: basicMarks.em, strong: basicMarks.strong, code: basicMarks.code, strike }
 })

@@ -15,6 +15,7 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from server.security.auth import mint_token
+from tests.browser.helpers import open_editor
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 
@@ -37,6 +38,16 @@ ADMIN = token("ada", "Ada Admin", "admin")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TandemProcess]:
     db: Path = tmp_path_factory.mktemp("titles") / "tandem.db"
     process = TandemProcess("--port", "0", "--store", f"sqlite:///{db}", "--auth-secret", SECRET)
+    await process.start()
+    yield process
+    await process.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def open_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TandemProcess]:
+    """A hub without auth (loopback): everyone writes, nobody is an admin."""
+    db: Path = tmp_path_factory.mktemp("titles-open") / "tandem.db"
+    process = TandemProcess("--port", "0", "--store", f"sqlite:///{db}")
     await process.start()
     yield process
     await process.stop()
@@ -266,3 +277,33 @@ async def test_screenshots_of_titles_wide_narrow_and_dark(
         await page.wait_for_selector(CONNECTED)
         await expect(page.locator("#doc-title input")).to_have_value(title)
         await screenshot(page, f"titles-editor-{label}")
+
+
+async def test_on_an_open_hub_a_rename_is_yours_on_your_page_and_others_are_told(
+    open_hub: TandemProcess, pages: Pages
+) -> None:
+    doc = fresh("open")
+    ana = await pages.new("ana")
+    await open_editor(ana, f"{open_hub.url}/d/{doc}", "Ana")
+    ben = await pages.new("ben")
+    await open_editor(ben, f"{open_hub.url}/d/{doc}", "Ben")
+    field = ana.locator("#doc-title input")
+    await field.fill("Shared plan")
+    await field.press("Enter")
+    await expect(ben.locator("#doc-title input")).to_have_value("Shared plan")
+    await expect(ben.locator(".tandem-toast[data-kind=titled]")).to_contain_text(
+        "renamed the document “Shared plan”"
+    )
+    # The renamer's own page says "You", and toasts nothing of it.
+    await ana.click("#activity")
+    await expect(ana.locator(".activity-item[data-kind=titled]")).to_contain_text(
+        "You renamed the document “Shared plan”"
+    )
+    assert await ana.locator(".tandem-toast[data-kind=titled]").count() == 0
+    # Without auth nobody is an admin: the home page offers renaming, never deleting.
+    home_page = await pages.new("home")
+    await home_page.goto(open_hub.url + "/")
+    entry = home_page.locator(f".doc-item[data-doc='{doc}']")
+    await expect(entry.locator(".doc-name")).to_have_text(f"Shared plan{doc}")
+    await expect(entry.locator(".doc-rename")).to_be_visible()
+    assert await entry.locator(".doc-delete").count() == 0

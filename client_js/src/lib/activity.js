@@ -97,9 +97,10 @@ export class ActivityFeed extends Emitter {
     this._add({ kind: 'restored', version, people: [person] }, !person.self)
   }
 
-  _title ({ title, by, name }) {
+  // `mine`: the page knows it made this change itself (an open hub names nobody in it).
+  _title ({ title, by, name, mine }) {
     if (typeof by !== 'string' || (title !== null && typeof title !== 'string')) return
-    const person = this._person(by, typeof name === 'string' ? name : null)
+    const person = mine ? { user: by, name: 'you', self: true } : this._person(by, typeof name === 'string' ? name : null)
     this._add({ kind: 'titled', title, people: [person] }, !person.self)
   }
 

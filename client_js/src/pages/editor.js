@@ -52,6 +52,9 @@ async function rename () {
 // The title in the header: those who may write rename the document there (Enter or leaving the
 // field saves, Escape puts it back); everyone sees a rename as it happens (`title` notifications).
 const heading = document.getElementById('doc-title')
+// Titles this page saved whose notification has not come back yet: that one is "You renamed…",
+// even on an open hub, where the server knows every page only as "Anonymous".
+const ownTitles = [] // {title, until}
 const titleField = createTitleField({
   doc,
   editable: !readonly,
@@ -59,6 +62,10 @@ const titleField = createTitleField({
     document.title = tabTitle(title, doc)
     heading.title = title ? `${title} (${doc})` : doc
   },
+  // Its notification may come back before the answer to the PATCH does: remember the title as
+  // typed, and as the server kept it when that differs (cleaned), for a few seconds.
+  onSaving: (title) => ownTitles.push({ title, until: Date.now() + 10000 }),
+  onSaved: (title, typed) => { if (title !== typed) ownTitles.push({ title, until: Date.now() + 10000 }) },
   onError: (err) => flash(err.status === 403 ? 'This link cannot rename the document' : `Could not rename: ${err.message}`, 6000)
 })
 heading.replaceChildren(titleField.el)
@@ -153,7 +160,17 @@ if (data.events && !needsToken) { // without access there is no activity to show
   document.body.append(activity.panel)
 }
 client.on('notification', (event) => {
-  if (event.type === 'title' && event.doc === doc) titleField.set(typeof event.title === 'string' ? event.title : null)
+  if (event.type === 'title' && event.doc === doc) {
+    const title = typeof event.title === 'string' ? event.title : null
+    titleField.set(title)
+    const now = Date.now()
+    for (let i = ownTitles.length - 1; i >= 0; i--) if (ownTitles[i].until <= now) ownTitles.splice(i, 1)
+    const mine = ownTitles.findIndex((own) => own.title === title)
+    if (mine >= 0 && event.by === (fromToken?.id ?? event.by)) {
+      ownTitles.splice(mine, 1)
+      event = { ...event, mine: true }
+    }
+  }
   feed.handle(event)
   document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
 })

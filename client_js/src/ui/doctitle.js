@@ -41,10 +41,13 @@ export async function saveTitle (doc, title) {
  * @param {string|null} [opts.title]
  * @param {boolean} opts.editable
  * @param {(title: string|null) => void} [opts.onChange] the title changed (saved here, or set)
+ * @param {(title: string|null) => void} [opts.onSaving] this field is saving that title (as typed)
+ * @param {(title: string|null, typed: string|null) => void} [opts.onSaved] this field saved that
+ *   title (as the server kept it; `typed`: as it was sent)
  * @param {(err: Error) => void} [opts.onError] a save failed (the field shows the old title)
  * @param {string} [opts.className]
  */
-export function createTitleField ({ doc, title = null, editable, onChange = () => {}, onError = () => {}, className = '' }) {
+export function createTitleField ({ doc, title = null, editable, onChange = () => {}, onSaving = () => {}, onSaved = () => {}, onError = () => {}, className = '' }) {
   let current = title
   let saving = null
   const el = editable
@@ -80,11 +83,13 @@ export function createTitleField ({ doc, title = null, editable, onChange = () =
       return
     }
     el.setAttribute('aria-busy', 'true')
+    onSaving(wanted || null)
     saving = saveTitle(doc, wanted)
     try {
       const meta = await saving
       current = meta.title ?? null
       show()
+      onSaved(current, wanted || null)
       onChange(current)
     } catch (err) {
       show()

@@ -209,7 +209,7 @@ function row (doc, present) {
     h('a', { class: 'doc-link', href: withToken(`${base}/d/${encodeURIComponent(doc.id)}`) },
       h('span', { class: 'doc-icon' }, icon('doc')),
       h('span', { class: 'doc-main' },
-        h('span', { class: 'doc-name' }, shownTitle(doc.title, doc.id), titled ? h('span', { class: 'doc-id' }, doc.id) : null),
+        h('span', { class: 'doc-name', title: titled ? `${doc.title} (${doc.id})` : doc.id }, shownTitle(doc.title, doc.id), titled ? h('span', { class: 'doc-id' }, doc.id) : null),
         h('span', { class: 'doc-meta' }, meta)),
       present.length ? avatars(present) : null),
     actions.children.length ? actions : null)

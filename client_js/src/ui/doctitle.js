@@ -73,7 +73,7 @@ export function createTitleField ({ doc, title = null, editable, onChange = () =
   }
 
   function fit () { // as wide as its text (or the id it shows in its place), within the header
-    el.size = Math.max(4, Math.min(36, (el.value || doc).length + 1))
+    el.size = Math.max(4, Math.min(30, (el.value || doc).length + 1))
   }
 
   async function commit () {

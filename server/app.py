@@ -98,6 +98,7 @@ def create_app(
         *history.routes,  # before the catch-all below
         *content.routes,
         Route("/api/docs/{doc:docpath}", api.get_doc),
+        Route("/api/docs/{doc:docpath}", api.patch_doc, methods=["PATCH"]),
         Route("/api/docs/{doc:docpath}", api.delete_doc, methods=["DELETE"]),
         Route("/api/users/{user:path}/revoke", users.revoke, methods=["POST"]),
         Route("/d/{doc:docid}/history", pages.history),

@@ -1,4 +1,5 @@
-"""Display names and colours others see, and the awareness rewrite that enforces them.
+"""Display names and colours others see, the awareness rewrite that enforces them, and
+document titles (cleaned as names are).
 
 A y-websocket client announces `{"user": {"name", "color"}, …}` in its awareness state and every
 other client shows it next to the cursor. The room passes each announced state through
@@ -20,6 +21,8 @@ from server.core.identity import Identity
 
 MAX_NAME = 64
 DEFAULT_NAME = "Anonymous"
+# A document title's longest length, in characters after cleaning; a longer one is refused.
+MAX_TITLE = 200
 
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 # The colours a user gets from their id (dark enough for white initials and cursor labels:
@@ -44,6 +47,22 @@ def clean_name(raw: object, fallback: str = DEFAULT_NAME) -> str:
     """A name safe to show anywhere: markup stripped by bleach, then NFC, printable,
     single-spaced plain text of at most 64 characters (crdt.sanitize)."""
     return sanitize.clean_name(raw, fallback=fallback, limit=MAX_NAME)
+
+
+class TitleTooLong(ValueError):
+    pass
+
+
+def clean_title(raw: str) -> str | None:
+    """A title safe to show anywhere, by the rules of names: plain, printable, trimmed,
+    single-spaced text (crdt.sanitize); None when nothing is left (no title). TitleTooLong past
+    MAX_TITLE characters: a title is never cut where nobody sees it."""
+    if len(raw) > 16 * MAX_TITLE:  # far past the limit, whatever cleaning would drop
+        raise TitleTooLong(f"a title has at most {MAX_TITLE} characters")
+    text = sanitize.clean_name(raw, fallback="", limit=len(raw) + 1)
+    if len(text) > MAX_TITLE:
+        raise TitleTooLong(f"a title has at most {MAX_TITLE} characters")
+    return text or None
 
 
 def color_for(user: str) -> str:

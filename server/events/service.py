@@ -11,7 +11,8 @@ messages are listed in server/events/inbox.py). Its parts, one job each:
 
 Other parts of the hub announce notifications through `publish(doc, payload)` (server/app.py
 hands it to them), e.g. history: `publish(doc, {"type": "version", "version": {...}})` and
-`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`.
+`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`; and the API a
+document's new title: `publish(doc, {"type": "title", "title": "Plan", "by": "ana", ...})`.
 """
 
 from __future__ import annotations

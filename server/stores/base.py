@@ -8,6 +8,10 @@ History lives apart from the live state (its own tables or keys), so compaction 
 it: per version, the Yjs update from the previous version, the state vector at the version, and
 its metadata; every so often a full-state checkpoint bounds the cost of rebuilding a version.
 
+A document's title is metadata of its live record (null until someone names it): setting one
+creates the record of a document that has none yet, so a document named before anyone typed in
+it is listed; deleting the document deletes its title.
+
 Revocations are per user, not per document: "this user's tokens issued before `before` are
 refused", kept until `until` (when every such token has expired). A later one for the same user
 moves both times forward; an earlier one changes nothing.
@@ -57,6 +61,7 @@ class DocInfo:
     updated_at: float
     size: int
     tail_count: int
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,10 @@ class Store(Protocol):
 
     async def delete(self, doc: str) -> bool:
         """Remove the document: live state and history."""
+
+    async def set_title(self, doc: str, title: str | None) -> DocInfo:
+        """Give the document this title (None clears it), creating its record if it has none
+        yet (an empty document, listed from now on); returns its metadata after."""
 
     # -- history ----------------------------------------------------------------------------
 

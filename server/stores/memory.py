@@ -24,6 +24,7 @@ class _Record:
     snapshot: bytes | None = None
     generation: int = 0
     tail: list[tuple[int, bytes]] = field(default_factory=list)
+    title: str | None = None
 
 
 @dataclass
@@ -98,6 +99,12 @@ class MemoryStore:
         had_history = self._history.pop(doc, None) is not None
         return self._docs.pop(doc, None) is not None or had_history
 
+    async def set_title(self, doc: str, title: str | None) -> DocInfo:
+        now = time.time()
+        record = self._docs.setdefault(doc, _Record(created_at=now, updated_at=now))
+        record.title = title
+        return self._info(doc, record)
+
     async def append_version(
         self,
         doc: str,
@@ -160,4 +167,6 @@ class MemoryStore:
     @staticmethod
     def _info(doc: str, record: _Record) -> DocInfo:
         size = len(record.snapshot or b"") + sum(len(d) for _, d in record.tail)
-        return DocInfo(doc, record.created_at, record.updated_at, size, len(record.tail))
+        return DocInfo(
+            doc, record.created_at, record.updated_at, size, len(record.tail), record.title
+        )

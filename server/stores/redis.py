@@ -51,6 +51,20 @@ def _revocation(user: bytes | str, value: bytes | str) -> Revocation:
     return Revocation(name, float(before), float(keep))
 
 
+def _doc_info(doc: str, raw: Sequence[Any]) -> DocInfo:
+    """DocInfo from the info script's reply: created, updated, sizes, tail count, title."""
+    created, updated, snapshot_size, tail_size, count, *title = raw
+    name = title[0] if title else None
+    return DocInfo(
+        doc,
+        float(created),
+        float(updated),
+        int(snapshot_size) + int(tail_size),
+        int(count),
+        name.decode() if isinstance(name, bytes) else name,
+    )
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -165,12 +179,13 @@ class RedisStore:
 
     async def info(self, doc: str) -> DocInfo | None:
         raw = await self._script("info", doc_keys(doc)[:2])
-        if raw is None:
-            return None
-        created, updated, snapshot_size, tail_size, count = raw
-        return DocInfo(
-            doc, float(created), float(updated), int(snapshot_size) + int(tail_size), int(count)
-        )
+        return None if raw is None else _doc_info(doc, raw)
+
+    async def set_title(self, doc: str, title: str | None) -> DocInfo:
+        # The index first, as append does: a record is never left out of the listing.
+        await self._call("index", lambda client: client.sadd(INDEX_KEY, doc))  # type: ignore[arg-type]
+        raw = await self._script("set_title", doc_keys(doc)[:2], [repr(time.time()), title or ""])
+        return _doc_info(doc, raw)
 
     async def delete(self, doc: str) -> bool:
         """The live state and the history."""

@@ -4,7 +4,8 @@ read and write of a document is atomic; and the keys they work on.
 Per document, all under one hash tag (see `server.ops.redisconn.doc_key`):
 - `tandem:{doc}:snapshot`  the compacted snapshot (a Yjs update), absent until a compaction;
 - `tandem:{doc}:tail`      a list of updates appended since, oldest first;
-- `tandem:{doc}:meta`      a hash: created_at, updated_at, generation, snapshot_size, tail_size.
+- `tandem:{doc}:meta`      a hash: created_at, updated_at, generation, snapshot_size, tail_size,
+  and title (absent while the document has none).
 History (versions) is kept apart, so compaction never touches it:
 - `tandem:{doc}:v:meta`, `:v:diff`, `:v:sv`  lists, entry n-1 is version n (metadata JSON, the
   update from version n-1, the state vector at n);
@@ -61,9 +62,27 @@ return 1
 """
 
 _INFO = """
-local m = redis.call('HMGET', KEYS[1], 'created_at', 'updated_at', 'snapshot_size', 'tail_size')
+local m = redis.call('HMGET', KEYS[1], 'created_at', 'updated_at', 'snapshot_size', 'tail_size',
+                     'title')
 if not m[1] then return false end
-return {m[1], m[2], m[3], m[4], redis.call('LLEN', KEYS[2])}
+return {m[1], m[2], m[3], m[4], redis.call('LLEN', KEYS[2]), m[5]}
+"""
+
+# KEYS meta, tail; ARGV now, title ('' clears it): creates the record of a document that has
+# none; returns what _INFO does
+_SET_TITLE = """
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[1], 'generation', 0, 'snapshot_size', 0,
+             'tail_size', 0)
+end
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], 'title')
+else
+  redis.call('HSET', KEYS[1], 'title', ARGV[2])
+end
+local m = redis.call('HMGET', KEYS[1], 'created_at', 'updated_at', 'snapshot_size', 'tail_size',
+                     'title')
+return {m[1], m[2], m[3], m[4], redis.call('LLEN', KEYS[2]), m[5]}
 """
 
 _DELETE = """
@@ -154,6 +173,7 @@ SCRIPTS = {
     "append": _APPEND,
     "compact": _COMPACT,
     "info": _INFO,
+    "set_title": _SET_TITLE,
     "delete": _DELETE,
     "append_version": _APPEND_VERSION,
     "name_version": _NAME_VERSION,

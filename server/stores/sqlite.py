@@ -27,48 +27,9 @@ from server.stores.base import (
     TailStats,
     VersionInfo,
 )
+from server.stores.sqlite_schema import create_schema
 
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS docs (
-    doc TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    snapshot BLOB,
-    generation INTEGER NOT NULL DEFAULT 0,
-    snapshot_size INTEGER NOT NULL DEFAULT 0,
-    tail_count INTEGER NOT NULL DEFAULT 0,
-    tail_size INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS updates (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS updates_doc_seq ON updates (doc, seq);
--- History: its own tables, which compaction of the live log never touches.
-CREATE TABLE IF NOT EXISTS versions (
-    doc TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    meta TEXT NOT NULL,
-    diff BLOB NOT NULL,
-    state_vector BLOB NOT NULL,
-    PRIMARY KEY (doc, version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (
-    doc TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    state BLOB NOT NULL,
-    PRIMARY KEY (doc, version)
-) WITHOUT ROWID;
--- Per user: tokens issued before issued_before are refused, until keep_until.
-CREATE TABLE IF NOT EXISTS revocations (
-    user_id TEXT PRIMARY KEY,
-    issued_before REAL NOT NULL,
-    keep_until REAL NOT NULL
-) WITHOUT ROWID;
-"""
 
 
 class SQLiteStore:
@@ -98,7 +59,7 @@ class SQLiteStore:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            create_schema(db)
             return db
 
         try:
@@ -200,7 +161,9 @@ class SQLiteStore:
 
         return await self._run(write)
 
-    _INFO = "SELECT doc, created_at, updated_at, snapshot_size + tail_size, tail_count FROM docs"
+    _INFO = (
+        "SELECT doc, created_at, updated_at, snapshot_size + tail_size, tail_count, title FROM docs"
+    )
 
     async def list_docs(self) -> list[DocInfo]:
         rows = await self._run(lambda db: db.execute(self._INFO + " ORDER BY doc").fetchall())
@@ -221,6 +184,20 @@ class SQLiteStore:
             db.execute("DELETE FROM checkpoints WHERE doc = ?", (doc,))
             db.execute("COMMIT")
             return deleted
+
+        return await self._run(write)
+
+    async def set_title(self, doc: str, title: str | None) -> DocInfo:
+        def write(db: sqlite3.Connection) -> DocInfo:
+            now = time.time()
+            row = db.execute(
+                "INSERT INTO docs (doc, created_at, updated_at, title) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (doc) DO UPDATE SET title = excluded.title"
+                " RETURNING doc, created_at, updated_at, snapshot_size + tail_size, tail_count,"
+                " title",
+                (doc, now, now, title),
+            ).fetchone()
+            return DocInfo(*row)
 
         return await self._run(write)
 

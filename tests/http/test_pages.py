@@ -56,7 +56,7 @@ async def test_editor_page_carries_its_settings_in_data_attributes(tandem: Tande
     async with httpx.AsyncClient(base_url=tandem.url) as http:
         page = (await http.get("/d/Team.notes_2024-01")).text
     assert 'data-doc="Team.notes_2024-01"' in page
-    assert "<title>Team.notes_2024-01 · Tandem</title>" in page
+    assert "<title>Team.notes_2024-01 — Tandem</title>" in page
     # The page offers history and live notifications because this server has their routes.
     assert 'data-history="true"' in page and 'data-events="/events"' in page
 

@@ -1,5 +1,6 @@
 // What the server's notifications mean to the person on this page: entries for an activity list
-// ("Ana joined", "Version 4 saved by Ana", "Ben restored version 12", "Edited by Ana and Ben")
+// ("Ana joined", "Version 4 saved by Ana", "Ben restored version 12", "Edited by Ana and Ben",
+// "Ana renamed the document “Plan”")
 // and whether each deserves a toast. No DOM here; src/ui/activity.js shows the entries.
 //
 //   const feed = new ActivityFeed({ self: () => ({ id: tokenUserId, name: client.user?.name }) })
@@ -46,6 +47,7 @@ export class ActivityFeed extends Emitter {
       case 'version': return this._version(event.version)
       case 'restored': return this._restored(event)
       case 'changed': return this._changed(event)
+      case 'title': return this._title(event)
     }
   }
 
@@ -95,6 +97,13 @@ export class ActivityFeed extends Emitter {
     this._add({ kind: 'restored', version, people: [person] }, !person.self)
   }
 
+  // `mine`: the page knows it made this change itself (an open hub names nobody in it).
+  _title ({ title, by, name, mine }) {
+    if (typeof by !== 'string' || (title !== null && typeof title !== 'string')) return
+    const person = mine ? { user: by, name: 'you', self: true } : this._person(by, typeof name === 'string' ? name : null)
+    this._add({ kind: 'titled', title, people: [person] }, !person.self)
+  }
+
   _changed ({ by }) {
     if (!Array.isArray(by)) return
     const others = by.filter((user) => typeof user === 'string').map((user) => this._person(user))
@@ -134,6 +143,7 @@ export function describe (entry) {
     case 'version': return [`Version ${entry.version} saved`, ...(who.length ? [' by ', ...who] : [])]
     case 'restored': return [...who, ` restored version ${entry.version}`]
     case 'edited': return ['Edited by ', ...who]
+    case 'titled': return entry.title ? [...who, ` renamed the document “${entry.title}”`] : [...who, ' removed the title']
     default: return []
   }
 }

@@ -4,9 +4,10 @@ import { TandemClient } from '../lib/client.js'
 import { colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
+import { createTitleField, tabTitle } from '../ui/doctitle.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
-import { basePath, keepTokenInLinks, pageData, pageToken, withToken } from '../ui/page.js'
+import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
@@ -47,6 +48,36 @@ async function rename () {
   const user = await askForName(client.user, { cancellable: true })
   if (user) client.setUser(user)
 }
+
+// The title in the header: those who may write rename the document there (Enter or leaving the
+// field saves, Escape puts it back); everyone sees a rename as it happens (`title` notifications).
+const heading = document.getElementById('doc-title')
+// Titles this page saved whose notification has not come back yet: that one is "You renamed…",
+// even on an open hub, where the server knows every page only as "Anonymous".
+const ownTitles = [] // {title, until}
+const titleField = createTitleField({
+  doc,
+  editable: !readonly,
+  onChange: (title) => {
+    document.title = tabTitle(title, doc)
+    heading.title = title ? `${title} (${doc})` : doc
+  },
+  // Its notification may come back before the answer to the PATCH does: remember the title as
+  // typed, and as the server kept it when that differs (cleaned), for a few seconds.
+  onSaving: (title) => ownTitles.push({ title, until: Date.now() + 10000 }),
+  onSaved: (title, typed) => { if (title !== typed) ownTitles.push({ title, until: Date.now() + 10000 }) },
+  onError: (err) => flash(err.status === 403 ? 'This link cannot rename the document' : `Could not rename: ${err.message}`, 6000)
+})
+heading.replaceChildren(titleField.el)
+// Asked once synced (and after each reconnect, for a rename missed meanwhile): the room is open
+// on the server by then, so even a brand-new document has metadata to answer with.
+async function loadTitle () {
+  try {
+    const meta = await (await request(`/api/docs/${encodeURIComponent(doc)}`)).json()
+    titleField.set(meta.title ?? null)
+  } catch {} // gone meanwhile (another hub's, deleted): the title stays as it was
+}
+client.on('state', (state) => { if (state === 'connected') loadTitle() })
 
 // Share: copy the document's link (never the token: each person has their own).
 const shareButton = document.getElementById('share')
@@ -129,6 +160,17 @@ if (data.events && !needsToken) { // without access there is no activity to show
   document.body.append(activity.panel)
 }
 client.on('notification', (event) => {
+  if (event.type === 'title' && event.doc === doc) {
+    const title = typeof event.title === 'string' ? event.title : null
+    titleField.set(title)
+    const now = Date.now()
+    for (let i = ownTitles.length - 1; i >= 0; i--) if (ownTitles[i].until <= now) ownTitles.splice(i, 1)
+    const mine = ownTitles.findIndex((own) => own.title === title)
+    if (mine >= 0 && event.by === (fromToken?.id ?? event.by)) {
+      ownTitles.splice(mine, 1)
+      event = { ...event, mine: true }
+    }
+  }
   feed.handle(event)
   document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
 })
@@ -157,4 +199,4 @@ if (needsToken) {
   main().catch((err) => console.error('tandem: could not start the editor', err))
 }
 // Kept for the console and for tests: window.tandem.client is the TandemClient.
-window.tandem = { client, editor, feed, activity }
+window.tandem = { client, editor, feed, activity, titleField }

@@ -8,6 +8,7 @@
 import { EventStream } from '../lib/events.js'
 import { tokenClaims } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
+import { shownTitle, tabTitle } from '../ui/doctitle.js'
 import { h } from '../ui/dom.js'
 import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
 import { confirmRestore, savedMessage, saveVersion } from '../ui/versiondialogs.js'
@@ -204,7 +205,24 @@ function scheduleRefresh () {
   }, 200)
 }
 
+// The document's title (its id while it has none): the heading, the top bar and the tab.
+function showTitle (title) {
+  const shown = shownTitle(title, doc)
+  $('history-doc').textContent = shown
+  const back = document.querySelector('.history-back')
+  back.textContent = shown
+  back.title = title ? `Back to the document (${doc})` : 'Back to the document'
+  document.title = tabTitle(title, doc, 'History of ')
+}
+
+async function loadTitle () {
+  try {
+    showTitle((await (await api('')).json()).title ?? null)
+  } catch {} // no such document (yet): its id stays
+}
+
 function start () {
+  loadTitle()
   $('history-doc').href = withToken(`${basePath()}/d/${encodeURIComponent(doc)}`)
   keepTokenInLinks()
   loadVersions().catch((err) => say(`Could not load the history: ${err.message}`, 'error'))
@@ -214,7 +232,10 @@ function start () {
     path: data.events,
     docs: [doc],
     token,
-    onEvent: (event) => { if (event.type === 'version' || event.type === 'restored') scheduleRefresh() },
+    onEvent: (event) => {
+      if (event.type === 'version' || event.type === 'restored') scheduleRefresh()
+      if (event.type === 'title' && event.doc === doc) showTitle(typeof event.title === 'string' ? event.title : null)
+    },
     onOpen: scheduleRefresh
   }).start()
 }

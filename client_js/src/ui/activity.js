@@ -8,7 +8,7 @@ import { initials } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h, icon, setColor } from './dom.js'
 
-const ICON_OF = { version: 'bookmark', restored: 'history', edited: 'pencil' }
+const ICON_OF = { version: 'bookmark', restored: 'history', edited: 'pencil', titled: 'pencil' }
 const TICK_MS = 30000
 
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })

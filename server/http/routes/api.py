@@ -1,4 +1,5 @@
-"""The REST API over documents: listing, metadata and presence, content in several formats.
+"""The REST API over documents: listing, metadata and presence, content in several formats,
+titles (`PATCH {"title": …}`, told to open editors as a `title` notification), deleting.
 
 Document ids are checked by the `{doc:docpath}` convertor; errors are raised, not returned
 (server/http/errors.py answers them).
@@ -13,11 +14,13 @@ from starlette.responses import JSONResponse, Response
 
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
+from server.core.names import TitleTooLong, clean_title
 from server.core.timestamps import iso
 from server.errors import BadRequest, NotFound
 from server.events.service import Events
-from server.http.requests import hub_of
+from server.http.requests import hub_of, json_object
 from server.security.auth import authenticate_request
+from server.stores.base import DocInfo
 
 # What `?format=` gives of the current content (versions add yjs: server/http/routes/history.py).
 CONTENT_FORMATS = ("text", "html", "json", "markdown")
@@ -36,6 +39,8 @@ async def document_summaries(hub: Hub, identity: Identity | None = None) -> list
         docs.append(
             {
                 "id": doc,
+                "title": info.title if info else None,
+                "created_at": iso(info.created_at) if info else None,
                 "updated_at": iso(info.updated_at) if info else None,
                 "size": info.size if info else 0,
                 "editors": len(room.connections) if room else 0,
@@ -59,21 +64,50 @@ async def get_doc(request: Request) -> Response:
     if fmt is not None:
         return await _content(hub, doc, fmt, "download" in request.query_params)
     info = await hub.store.info(doc)
-    room = hub.rooms.get(doc)
-    if info is None and room is None:
+    if info is None and doc not in hub.rooms:
         raise NotFound(f"no document {doc!r}")
+    return JSONResponse(_metadata(request, doc, info))
+
+
+async def patch_doc(request: Request) -> Response:
+    """PATCH /api/docs/{doc} `{"title": "…"}` (write role): set the title, or clear it with
+    "" or null; a document that does not exist yet is created (empty, and listed). Open
+    editors on every instance hear it as `{"type": "title", "doc", "title", "by", "name"}`."""
+    hub = hub_of(request)
+    doc = request.path_params["doc"]
+    identity = await authenticate_request(request, doc, Role.WRITE)
+    body = await json_object(request)
+    if set(body) != {"title"}:
+        raise BadRequest('the body must be {"title": "…"} (a string, or null to clear it)')
+    raw = body["title"]
+    if raw is not None and not isinstance(raw, str):
+        raise BadRequest("the title must be a string, or null to clear it")
+    try:
+        title = clean_title(raw) if raw is not None else None
+    except TitleTooLong as exc:
+        raise BadRequest(str(exc)) from None
+    before = await hub.store.info(doc)
+    info = await hub.store.set_title(doc, title)
+    if before is None or before.title != title:
+        events: Events = request.app.state.events
+        name = identity.name
+        events.publish(doc, {"type": "title", "title": title, "by": identity.user, "name": name})
+    return JSONResponse(_metadata(request, doc, info))
+
+
+def _metadata(request: Request, doc: str, info: DocInfo | None) -> dict[str, Any]:
+    room = hub_of(request).rooms.get(doc)
     events: Events = request.app.state.events
-    return JSONResponse(
-        {
-            "id": doc,
-            "created_at": iso(info.created_at) if info else None,
-            "updated_at": iso(info.updated_at) if info else None,
-            "size": info.size if info else 0,
-            "live": room is not None,
-            "editors": len(room.connections) if room else 0,
-            "presence": events.people(doc),  # across instances (server/events)
-        }
-    )
+    return {
+        "id": doc,
+        "title": info.title if info else None,
+        "created_at": iso(info.created_at) if info else None,
+        "updated_at": iso(info.updated_at) if info else None,
+        "size": info.size if info else 0,
+        "live": room is not None,
+        "editors": len(room.connections) if room else 0,
+        "presence": events.people(doc),  # across instances (server/events)
+    }
 
 
 async def delete_doc(request: Request) -> Response:

@@ -66,7 +66,8 @@ async def test_an_editor_keeps_comment_anchors_and_their_text(
                 const view = tandem.editor.view
                 let end = null
                 view.state.doc.descendants((node, pos) => {
-                    if (end === null && node.isText && node.text.endsWith('fox')) end = pos + node.nodeSize
+                    const fox = node.isText && node.text.endsWith('fox')
+                    if (end === null && fox) end = pos + node.nodeSize
                 })
                 view.dispatch(view.state.tr.insertText(' red', end))
             }"""

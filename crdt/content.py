@@ -251,6 +251,8 @@ def _check_marks(marks: Any, path: str) -> None:
         raise ContentError(f"{path}: must be a list")
     for index, mark in enumerate(marks):
         where = f"{path}[{index}]"
+        if isinstance(mark, dict) and mark.get("type") == schema.COMMENT:
+            continue  # the server's own anchors (crdt.comments): a write leaves them be
         if not isinstance(mark, dict) or mark.get("type") not in _MARKS:
             raise ContentError(f"{where}: marks are {', '.join(sorted(_MARKS))}")
         if mark["type"] == schema.LINK:
@@ -279,6 +281,8 @@ def normalize(node: Node) -> Node:
         out["text"] = node["text"]
         marks: dict[str, Node] = {}
         for mark in node.get("marks") or []:
+            if mark["type"] == schema.COMMENT:
+                continue
             if mark["type"] == schema.LINK:
                 marks[schema.LINK] = {"type": schema.LINK, "attrs": {"href": mark["attrs"]["href"]}}
             else:

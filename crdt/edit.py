@@ -25,7 +25,7 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from crdt import schema
 from crdt.document import CONTENT, Document
 from crdt.errors import UpdateRejected
-from crdt.render import to_prosemirror
+from crdt.render import mark_name, to_prosemirror
 
 Node = dict[str, Any]
 Parent = XmlFragment | XmlElement
@@ -33,12 +33,15 @@ Parent = XmlFragment | XmlElement
 
 def replace_update(live: Document, target: Node) -> bytes | None:
     """The update that makes `live`'s body `target` (normalized ProseMirror JSON, see
-    crdt.content); None when it already is."""
-    current = to_prosemirror(live.content)
+    crdt.content); None when it already is. Comment marks are the server's alone (crdt.comments):
+    neither side's are compared or written, so text that stays keeps its threads' anchors and
+    text that goes takes them with it."""
+    current = to_prosemirror(live.content, comments=False)
+    target = without_comments(target)
     if current == target:
         return None
     copy, body = editable_copy(live, "edited")
-    return _transaction(
+    return one_transaction(
         copy, lambda: _sync_children(body, current.get("content", []), target.get("content", []))
     )
 
@@ -54,10 +57,10 @@ def append_update(live: Document, addition: Node) -> bytes | None:
         for block in blocks:
             _insert(body, len(body.children), block)
 
-    return _transaction(copy, add)
+    return one_transaction(copy, add)
 
 
-def _transaction(copy: Doc[Any], change: Callable[[], None]) -> bytes | None:
+def one_transaction(copy: Doc[Any], change: Callable[[], None]) -> bytes | None:
     """The update of one transaction: its structs and only what it deleted (a diff against a
     state vector would carry the document's whole delete set)."""
     updates: list[bytes] = []
@@ -86,6 +89,26 @@ def editable_copy(live: Document, verb: str) -> tuple[Doc[Any], XmlFragment]:
     if len(body.children) != len(list(body.children)):
         raise UpdateRejected(f"the document holds content that is not XML: it cannot be {verb}")
     return copy, body
+
+
+def without_comments(node: Node) -> Node:
+    """A ProseMirror node without comment marks (adjacent texts left equal merged)."""
+    if node.get("type") == schema.TEXT:
+        marks = [m for m in node.get("marks") or [] if m.get("type") != schema.COMMENT]
+        out = {key: value for key, value in node.items() if key != "marks"}
+        return {**out, "marks": marks} if marks else out
+    if "content" not in node:
+        return node
+    content: list[Node] = []
+    for child in node["content"]:
+        child = without_comments(child)
+        last = content[-1] if content else None
+        same = last is not None and child["type"] == schema.TEXT == last["type"]
+        if same and last is not None and child.get("marks") == last.get("marks"):
+            content[-1] = {**last, "text": last["text"] + child["text"]}
+            continue
+        content.append(child)
+    return {**node, "content": content}
 
 
 def _key(node: Node) -> str:
@@ -272,7 +295,11 @@ def _format(text: XmlText, chars: str, keys: list[str]) -> None:
     have: list[str] = []
     for chunk, attrs in text.diff():
         if isinstance(chunk, str):
-            marks = {k: v if isinstance(v, dict) else {} for k, v in (attrs or {}).items()}
+            marks = {
+                k: v if isinstance(v, dict) else {}
+                for k, v in (attrs or {}).items()
+                if mark_name(k) != schema.COMMENT  # the server's own: left as they are
+            }
             have.extend([_key(marks)] * len(chunk))
     position = 0  # in UTF-8 bytes
     index = 0

@@ -36,9 +36,16 @@ MARK_TAGS: dict[str, str] = {
 
 ALLOWED_TAGS = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code"}
-    | {"hr", "br", "strong", "em", "s", "a"}
+    | {"hr", "br", "strong", "em", "s", "a", "span"}
 )
-ALLOWED_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "rel"], "ol": ["start"]}
+ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
+    "a": ["href", "rel"],
+    "ol": ["start"],
+    "span": ["class", "data-comment"],
+}
+# A comment thread's anchor: <span class="tandem-comment" data-comment="ID">, one per thread
+# (innermost inside the other marks), so overlapping threads nest.
+COMMENT_CLASS = "tandem-comment"
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -67,7 +74,7 @@ def _text_of(node: dict[str, Any]) -> str:
 
 
 def _marked(text: str, marks: list[dict[str, Any]]) -> str:
-    out = html.escape(text, quote=False)
+    out = _commented(html.escape(text, quote=False), marks)
     by_type = {str(mark.get("type")): mark for mark in marks if isinstance(mark, dict)}
     for name in reversed(schema.MARK_ORDER):
         mark = by_type.get(name)
@@ -81,6 +88,20 @@ def _marked(text: str, marks: list[dict[str, Any]]) -> str:
         else:
             tag = MARK_TAGS[name]
             out = f"<{tag}>{out}</{tag}>"
+    return out
+
+
+def _commented(out: str, marks: list[dict[str, Any]]) -> str:
+    ids = set()
+    for mark in marks:
+        if isinstance(mark, dict) and mark.get("type") == schema.COMMENT:
+            attrs = mark.get("attrs")
+            thread = attrs.get("id") if isinstance(attrs, dict) else None
+            if isinstance(thread, str) and thread:
+                ids.add(thread)
+    for thread in sorted(ids, reverse=True):
+        attr = html.escape(thread, quote=True)
+        out = f'<span class="{COMMENT_CLASS}" data-comment="{attr}">{out}</span>'
     return out
 
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from crdt.comments import quotes
 from crdt.document import Document
 from crdt.history import diff_documents
 from crdt.html import prosemirror_to_html
@@ -65,18 +66,20 @@ def render(parts: Parts, fmt: str) -> tuple[str, bytes]:
 
 
 def content(parts: Parts, fmt: str) -> tuple[str, bytes, dict[str, Any]]:
-    """`render`, with the ProseMirror JSON it renders (the content API's base for a write)."""
+    """`render`, with the ProseMirror JSON it renders without comment marks (the content API's
+    base for a write, which never compares or writes them: crdt.edit)."""
     document = load(parts)
-    body = to_prosemirror(document.content)
+    base = to_prosemirror(document.content, comments=False)
     if fmt == "markdown":
-        return "text/markdown; charset=utf-8", to_markdown(body).encode(), body
+        return "text/markdown; charset=utf-8", to_markdown(base).encode(), base
+    body = to_prosemirror(document.content)
     if fmt == "json":
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        return "application/json", text.encode(), body
+        return "application/json", text.encode(), base
     if fmt == "html":
-        return "text/html; charset=utf-8", prosemirror_to_html(body).encode(), body
+        return "text/html; charset=utf-8", prosemirror_to_html(body).encode(), base
     media, data = render(parts, fmt)
-    return media, data, body
+    return media, data, base
 
 
 def compare(before: Parts, after: Parts) -> dict[str, Any]:
@@ -98,3 +101,8 @@ def record_version(previous: bytes | None, diff: bytes) -> tuple[bytes, bytes, i
     document.apply_stored(diff)
     stat = diff_documents(before, to_prosemirror(document.content))
     return document.state_vector(), document.encode(), stat.added, stat.removed
+
+
+def comment_quotes(parts: Parts) -> dict[str, str]:
+    """Per comment thread anchored in the body, the text its mark covers (crdt.comments)."""
+    return quotes(load(parts).content)

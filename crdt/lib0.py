@@ -172,3 +172,53 @@ class Encoder:
 
     def to_bytes(self) -> bytes:
         return bytes(self._buf)
+
+
+def encode_any(value: object) -> bytes:
+    """lib0's `encoding.writeAny` of a JSON-like value (y-prosemirror hashes marks with it)."""
+    encoder = Encoder()
+    _write_any(encoder, value, 0)
+    return encoder.to_bytes()
+
+
+_MAX_ANY_DEPTH = 64
+
+
+def _write_any(encoder: Encoder, value: object, depth: int) -> None:
+    if depth > _MAX_ANY_DEPTH:
+        raise ValueError("value nested too deep to encode")
+    if value is None:
+        encoder.write_u8(126)
+    elif value is True:
+        encoder.write_u8(120)
+    elif value is False:
+        encoder.write_u8(121)
+    elif isinstance(value, str):
+        encoder.write_u8(119)
+        encoder.write_var_string(value)
+    elif isinstance(value, int | float) and float(value).is_integer() and abs(value) <= 2**31 - 1:
+        # lib0 writes integers of 31 bits and less as varInt, other numbers as floats
+        encoder.write_u8(125)
+        encoder.write_var_int(int(value))
+    elif isinstance(value, int | float):
+        number = float(value)
+        packed = struct.pack(">f", number)
+        if struct.unpack(">f", packed)[0] == number:
+            encoder.write_u8(124)
+        else:
+            encoder.write_u8(123)
+            packed = struct.pack(">d", number)
+        encoder.write_bytes(packed)
+    elif isinstance(value, list | tuple):
+        encoder.write_u8(117)
+        encoder.write_var_uint(len(value))
+        for item in value:
+            _write_any(encoder, item, depth + 1)
+    elif isinstance(value, dict):
+        encoder.write_u8(118)
+        encoder.write_var_uint(len(value))
+        for key, item in value.items():
+            encoder.write_var_string(str(key))
+            _write_any(encoder, item, depth + 1)
+    else:
+        raise TypeError(f"lib0 cannot encode {type(value).__name__}")

@@ -10,6 +10,7 @@ infinities, bytes) become null or are left out.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,16 @@ MAX_DEPTH = 100
 MAX_TEXT_INDENT = 8
 
 _OMIT = object()  # an attribute value JSON cannot hold
+
+# y-prosemirror stores a mark that does not exclude itself (a comment) as `<name>--<hash>`, so
+# that several of them can overlap; the mark's name is what comes before (its yattr2markname).
+_HASHED_MARK = re.compile(r"(.*)(--[a-zA-Z0-9+/=]{8})")
+
+
+def mark_name(attribute: str) -> str:
+    """The ProseMirror mark a text attribute stores (`comment--Ab3+x9Q=` -> `comment`)."""
+    hashed = _HASHED_MARK.fullmatch(attribute)
+    return hashed.group(1) if hashed else attribute
 
 
 def _json_value(value: Any) -> Any:
@@ -62,15 +73,22 @@ def _mark(name: str, value: Any) -> dict[str, Any]:
     return {"type": name, "attrs": attrs} if attrs else {"type": name}
 
 
-def _text_nodes(text: XmlText) -> list[dict[str, Any]]:
+def _text_nodes(text: XmlText, comments: bool) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
-    for chunk, marks in text.diff():
+    for chunk, attributes in text.diff():
         if not isinstance(chunk, str) or not chunk:
             continue
         node: dict[str, Any] = {"type": schema.TEXT, "text": chunk}
-        if marks:  # in hash order: docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order
-            node["marks"] = [_mark(name, value) for name, value in sorted(marks.items())]
-        nodes.append(node)
+        # in hash order: docs/pycrdt-pitfalls.md#attributes-and-marks-come-in-hash-order
+        marks = [_mark(mark_name(key), value) for key, value in sorted((attributes or {}).items())]
+        if not comments:
+            marks = [mark for mark in marks if mark["type"] != schema.COMMENT]
+        if marks:
+            node["marks"] = marks
+        if nodes and nodes[-1].get("marks") == node.get("marks"):
+            nodes[-1]["text"] += chunk  # apart only by a mark left out
+        else:
+            nodes.append(node)
     return nodes
 
 
@@ -102,9 +120,10 @@ def _element(element: XmlElement) -> dict[str, Any]:
     return node
 
 
-def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
+def to_prosemirror(fragment: XmlFragment, *, comments: bool = True) -> dict[str, Any]:
     """The ProseMirror document JSON y-prosemirror would produce from this fragment; an
-    element at MAX_DEPTH holds the text of what is nested deeper."""
+    element at MAX_DEPTH holds the text of what is nested deeper. `comments=False` leaves the
+    comment marks out (what the content API compares and writes: crdt.edit)."""
     doc: dict[str, Any] = {"type": schema.DOC, "content": []}
     # Per open element, its remaining children and its node; the stack's length is the depth.
     stack: list[tuple[Iterator[Any], dict[str, Any]]] = [(iter(fragment.children), doc)]
@@ -116,7 +135,7 @@ def to_prosemirror(fragment: XmlFragment) -> dict[str, Any]:
             if not node["content"] and node is not doc:
                 del node["content"]
         elif isinstance(child, XmlText):
-            node["content"].extend(_text_nodes(child))
+            node["content"].extend(_text_nodes(child, comments))
         elif isinstance(child, XmlElement):
             inner = _element(child)
             node["content"].append(inner)

@@ -25,6 +25,9 @@ EM = "em"
 CODE = "code"
 STRIKE = "strike"
 LINK = "link"
+# A comment thread's anchor (attrs: id), placed only by the server (crdt.comments). It does not
+# exclude itself, so y-prosemirror stores it as the text attribute `comment--<hash>`.
+COMMENT = "comment"
 
 # Block nodes: each ends a line of the plain text.
 BLOCKS = frozenset(

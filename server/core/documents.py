@@ -143,7 +143,7 @@ class Documents:
                 raise UnknownBase("that ETag names no content read here lately: read it again")
             bases.move_to_end(base)
             known = json.loads(bases[base])
-            now = to_prosemirror(room.document.content)
+            now = to_prosemirror(room.document.content, comments=False)
             target = merge_blocks(known, target, now, saw_empty=not lossy)
         update = (append_update if append else replace_update)(room.document, target)
         if update is not None:
@@ -151,7 +151,7 @@ class Documents:
                 room.apply_update(update, origin=None, author=by)
             except LimitExceeded as exc:
                 raise TooLarge(str(exc)) from None
-        after = self._remember(doc, to_prosemirror(room.document.content))
+        after = self._remember(doc, to_prosemirror(room.document.content, comments=False))
         return Change(doc, update is not None, len(update or b""), after)
 
     def _remember(self, doc: str, body: Node) -> str:

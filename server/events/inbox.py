@@ -4,8 +4,9 @@
     {"op": "leave", "from": instance, "doc", "key"}              it left
     {"op": "snapshot", "from": instance, "records": [...]}       heartbeat: all of an instance
     {"op": "hello", "from": instance}                            a new instance asks for those
-    {"op": "notify", "from": instance, "event": {...}}           changed / version / restored /
-                                                                 title
+    {"op": "notify", "from": instance, "event": {...}}           a notification: changed,
+                                                                 version, restored, title,
+                                                                 comment
 
 Presence messages update the table (and subscribers hear who joined and left); notifications go
 to the subscribers as they are. Instances that stop talking (crashed) expire: their users left.
@@ -25,7 +26,7 @@ from server.events.subscribers import Subscribers
 
 log = logging.getLogger("tandem.events")
 
-NOTIFICATION_TYPES = frozenset({"changed", "version", "restored", "title"})
+NOTIFICATION_TYPES = frozenset({"changed", "version", "restored", "title", "comment"})
 
 
 class Inbox:

@@ -11,8 +11,10 @@ messages are listed in server/events/inbox.py). Its parts, one job each:
 
 Other parts of the hub announce notifications through `publish(doc, payload)` (server/app.py
 hands it to them), e.g. history: `publish(doc, {"type": "version", "version": {...}})` and
-`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`; and the API a
-document's new title: `publish(doc, {"type": "title", "title": "Plan", "by": "ana", ...})`.
+`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`; the API a
+document's new title: `publish(doc, {"type": "title", "title": "Plan", "by": "ana", ...})`;
+and comments (server/core/comments.py): `publish(doc, {"type": "comment", "event": "replied",
+"id": …, "by": "ben", "name": "Ben"})`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from server.events.subscribers import Subscriber, Subscribers
 from server.events.webhooks import Webhooks
 from server.ops.metrics import Metrics
 
-WEBHOOK_TYPES = frozenset({"changed", "version"})
+WEBHOOK_TYPES = frozenset({"changed", "version", "comment"})
 
 
 class Events(HubListener):
@@ -63,7 +65,8 @@ class Events(HubListener):
 
     def publish(self, doc: str, payload: Mapping[str, Any]) -> None:
         """Announce a notification of `doc` to every subscriber on every instance (and to the
-        webhooks for `changed` and `version`). Never blocks; call it from anywhere in the hub."""
+        webhooks for `changed`, `version` and `comment`). Never blocks; call it from anywhere
+        in the hub."""
         kind = payload.get("type")
         if kind not in NOTIFICATION_TYPES:
             raise ValueError(f"unknown notification type {kind!r}")

@@ -28,11 +28,13 @@ from server.stores.base import (
     VersionInfo,
 )
 from server.stores.sqlite_schema import create_schema
+from server.stores.sqlite_threads import SCHEMA as THREADS_SCHEMA
+from server.stores.sqlite_threads import SQLiteThreads, delete_threads
 
 T = TypeVar("T")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteThreads):
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
@@ -60,6 +62,7 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             create_schema(db)
+            db.executescript(THREADS_SCHEMA)
             return db
 
         try:
@@ -182,6 +185,7 @@ class SQLiteStore:
             deleted = db.execute("DELETE FROM docs WHERE doc = ?", (doc,)).rowcount > 0
             deleted |= db.execute("DELETE FROM versions WHERE doc = ?", (doc,)).rowcount > 0
             db.execute("DELETE FROM checkpoints WHERE doc = ?", (doc,))
+            delete_threads(db, doc)
             db.execute("COMMIT")
             return deleted
 

@@ -1,6 +1,7 @@
 // The document schema. Node and mark names are the contract of the stored body (README,
 // crdt/render.py): paragraph, heading(level), bullet_list, ordered_list, list_item, blockquote,
-// code_block(language), horizontal_rule, hard_break; marks strong, em, code, link(href), strike.
+// code_block(language), horizontal_rule, hard_break; marks strong, em, code, link(href), strike,
+// and comment(id), a comment thread's anchor.
 import { Schema } from 'prosemirror-model'
 import { nodes as basicNodes, marks as basicMarks } from 'prosemirror-schema-basic'
 import { addListNodes } from 'prosemirror-schema-list'
@@ -70,11 +71,31 @@ const link = {
   }
 }
 
+// A comment thread's anchor, placed only by the server (POST /api/docs/{doc}/comments). It must
+// be in the schema: y-prosemirror deletes text whose marks the schema does not know. Threads
+// may overlap (it excludes nothing, so y-prosemirror stores it as `comment--<hash>`), typing
+// at its edge does not extend it, and no parse rule: pasted text never brings one along.
+const comment = {
+  attrs: { id: { validate: 'string' } },
+  excludes: '',
+  inclusive: false,
+  toDOM (mark) {
+    return ['span', { class: 'tandem-comment', 'data-comment': mark.attrs.id }, 0]
+  }
+}
+
 export const schema = new Schema({
   nodes: addListNodes(
     new Schema({ nodes: { ...blockNodes, code_block: codeBlock } }).spec.nodes,
     'paragraph block*',
     'block'
   ),
-  marks: { link, em: basicMarks.em, strong: basicMarks.strong, code: basicMarks.code, strike }
+  marks: {
+    link,
+    em: basicMarks.em,
+    strong: basicMarks.strong,
+    code: basicMarks.code,
+    strike,
+    comment
+  }
 })

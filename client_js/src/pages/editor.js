@@ -1,7 +1,7 @@
 // /d/{doc}: the full editor page.
 import { ActivityFeed } from '../lib/activity.js'
 import { TandemClient } from '../lib/client.js'
-import { colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { canEditWith, colorFor, rememberedUser, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
 import { createTitleField, tabTitle } from '../ui/doctitle.js'
@@ -19,8 +19,8 @@ const token = pageToken()
 const fromToken = tokenUser(token)
 // Without a token a hub with auth gives nothing: the page says how to get in, takes no typing.
 const needsToken = data.auth === 'true' && !token
-// A read token gets the document without a toolbar (the server refuses its edits anyway).
-const readonly = needsToken || tokenClaims(token)?.role === 'read'
+// A read or comment token gets the document without a toolbar (the server refuses its edits).
+const readonly = needsToken || !canEditWith(token)
 
 const client = new TandemClient({
   doc,

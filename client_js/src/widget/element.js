@@ -14,7 +14,7 @@
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
-import { cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { canEditWith, cleanName, colorFor, guestUser, rememberedUser, tokenUser } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { createEditor } from '../editor/editor.js'
 import { h } from '../ui/dom.js'
@@ -80,7 +80,7 @@ export class TandemEditorElement extends HTMLElement {
       return
     }
     // A read token makes a viewer too (the server would refuse its edits anyway).
-    const readonly = this.hasAttribute('readonly') || tokenClaims(this.getAttribute('token'))?.role === 'read'
+    const readonly = this.hasAttribute('readonly') || !canEditWith(this.getAttribute('token'))
     const client = new TandemClient({
       server: this.getAttribute('server') || '',
       doc,
@@ -114,7 +114,7 @@ export class TandemEditorElement extends HTMLElement {
     client.on('token', (fresh) => {
       // A role change (revoked, then getToken() gave a token with the new role): start again as
       // a viewer or an editor, as that token says.
-      const viewer = this.hasAttribute('readonly') || tokenClaims(fresh)?.role === 'read'
+      const viewer = this.hasAttribute('readonly') || !canEditWith(fresh)
       if (this.client === client && viewer !== readonly) this.setAttribute('token', fresh)
     })
     client.on('presence', (people) => {

@@ -11,6 +11,7 @@ import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
 import { cursorBuilder, selectionBuilder } from './cursors.js'
 import { schema } from './schema.js'
 import { createToolbar } from './toolbar.js'
+import { createUndoManager } from './undo.js'
 
 /**
  * @param {object} opts
@@ -46,9 +47,10 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
     ySyncPlugin(client.fragment),
     yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder })
   ]
+  const undo = readonly ? null : createUndoManager(client.fragment)
   if (!readonly) {
     // Undo and redo touch only this user's own changes (the undo manager tracks local origins).
-    plugins.push(yUndoPlugin(), markdownRules(), ...editingKeymaps({ openLink }), dropCursor(), gapCursor())
+    plugins.push(yUndoPlugin({ undoManager: undo.manager }), markdownRules(), ...editingKeymaps({ openLink }), dropCursor(), gapCursor())
   }
 
   view = new EditorView(mount, {
@@ -99,6 +101,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
     focus: () => view.focus(),
     destroy () {
       offState()
+      undo?.detach()
       toolbar?.el.remove()
       view.destroy()
     }

@@ -48,7 +48,8 @@ const ICONS = {
   bell: 'M6 16.5V11a6 6 0 0 1 12 0v5.5l1.5 1.5h-15z M10 20.5a2.2 2.2 0 0 0 4 0',
   bookmark: 'M7 4h10v16l-5-3.5L7 20z',
   pencil: 'M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16z M13.5 6.5l4 4',
-  close: 'M6.5 6.5l11 11 M17.5 6.5l-11 11'
+  close: 'M6.5 6.5l11 11 M17.5 6.5l-11 11',
+  keyboard: 'M3 6.5h18v11H3z M6.5 10h.01 M10 10h.01 M13.5 10h.01 M17 10h.01 M8 14h8'
 }
 
 export function icon (name) {

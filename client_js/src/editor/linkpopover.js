@@ -151,8 +151,8 @@ class LinkPopover {
     }
     const box = host.getBoundingClientRect()
     const left = coords.left - box.left + host.scrollLeft
-    const room = host.clientWidth - el.offsetWidth - 4
-    el.style.setProperty('left', `${Math.max(0, Math.min(left, room))}px`)
+    const room = host.clientWidth - el.offsetWidth - 4 // within the document's box, 4 px apart
+    el.style.setProperty('left', `${Math.max(4, Math.min(left, room))}px`)
     el.style.setProperty('top', `${coords.bottom - box.top + host.scrollTop + 6}px`)
   }
 

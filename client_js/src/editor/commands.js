@@ -157,7 +157,7 @@ export function keyBindings ({ openLink, openHelp, leave } = {}) {
     { group: 'Text', label: 'Strikethrough', keys: ['Shift-Mod-s', 'Shift-Mod-x'], run: toggleMark(marks.strike) },
     { group: 'Text', label: 'Inline code', keys: ['Mod-e', 'Mod-`'], run: toggleMark(marks.code) },
     { group: 'Text', label: 'Add or edit a link', keys: ['Mod-k'], run: call(openLink) },
-    { group: 'Text', label: 'Line break', keys: ['Shift-Enter', 'Mod-Enter'], run: hardBreak },
+    { group: 'Text', label: 'Line break (in a code block: leave it)', keys: ['Shift-Enter', 'Mod-Enter'], run: hardBreak },
     { group: 'Blocks', label: 'Text', keys: ['Mod-Alt-0', 'Shift-Ctrl-0'], run: setBlock('paragraph') },
     ...headings,
     { group: 'Blocks', label: 'Code block', keys: ['Mod-Alt-c', 'Shift-Ctrl-\\'], run: setBlock('code_block') },

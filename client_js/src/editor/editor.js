@@ -63,7 +63,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
   const plugins = [
     ySyncPlugin(client.fragment),
     yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder }),
-    linkPopover({ readonly, editLink: openLink })
+    linkPopover({ readonly: () => locked, editLink: openLink })
   ]
   const undo = readonly ? null : createUndoManager(client.fragment)
   if (!readonly) {

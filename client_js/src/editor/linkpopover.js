@@ -10,7 +10,8 @@ import { safeHref } from './schema.js'
 
 /**
  * @param {object} opts
- * @param {boolean} opts.readonly
+ * @param {() => boolean} opts.readonly true while the document takes no edits (a viewer, or
+ *   an editor whose access ended)
  * @param {() => void} opts.editLink opens the link dialog for the link under the caret
  */
 export function linkPopover ({ readonly, editLink }) {
@@ -27,7 +28,7 @@ export function linkPopover ({ readonly, editLink }) {
           if (!a || !view.dom.contains(a)) return false
           event.preventDefault() // the document is for editing: its links open from the popover
           const popover = popovers.get(view)
-          if (readonly) popover?.showFor(a)
+          if (readonly()) popover?.showFor(a)
           else popover?.reopen() // the caret may not have moved (a second click)
           return false
         },
@@ -58,9 +59,15 @@ class LinkPopover {
     this.address = h('a', { class: 'tandem-link-address', target: '_blank', rel: 'noopener noreferrer' })
     const edit = h('button', { type: 'button', class: 'tandem-button is-quiet', dataset: { action: 'edit' } }, 'Edit')
     const remove = h('button', { type: 'button', class: 'tandem-button is-quiet', dataset: { action: 'remove' } }, 'Remove')
+    this.actions = [edit, remove]
     this.el = h('div', { class: 'tandem-link-popover', role: 'group', 'aria-label': 'Link', hidden: true },
-      this.address, readonly ? null : edit, readonly ? null : remove)
-    this.address.addEventListener('click', () => this.hide())
+      this.address, edit, remove)
+    this.address.addEventListener('click', () => { // the browser opens the new tab
+      const opener = this.opener
+      this.hide()
+      if (this.readonly()) opener?.focus()
+      else view.focus()
+    })
     edit.addEventListener('click', () => {
       this.hide()
       editLink()
@@ -89,7 +96,7 @@ class LinkPopover {
 
   /** The link under the caret, when there is one. */
   caretLink (state) {
-    if (this.readonly) return null
+    if (this.readonly()) return null
     const range = linkAt(state)
     const { empty, from } = state.selection
     // Inside the linked text, not at its edges (typing on after a link is not about the link).
@@ -102,7 +109,7 @@ class LinkPopover {
   }
 
   update (view) {
-    if (this.readonly) {
+    if (this.readonly()) {
       if (!this.el.hidden) this.place() // remote changes move the text
       return
     }
@@ -137,6 +144,7 @@ class LinkPopover {
     this.address.textContent = range.href
     this.address.title = `Open ${range.href} in a new tab`
     this.address.setAttribute('aria-label', `Open ${range.href} in a new tab`)
+    for (const button of this.actions) button.hidden = this.readonly()
     this.el.hidden = false
     this.place()
   }
@@ -168,7 +176,7 @@ class LinkPopover {
     const opener = this.opener
     this.hide()
     this.opener = null
-    if (this.readonly) opener?.focus()
+    if (this.readonly()) opener?.focus()
     else this.view.focus()
     return true
   }
@@ -186,11 +194,11 @@ class LinkPopover {
       return
     }
     if (event.key !== 'Tab') return
-    const controls = [...this.el.querySelectorAll('a, button')]
+    const controls = [...this.el.querySelectorAll('a, button:not([hidden])')]
     const last = controls[controls.length - 1]
     if (event.shiftKey && event.target === controls[0]) {
       event.preventDefault()
-      if (this.readonly) this.dismiss()
+      if (this.readonly()) this.dismiss()
       else this.view.focus()
     } else if (!event.shiftKey && event.target === last) {
       if (moveFocus(this.el, 1)) event.preventDefault()

@@ -155,6 +155,10 @@ async def test_a_document_deleted_while_open_says_so_and_turns_read_only(
     await page.wait_for_selector(".tandem-status[data-state=connected]")
     await page.click(DOC)
     await page.keyboard.type("Soon gone.")
+    await page.keyboard.press("Control+k")
+    await page.fill("dialog input[name=href]", "https://example.org/gone")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(f"{DOC} a")
     await page.wait_for_selector(".tandem-status[data-unsynced=false]")
     admin = {"Authorization": f"Bearer {token('root', 'Root', 'admin')}"}
     async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
@@ -167,6 +171,12 @@ async def test_a_document_deleted_while_open_says_so_and_turns_read_only(
     await expect(page.locator(".tandem-toolbar")).to_be_hidden()
     await page.keyboard.type(" More.")
     assert "More." not in await page.inner_text(DOC)
+    # Its links only open now: no Edit, no Remove.
+    await page.click(f"{DOC} a")
+    popover = page.locator(".tandem-link-popover:not([hidden])")
+    await popover.wait_for()
+    assert await popover.locator("button:visible").count() == 0
+    await page.keyboard.press("Escape")
     await screenshot(page, "roles-deleted")
 
 

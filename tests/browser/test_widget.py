@@ -175,3 +175,28 @@ async def test_widget_colours_a_named_user_as_the_server_does(
     )
     colours = await page.eval_on_selector_all(WIDGET, "els => els.map(el => el.client.user.color)")
     assert colours == [color_for(name) for name in names]
+
+
+async def test_tab_leaves_the_widget_for_the_host_pages_next_control(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    (root / "tab.html").write_text(
+        host_page(
+            server.url,
+            f'<tandem-editor server="{server.url}" doc="tabbing"></tandem-editor>'
+            '<button id="after" type="button">Next on the page</button>',
+        )
+    )
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/tab.html")
+    await visitor.wait_for_selector(f"{WIDGET} .tandem-status[data-state=connected]")
+    await visitor.click(widget_doc())
+    await visitor.keyboard.type("Typed")
+    await visitor.keyboard.press("Tab")
+    assert await visitor.evaluate("document.activeElement.id") == "after"
+    await visitor.click(widget_doc())
+    await visitor.keyboard.press("Shift+Tab")  # the widget's toolbar, before its document
+    inner = "document.querySelector('tandem-editor').shadowRoot.activeElement?.className"
+    assert await visitor.evaluate(inner) == "tandem-block-select"
+    assert await visitor.inner_text(widget_doc()) == "Typed"

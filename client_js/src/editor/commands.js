@@ -1,10 +1,10 @@
 // Editing commands, keyboard shortcuts and markdown-style input rules.
 import {
-  baseKeymap, chainCommands, exitCode, joinDown, joinUp, lift, selectParentNode, setBlockType,
-  toggleMark, wrapIn
+  baseKeymap, chainCommands, exitCode, joinDown, joinUp, lift, selectAll, setBlockType, toggleMark, wrapIn
 } from 'prosemirror-commands'
 import { inputRules, textblockTypeInputRule, wrappingInputRule } from 'prosemirror-inputrules'
 import { keymap } from 'prosemirror-keymap'
+import { TextSelection } from 'prosemirror-state'
 import { liftListItem, sinkListItem, splitListItem, wrapInList } from 'prosemirror-schema-list'
 import { redo, undo } from 'y-prosemirror'
 import { schema } from './schema.js'
@@ -19,7 +19,8 @@ export function shortcutLabel (key) {
   const names = mac
     ? { Mod: '⌘', Shift: '⇧', Alt: '⌥', Ctrl: '⌃' }
     : { Mod: 'Ctrl', Shift: 'Shift', Alt: 'Alt', Ctrl: 'Ctrl' }
-  const keys = [...parts.map((p) => names[p] || p), last.length === 1 ? last.toUpperCase() : last]
+  const named = { ArrowUp: '↑', ArrowDown: '↓', ArrowLeft: '←', ArrowRight: '→' }
+  const keys = [...parts.map((p) => names[p] || p), named[last] || (last.length === 1 ? last.toUpperCase() : last)]
   return keys.join(mac ? '' : '+')
 }
 
@@ -92,14 +93,21 @@ export function linkAt (state) {
   return range
 }
 
-/** Set (href) or remove (null) the link on a range. */
+/**
+ * Set (href) or remove (null) the link on a range. On an empty range the address itself goes in
+ * as the linked text, a space before it when it would otherwise stick to the previous word.
+ */
 export function setLink (range, href) {
   return (state, dispatch) => {
     const { from, to } = range
     let tr = state.tr.removeMark(from, to, marks.link)
     if (href) {
       if (from === to) {
-        tr = tr.insert(from, schema.text(href, [marks.link.create({ href })]))
+        const $at = state.doc.resolve(from)
+        const before = $at.parentOffset > 0 ? state.doc.textBetween(from - 1, from, '\n', '\n') : ' '
+        const gap = /\s/.test(before) ? '' : ' '
+        const linked = schema.text(href, [marks.link.create({ href })])
+        tr = tr.insert(from, gap ? [schema.text(gap, $at.marks()), linked] : linked)
       } else {
         tr = tr.addMark(from, to, marks.link.create({ href }))
       }
@@ -109,52 +117,80 @@ export function setLink (range, href) {
   }
 }
 
-/** The editing keymap. `openLink` is called for Mod-k (the UI asks for the URL). */
-export function editingKeymaps ({ openLink }) {
+/** In a code block whose last line is empty, with the caret there: leave it for a new paragraph. */
+export function exitCodeBlockAtEnd (state, dispatch) {
+  const { $head, empty } = state.selection
+  const block = $head.parent
+  if (!empty || block.type !== nodes.code_block || $head.parentOffset !== block.content.size) return false
+  if (!block.textContent.endsWith('\n')) return false
+  if (dispatch) {
+    const after = $head.after()
+    const tr = state.tr.delete($head.pos - 1, $head.pos) // the empty line
+    const at = tr.mapping.map(after)
+    tr.insert(at, nodes.paragraph.create())
+    dispatch(tr.setSelection(TextSelection.create(tr.doc, at + 1)).scrollIntoView())
+  }
+  return true
+}
+
+/**
+ * Every key binding of the editor, grouped and named for the shortcut help. `actions` are the
+ * editor's own: openLink (Mod-k), openHelp (Mod-/), leave(dir) (Tab and Shift-Tab out of the
+ * document); the help dialog reads the same table with no actions.
+ */
+export function keyBindings ({ openLink, openHelp, leave } = {}) {
   const hardBreak = chainCommands(exitCode, (state, dispatch) => {
     if (dispatch) dispatch(state.tr.replaceSelectionWith(nodes.hard_break.create()).scrollIntoView())
     return true
   })
-  const keys = {
-    'Mod-z': undo,
-    'Shift-Mod-z': redo,
-    'Mod-b': toggleMark(marks.strong),
-    'Mod-i': toggleMark(marks.em),
-    'Mod-e': toggleMark(marks.code),
-    'Mod-`': toggleMark(marks.code),
-    'Shift-Mod-s': toggleMark(marks.strike),
-    'Shift-Mod-x': toggleMark(marks.strike),
-    'Mod-k': () => {
-      openLink()
-      return true
-    },
-    'Alt-ArrowUp': joinUp,
-    'Alt-ArrowDown': joinDown,
-    'Escape': selectParentNode,
-    'Mod-Enter': hardBreak,
-    'Shift-Enter': hardBreak,
-    'Enter': splitListItem(nodes.list_item),
-    'Mod-[': liftListItem(nodes.list_item),
-    'Mod-]': sinkListItem(nodes.list_item),
-    'Tab': sinkListItem(nodes.list_item),
-    'Shift-Tab': liftListItem(nodes.list_item),
-    'Shift-Ctrl-7': toggleList(nodes.ordered_list),
-    'Shift-Ctrl-8': toggleList(nodes.bullet_list),
-    'Shift-Ctrl-9': toggleList(nodes.ordered_list),
-    'Ctrl->': toggleBlockquote,
-    'Shift-Ctrl-0': setBlock('paragraph'),
-    'Mod-Alt-0': setBlock('paragraph'),
-    'Shift-Ctrl-\\': setBlock('code_block'),
-    'Mod-Alt-c': setBlock('code_block'),
-    'Mod-_': insertRule
+  const call = (fn, ...args) => () => {
+    if (fn) fn(...args)
+    return !!fn
   }
-  for (const level of [1, 2, 3]) {
-    keys[`Shift-Ctrl-${level}`] = setBlock('h' + level)
-    keys[`Mod-Alt-${level}`] = setBlock('h' + level)
-  }
-  if (!mac) keys['Mod-y'] = redo
+  const leaving = (dir) => (state, dispatch, view) => (leave ? leave(dir, view) : false)
+  const headings = [1, 2, 3].map((level) => ({
+    group: 'Blocks', label: `Heading ${level}`, keys: [`Mod-Alt-${level}`, `Shift-Ctrl-${level}`], run: setBlock('h' + level)
+  }))
+  return [
+    { group: 'Text', label: 'Bold', keys: ['Mod-b'], run: toggleMark(marks.strong) },
+    { group: 'Text', label: 'Italic', keys: ['Mod-i'], run: toggleMark(marks.em) },
+    { group: 'Text', label: 'Strikethrough', keys: ['Shift-Mod-s', 'Shift-Mod-x'], run: toggleMark(marks.strike) },
+    { group: 'Text', label: 'Inline code', keys: ['Mod-e', 'Mod-`'], run: toggleMark(marks.code) },
+    { group: 'Text', label: 'Add or edit a link', keys: ['Mod-k'], run: call(openLink) },
+    { group: 'Text', label: 'Line break (in a code block: leave it)', keys: ['Shift-Enter', 'Mod-Enter'], run: hardBreak },
+    { group: 'Blocks', label: 'Text', keys: ['Mod-Alt-0', 'Shift-Ctrl-0'], run: setBlock('paragraph') },
+    ...headings,
+    { group: 'Blocks', label: 'Code block', keys: ['Mod-Alt-c', 'Shift-Ctrl-\\'], run: setBlock('code_block') },
+    { group: 'Blocks', label: 'Leave a code block (on its empty last line)', keys: ['Enter'], run: chainCommands(exitCodeBlockAtEnd, splitListItem(nodes.list_item)) },
+    { group: 'Lists', label: 'Bulleted list', keys: ['Shift-Ctrl-8'], run: toggleList(nodes.bullet_list) },
+    { group: 'Lists', label: 'Numbered list', keys: ['Shift-Ctrl-9', 'Shift-Ctrl-7'], run: toggleList(nodes.ordered_list) },
+    { group: 'Lists', label: 'Indent a list item, else the next control', keys: ['Tab'], run: chainCommands(sinkListItem(nodes.list_item), leaving(1)) },
+    { group: 'Lists', label: 'Outdent a list item, else the previous control', keys: ['Shift-Tab'], run: chainCommands(liftListItem(nodes.list_item), leaving(-1)) },
+    { group: 'Lists', label: 'Indent a list item', keys: ['Mod-]'], run: sinkListItem(nodes.list_item) },
+    { group: 'Lists', label: 'Outdent a list item', keys: ['Mod-['], run: liftListItem(nodes.list_item) },
+    { group: 'Blocks', label: 'Quote', keys: ['Ctrl->'], run: toggleBlockquote },
+    { group: 'Blocks', label: 'Divider', keys: ['Mod-_'], run: insertRule },
+    { group: 'Blocks', label: 'Join with the block above', keys: ['Alt-ArrowUp'], run: joinUp },
+    { group: 'Blocks', label: 'Join with the block below', keys: ['Alt-ArrowDown'], run: joinDown },
+    { group: 'Editing', label: 'Undo', keys: ['Mod-z'], run: undo },
+    { group: 'Editing', label: 'Redo', keys: mac ? ['Shift-Mod-z'] : ['Shift-Mod-z', 'Mod-y'], run: redo },
+    { group: 'Editing', label: 'Select all', keys: ['Mod-a'], run: selectAll },
+    { group: 'Editing', label: 'Keyboard shortcuts', keys: ['Mod-/'], run: call(openHelp) }
+  ]
+}
+
+/** The editing keymaps: keyBindings (first) and ProseMirror's base keys (Enter, Backspace…). */
+export function editingKeymaps (actions) {
+  const keys = {}
+  for (const { keys: names, run } of keyBindings(actions)) for (const name of names) keys[name] = run
   return [keymap(keys), keymap(baseKeymap)]
 }
+
+/** The markdown shortcuts markdownRules() understands, for the help. */
+export const MARKDOWN_SHORTCUTS = [
+  ['# ', 'Heading 1'], ['## ', 'Heading 2'], ['### ', 'Heading 3'], ['> ', 'Quote'],
+  ['- ', 'Bulleted list'], ['1. ', 'Numbered list'], ['```', 'Code block']
+]
 
 /** Markdown-style shortcuts: "# ", "> ", "- ", "1. ", "```". */
 export function markdownRules () {

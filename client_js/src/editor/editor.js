@@ -5,12 +5,16 @@ import { gapCursor } from 'prosemirror-gapcursor'
 import { EditorState } from 'prosemirror-state'
 import { EditorView } from 'prosemirror-view'
 import { yCursorPlugin, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prosemirror'
+import { moveFocus } from '../ui/focus.js'
 import { askForLink } from '../ui/linkdialog.js'
+import { showShortcuts } from '../ui/shortcutsdialog.js'
 import { accessEnded } from '../ui/status.js'
 import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
 import { cursorBuilder, selectionBuilder } from './cursors.js'
+import { linkPopover } from './linkpopover.js'
 import { schema } from './schema.js'
 import { createToolbar } from './toolbar.js'
+import { createUndoManager } from './undo.js'
 
 /**
  * @param {object} opts
@@ -42,13 +46,29 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
     })
   }
 
+  // The dialogs give the focus back to what had it: the editor (its own selection, see above)
+  // or the toolbar's button.
+  function openHelp () {
+    if (!view) return
+    const root = view.dom.getRootNode()
+    const opener = root.activeElement
+    const inEditor = !opener || opener === view.dom || view.dom.contains(opener)
+    if (inEditor) view.dom.blur()
+    showShortcuts(dialogHost || document.body, () => (inEditor ? view.focus() : opener.focus()))
+  }
+
+  // Tab and Shift-Tab outside lists leave the document for the next or previous control.
+  const leave = (dir, editorView) => moveFocus(editorView.dom, dir)
+
   const plugins = [
     ySyncPlugin(client.fragment),
-    yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder })
+    yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder }),
+    linkPopover({ readonly: () => locked, editLink: openLink })
   ]
+  const undo = readonly ? null : createUndoManager(client.fragment)
   if (!readonly) {
     // Undo and redo touch only this user's own changes (the undo manager tracks local origins).
-    plugins.push(yUndoPlugin(), markdownRules(), ...editingKeymaps({ openLink }), dropCursor(), gapCursor())
+    plugins.push(yUndoPlugin({ undoManager: undo.manager }), markdownRules(), ...editingKeymaps({ openLink, openHelp, leave }), dropCursor(), gapCursor())
   }
 
   view = new EditorView(mount, {
@@ -73,7 +93,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
   })
 
   if (!readonly && toolbarMount) {
-    toolbar = createToolbar(view, { openLink })
+    toolbar = createToolbar(view, { openLink, openHelp })
     toolbarMount.append(toolbar.el)
   }
 
@@ -99,6 +119,7 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
     focus: () => view.focus(),
     destroy () {
       offState()
+      undo?.detach()
       toolbar?.el.remove()
       view.destroy()
     }

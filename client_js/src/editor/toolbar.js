@@ -19,7 +19,7 @@ const BLOCKS = [
   ['code_block', 'Code block', 'Mod-Alt-c']
 ]
 
-export function createToolbar (view, { openLink }) {
+export function createToolbar (view, { openLink, openHelp }) {
   const buttons = []
   const button = (name, label, key, run, { active, enabled } = {}) => {
     const title = key ? `${label} (${shortcutLabel(key)})` : label
@@ -64,7 +64,9 @@ export function createToolbar (view, { openLink }) {
     button('rule', 'Divider', 'Mod-_', insertRule),
     h('span', { class: 'tandem-spacer' }),
     button('undo', 'Undo', 'Mod-z', undoCommand, { enabled: (state) => !!undoCommand(state, null) }),
-    button('redo', 'Redo', 'Shift-Mod-z', redoCommand, { enabled: (state) => !!redoCommand(state, null) })
+    button('redo', 'Redo', 'Shift-Mod-z', redoCommand, { enabled: (state) => !!redoCommand(state, null) }),
+    sep(),
+    button('keyboard', 'Keyboard shortcuts', 'Mod-/', () => { openHelp(); return true }, { enabled: () => true })
   )
 
   // Roving focus: Tab enters the toolbar once, arrows move inside it.

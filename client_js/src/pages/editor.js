@@ -37,6 +37,13 @@ const editor = createEditor({
   label: `Document ${doc}`
 })
 
+// "Skip to the document" puts the caret in it (a read-only page: the document's region).
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  if (readonly) return
+  event.preventDefault()
+  editor.focus()
+})
+
 const status = createStatus(client)
 document.getElementById('status').replaceWith(status.el)
 

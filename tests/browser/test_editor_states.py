@@ -62,8 +62,11 @@ async def test_the_own_avatar_is_a_button_that_renames(server: TandemProcess, pa
     await dialog.locator("button[type=submit]").click()
     await expect(ada.locator(SELF)).to_have_attribute("data-name", "Ada Lovelace")
 
-    # By keyboard: Tab from the logo reaches it (the status between is no stop), Enter opens it.
+    # By keyboard: Tab from the logo and the title reaches it (the status between is no stop),
+    # Enter opens it.
     await ada.focus(".topbar .brand")
+    await ada.keyboard.press("Tab")
+    assert await ada.evaluate("() => document.activeElement.matches('.doc-title-input')")
     await ada.keyboard.press("Tab")
     assert await ada.evaluate("() => document.activeElement.closest('.is-self') !== null")
     await ada.keyboard.press("Enter")

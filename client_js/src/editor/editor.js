@@ -8,6 +8,7 @@ import { yCursorPlugin, ySyncPlugin, ySyncPluginKey, yUndoPlugin } from 'y-prose
 import { askForLink } from '../ui/linkdialog.js'
 import { accessEnded } from '../ui/status.js'
 import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
+import { commentsPlugin } from './comments.js'
 import { cursorBuilder, selectionBuilder } from './cursors.js'
 import { schema } from './schema.js'
 import { createToolbar } from './toolbar.js'
@@ -20,8 +21,11 @@ import { createToolbar } from './toolbar.js'
  * @param {HTMLElement} [opts.toolbarMount] where the toolbar goes (none when omitted or readonly)
  * @param {HTMLElement} [opts.dialogHost] where dialogs are attached (default: document.body)
  * @param {string} [opts.label] accessible name of the document
+ * @param {object} [opts.comments] comment threads: `canComment` (the role may comment: a Comment
+ *   button, also for a read-only body), `comment()` starts one on the selection, `onClick(ids)`
+ *   is told of a click in highlighted text (the ids of the threads there, innermost first)
  */
-export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document' }) {
+export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document', comments = null }) {
   let view = null
   let toolbar = null
   // Read-only from the start (a viewer), or from when the session ends for good (no access,
@@ -44,7 +48,8 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
 
   const plugins = [
     ySyncPlugin(client.fragment),
-    yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder })
+    yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder }),
+    commentsPlugin({ fragment: client.fragment, onClick: (ids, event) => comments?.onClick?.(ids, event) })
   ]
   if (!readonly) {
     // Undo and redo touch only this user's own changes (the undo manager tracks local origins).
@@ -69,17 +74,20 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
       const state = this.state.apply(tr)
       this.updateState(state)
       toolbar?.update(state)
+      comments?.onUpdate?.(this, tr)
     }
   })
 
-  if (!readonly && toolbarMount) {
-    toolbar = createToolbar(view, { openLink })
+  const comment = comments?.canComment ? () => comments.comment() : null
+  if (toolbarMount && (!readonly || comment)) {
+    toolbar = createToolbar(view, { openLink, comment, commentOnly: readonly })
     toolbarMount.append(toolbar.el)
   }
 
+  let ended = false
   function lock () {
-    if (locked) return
-    locked = true
+    if (ended) return
+    ended = locked = true
     view.dom.blur()
     view.setProps({ attributes: { ...view.props.attributes, 'aria-readonly': 'true' } })
     if (toolbar) toolbar.el.hidden = true

@@ -1,6 +1,7 @@
 // The document schema. Node and mark names are the contract of the stored body (README,
 // crdt/render.py): paragraph, heading(level), bullet_list, ordered_list, list_item, blockquote,
-// code_block, horizontal_rule, hard_break; marks strong, em, code, link(href), strike.
+// code_block, horizontal_rule, hard_break; marks strong, em, code, link(href), strike, and
+// comment(id): the anchor of a comment thread, which only the server places and removes.
 import { Schema } from 'prosemirror-model'
 import { nodes as basicNodes, marks as basicMarks } from 'prosemirror-schema-basic'
 import { addListNodes } from 'prosemirror-schema-list'
@@ -48,7 +49,20 @@ const link = {
   }
 }
 
+// A comment thread's anchor. Threads may overlap (excludes ''), so y-prosemirror stores it as
+// the text attribute `comment--<hash>`. Typing at its edges does not extend it (not inclusive),
+// and nothing parses it from HTML: pasted or dropped content never creates one (and the editor
+// strips it from its own slices, editor/comments.js). Outermost, so it wraps links and code.
+const comment = {
+  attrs: { id: { validate: 'string' } },
+  excludes: '',
+  inclusive: false,
+  toDOM (mark) {
+    return ['span', { class: 'tandem-comment', 'data-comment': mark.attrs.id }, 0]
+  }
+}
+
 export const schema = new Schema({
   nodes: addListNodes(new Schema({ nodes: blockNodes }).spec.nodes, 'paragraph block*', 'block'),
-  marks: { link, em: basicMarks.em, strong: basicMarks.strong, code: basicMarks.code, strike }
+  marks: { comment, link, em: basicMarks.em, strong: basicMarks.strong, code: basicMarks.code, strike }
 })

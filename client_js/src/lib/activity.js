@@ -1,5 +1,6 @@
 // What the server's notifications mean to the person on this page: entries for an activity list
-// ("Ana joined", "Version 4 saved by Ana", "Ben restored version 12", "Edited by Ana and Ben")
+// ("Ana joined", "Version 4 saved by Ana", "Ben restored version 12", "Edited by Ana and Ben",
+// "Ana commented", "Ben replied to a comment")
 // and whether each deserves a toast. No DOM here; src/ui/activity.js shows the entries.
 //
 //   const feed = new ActivityFeed({ self: () => ({ id: tokenUserId, name: client.user?.name }) })
@@ -13,6 +14,17 @@ const EDIT_WINDOW_MS = 5 * 60 * 1000
 // The name the server gives an anonymous connection that has not said who it is yet.
 const UNNAMED = 'Anonymous'
 const MORE_THAN = 3
+
+const COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened', 'edited', 'deleted'])
+const TOASTED_COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened'])
+const COMMENT_WORDS = {
+  created: ' commented',
+  replied: ' replied to a comment',
+  resolved: ' resolved a comment',
+  reopened: ' reopened a comment',
+  edited: ' edited a comment',
+  deleted: ' deleted a comment'
+}
 
 const listFormat = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' })
 
@@ -46,6 +58,7 @@ export class ActivityFeed extends Emitter {
       case 'version': return this._version(event.version)
       case 'restored': return this._restored(event)
       case 'changed': return this._changed(event)
+      case 'comment': return this._comment(event)
     }
   }
 
@@ -95,6 +108,13 @@ export class ActivityFeed extends Emitter {
     this._add({ kind: 'restored', version, people: [person] }, !person.self)
   }
 
+  _comment ({ event: what, by, name }) {
+    if (!COMMENT_EVENTS.has(what) || typeof by !== 'string') return
+    const person = this._person(by, typeof name === 'string' ? name : null)
+    // Others' new comments, replies and resolutions are toasted; edits and deletions only listed.
+    this._add({ kind: 'comment', event: what, people: [person] }, !person.self && TOASTED_COMMENT_EVENTS.has(what))
+  }
+
   _changed ({ by }) {
     if (!Array.isArray(by)) return
     const others = by.filter((user) => typeof user === 'string').map((user) => this._person(user))
@@ -134,6 +154,7 @@ export function describe (entry) {
     case 'version': return [`Version ${entry.version} saved`, ...(who.length ? [' by ', ...who] : [])]
     case 'restored': return [...who, ` restored version ${entry.version}`]
     case 'edited': return ['Edited by ', ...who]
+    case 'comment': return [...who, COMMENT_WORDS[entry.event]]
     default: return []
   }
 }

@@ -4,6 +4,7 @@ import { TandemClient } from '../lib/client.js'
 import { colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
+import { createComments } from '../ui/comments.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
 import { basePath, keepTokenInLinks, pageData, pageToken, withToken } from '../ui/page.js'
@@ -18,8 +19,11 @@ const token = pageToken()
 const fromToken = tokenUser(token)
 // Without a token a hub with auth gives nothing: the page says how to get in, takes no typing.
 const needsToken = data.auth === 'true' && !token
-// A read token gets the document without a toolbar (the server refuses its edits anyway).
-const readonly = needsToken || tokenClaims(token)?.role === 'read'
+// The token's role (null without one: an open hub, where everyone writes). A read token gets
+// the document without a toolbar (the server refuses its edits anyway); a comment token gets
+// the Comment button alone: it writes comments, never the body.
+const role = token ? tokenClaims(token)?.role || 'write' : null
+const readonly = needsToken || role === 'read' || role === 'comment'
 
 const client = new TandemClient({
   doc,
@@ -28,13 +32,25 @@ const client = new TandemClient({
   token,
   eventsPath: data.events || null
 })
+let comments = null
 const editor = createEditor({
   mount: document.getElementById('editor'),
   toolbarMount: document.getElementById('toolbar'),
   client,
   readonly,
-  label: `Document ${doc}`
+  label: `Document ${doc}`,
+  comments: {
+    canComment: !needsToken && role !== 'read',
+    comment: () => comments?.compose(),
+    onClick: (ids) => comments?.openAt(ids),
+    onUpdate: (view) => comments?.onUpdate(view)
+  }
 })
+// The threads beside the text (below it on narrow screens); without access there are none.
+if (!needsToken) {
+  comments = createComments({ client, view: () => editor.view, role, me: fromToken?.id ?? null, styleRoot: document })
+  document.getElementById('comments').append(comments.el)
+}
 
 const status = createStatus(client)
 document.getElementById('status').replaceWith(status.el)
@@ -130,6 +146,7 @@ if (data.events && !needsToken) { // without access there is no activity to show
 }
 client.on('notification', (event) => {
   feed.handle(event)
+  comments?.handle(event)
   document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
 })
 
@@ -157,4 +174,4 @@ if (needsToken) {
   main().catch((err) => console.error('tandem: could not start the editor', err))
 }
 // Kept for the console and for tests: window.tandem.client is the TandemClient.
-window.tandem = { client, editor, feed, activity }
+window.tandem = { client, editor, feed, activity, comments }

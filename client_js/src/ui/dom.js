@@ -48,7 +48,8 @@ const ICONS = {
   bell: 'M6 16.5V11a6 6 0 0 1 12 0v5.5l1.5 1.5h-15z M10 20.5a2.2 2.2 0 0 0 4 0',
   bookmark: 'M7 4h10v16l-5-3.5L7 20z',
   pencil: 'M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16z M13.5 6.5l4 4',
-  close: 'M6.5 6.5l11 11 M17.5 6.5l-11 11'
+  close: 'M6.5 6.5l11 11 M17.5 6.5l-11 11',
+  comment: 'M5 5h14a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1h-8l-4 3.5V16H5a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z M8 9.5h8 M8 12.5h5'
 }
 
 export function icon (name) {

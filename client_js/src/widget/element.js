@@ -9,14 +9,17 @@
 //   name      display name when there is no token (default: a remembered guest name)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
-// instead of write, or back) rebuilds the editor for it. `client` is the TandemClient (state,
+// instead of write, or back) rebuilds the editor for it. The Comments panel sits beside the
+// document (below it when the widget is narrow). `client` is the TandemClient (state,
 // presence, the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
+import { EventStream } from '../lib/events.js'
 import { cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { createEditor } from '../editor/editor.js'
+import { createComments } from '../ui/comments.js'
 import { h } from '../ui/dom.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
@@ -45,6 +48,8 @@ export class TandemEditorElement extends HTMLElement {
     this.getToken = null
     this.client = null
     this._editor = null
+    this._comments = null
+    this._events = null
     this._restart = 0
   }
 
@@ -79,8 +84,12 @@ export class TandemEditorElement extends HTMLElement {
         doc ? `“${doc}” is not a valid document id.` : 'Set the doc attribute to a document id.'))
       return
     }
-    // A read token makes a viewer too (the server would refuse its edits anyway).
-    const readonly = this.hasAttribute('readonly') || tokenClaims(this.getAttribute('token'))?.role === 'read'
+    // A read token makes a viewer too (the server would refuse its edits anyway); a comment
+    // token may comment but not edit. `readonly` shows the threads without any control.
+    const viewer = this.hasAttribute('readonly')
+    const token = this.getAttribute('token')
+    const role = token ? tokenClaims(token)?.role || 'write' : null
+    const readonly = viewer || role === 'read' || role === 'comment'
     const client = new TandemClient({
       server: this.getAttribute('server') || '',
       doc,
@@ -91,15 +100,56 @@ export class TandemEditorElement extends HTMLElement {
     this.client = client
 
     const toolbarMount = h('div', { class: 'tandem-widget-toolbar' })
-    const mount = h('div', { class: 'tandem-widget-body' })
+    const mount = h('div', { class: 'tandem-widget-doc' })
+    const side = h('div', { class: 'tandem-widget-comments' })
     const status = createStatus(client)
     const presence = createPresence()
+    const canComment = !viewer && role !== 'read'
     const frame = h('div', { class: 'tandem-widget' + (readonly ? ' is-readonly' : ''), part: 'frame' },
-      readonly ? null : toolbarMount,
-      mount,
+      readonly && !canComment ? null : toolbarMount,
+      h('div', { class: 'tandem-widget-body' }, mount, side),
       h('div', { class: 'tandem-widget-footer' }, status.el, presence.el))
     root.replaceChildren(frame)
-    this._editor = createEditor({ mount, client, readonly, toolbarMount, dialogHost: frame, label: `Document ${doc}` })
+    let comments = null
+    this._editor = createEditor({
+      mount,
+      client,
+      readonly,
+      toolbarMount,
+      dialogHost: frame,
+      label: `Document ${doc}`,
+      comments: {
+        canComment,
+        comment: () => comments?.compose(),
+        onClick: (ids) => comments?.openAt(ids),
+        onUpdate: (view) => comments?.onUpdate(view)
+      }
+    })
+    const editor = this._editor
+    comments = createComments({
+      client,
+      view: () => editor.view,
+      role,
+      me: tokenClaims(token)?.sub ?? null,
+      viewer,
+      styleRoot: root
+    })
+    side.append(comments.el)
+    this._comments = comments
+    // Comment notifications, once the hub has let this page in (the same rules as the document's).
+    client.on('state', (state) => {
+      if (state !== 'connected' || this._events || this.client !== client) return
+      this._events = new EventStream({
+        server: client.server,
+        path: '/events',
+        docs: [doc],
+        token: client.token,
+        onEvent: (event) => comments.handle(event),
+        onOpen: () => comments.refresh()
+      })
+      this._events.start()
+    })
+    client.on('token', (fresh) => this._events?.setToken(fresh))
 
     const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
     client.on('state', announce)
@@ -114,8 +164,10 @@ export class TandemEditorElement extends HTMLElement {
     client.on('token', (fresh) => {
       // A role change (revoked, then getToken() gave a token with the new role): start again as
       // a viewer or an editor, as that token says.
-      const viewer = this.hasAttribute('readonly') || tokenClaims(fresh)?.role === 'read'
-      if (this.client === client && viewer !== readonly) this.setAttribute('token', fresh)
+      const role = tokenClaims(fresh)?.role || 'write'
+      const viewer = this.hasAttribute('readonly') || role === 'read' || role === 'comment'
+      const commenter = !this.hasAttribute('readonly') && role !== 'read'
+      if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
     })
     client.on('presence', (people) => {
       presence.render(people)
@@ -127,6 +179,10 @@ export class TandemEditorElement extends HTMLElement {
   }
 
   _stop () {
+    this._events?.close()
+    this._events = null
+    this._comments?.destroy()
+    this._comments = null
     this._editor?.destroy()
     this.client?.destroy()
     this._editor = null

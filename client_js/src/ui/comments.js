@@ -349,7 +349,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     if (!composer.hidden && pending) items.push({ el: composer, pos: pending.pos, id: null })
     items.sort((a, b) => a.pos - b.pos || (a.id === null ? -1 : 0))
     // The document order is also the order for keyboard and screen reader users.
-    for (const item of [...items.map((i) => i.el), ...loose]) list.append(item)
+    reorder(list, [...items.map((i) => i.el), ...loose])
     const aligned = getComputedStyle(el).getPropertyValue('--tandem-comments-layout').trim() === 'aligned'
     el.dataset.layout = aligned ? 'aligned' : 'stacked'
     if (!aligned) {
@@ -487,6 +487,25 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       styleRoot.adoptedStyleSheets = styleRoot.adoptedStyleSheets.filter((s) => s !== sheet)
       el.remove()
     }
+  }
+}
+
+/** Put `wanted` in this order inside `parent`, never moving the element that has the focus
+ * (moving it would lose the focus, and with it what is being typed). */
+function reorder (parent, wanted) {
+  const now = [...parent.children].filter((c) => wanted.includes(c))
+  if (now.length === wanted.length && now.every((c, i) => c === wanted[i])) return
+  const pivot = wanted.find((c) => c.matches(':focus-within'))
+  if (!pivot) {
+    parent.append(...wanted)
+    return
+  }
+  const at = wanted.indexOf(pivot)
+  for (const c of wanted.slice(0, at)) parent.insertBefore(c, pivot)
+  let ref = pivot
+  for (const c of wanted.slice(at + 1)) {
+    ref.after(c)
+    ref = c
   }
 }
 

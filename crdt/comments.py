@@ -214,21 +214,21 @@ def _block_spans(texts: list[_Text], group: list[int], start: int, end: int) -> 
     return spans
 
 
-def _read_position(data: bytes) -> tuple[int, int, int]:
-    """(kind, client, clock) of a relative position: 0 an item, 2 a type (its end or start)."""
+def _read_position(data: bytes) -> tuple[int, int, int, int]:
+    """(kind, client, clock, assoc) of a relative position: kind 0 is before an item (after
+    it when assoc < 0), kind 2 the end of a type (its start when assoc < 0)."""
     decoder = Decoder(data)
     try:
         kind = decoder.read_var_uint()
         if kind not in (0, 2):
             raise AnchorError("the position is not inside the document's text")
         client, clock = decoder.read_var_uint(), decoder.read_var_uint()
-        if not decoder.done:
-            decoder.read_var_int()  # assoc
+        assoc = decoder.read_var_int() if not decoder.done else 0
         if not decoder.done:
             raise AnchorError("the position has trailing bytes")
     except ProtocolError:
         raise AnchorError("the position is not a Yjs relative position") from None
-    return kind, client, clock
+    return kind, client, clock, assoc
 
 
 def _probe(client: int, kind: int, target: tuple[int, int], marker: str) -> bytes:
@@ -256,16 +256,17 @@ def _probe(client: int, kind: int, target: tuple[int, int], marker: str) -> byte
 def _which_texts(live: Document, positions: Sequence[bytes]) -> list[int]:
     """For each position, the index (reading order) of the XmlText it lies in.
 
-    pycrdt 0.14 can turn a relative position into an index but not say in which type, so each
-    is found by a probe: on a scratch copy, a unique string inserted next to the position's
-    item lands in the same XmlText; a position in no text of the body (between blocks, in an
-    item this document never had, in deleted and collected text) finds none."""
+    pycrdt 0.14 can turn a relative position into an index but not say in which type
+    (docs/pycrdt-pitfalls.md#relative-positions-in-xml-text), so each is found by a probe: on
+    a scratch copy, a unique string inserted next to the position's item lands in the same
+    XmlText; a position in no text of the body (between blocks, in an item this document never
+    had, in deleted and collected text) finds none."""
     scratch: Doc[Any] = Doc()
     scratch.apply_update(live.encode())
     taken = set(live.state())
     markers = []
     for data in positions:
-        kind, client, clock = _read_position(data)
+        kind, client, clock, _ = _read_position(data)
         prober = random.getrandbits(31)
         while prober in taken or prober == 0:
             prober = random.getrandbits(31)
@@ -289,20 +290,27 @@ def _which_texts(live: Document, positions: Sequence[bytes]) -> list[int]:
 
 
 def _offset(data: bytes, copy: Doc[Any], plain: str) -> int:
-    """The UTF-8 offset of a relative position in its XmlText, whose text is `plain`."""
+    """The UTF-8 offset (pycrdt's) of a relative position in its XmlText, whose text is `plain`.
+
+    pycrdt gives an item's position in UTF-16 units (Yjs' clocks), and a type's end in UTF-8
+    bytes: docs/pycrdt-pitfalls.md#relative-positions-in-xml-text."""
+    kind, _, _, assoc = _read_position(data)
+    if kind == 2:
+        return 0 if assoc < 0 else len(plain.encode())
     try:
         with copy.transaction() as txn:
-            offset = StickyIndex.decode(data).get_index(txn)
+            units = StickyIndex.decode(data).get_index(txn)
     except _PASS_THROUGH:
         raise
     except BaseException:
         raise AnchorError("the position is not inside the document's text") from None
-    encoded = plain.encode()
-    if not 0 <= offset <= len(encoded) or (
-        offset < len(encoded) and encoded[offset] & 0xC0 == 0x80
-    ):
+    index = 0
+    while units > 0 and index < len(plain):
+        units -= 2 if ord(plain[index]) > 0xFFFF else 1
+        index += 1
+    if units != 0:  # past the end, or inside a character of two UTF-16 units
         raise AnchorError("the position is not inside the document's text")
-    return offset
+    return _byte(plain, index)
 
 
 def _position_spans(
@@ -401,8 +409,3 @@ def quotes(fragment: XmlFragment) -> dict[str, str]:
             last = index
         out[thread] = "".join(joined)
     return out
-
-
-def quotes_of_parts(parts: Sequence[bytes]) -> dict[str, str]:
-    """`quotes` of a document given as parts (crdt.jobs), for the hub's worker."""
-    return quotes(Document.load(None, parts).content)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from crdt.comments import quotes
 from crdt.document import Document
 from crdt.history import diff_documents
 from crdt.html import prosemirror_to_html
@@ -100,3 +101,8 @@ def record_version(previous: bytes | None, diff: bytes) -> tuple[bytes, bytes, i
     document.apply_stored(diff)
     stat = diff_documents(before, to_prosemirror(document.content))
     return document.state_vector(), document.encode(), stat.added, stat.removed
+
+
+def comment_quotes(parts: Parts) -> dict[str, str]:
+    """Per comment thread anchored in the body, the text its mark covers (crdt.comments)."""
+    return quotes(load(parts).content)

@@ -62,3 +62,25 @@ def as_utf8_text(text: str) -> str:
     if is_utf8_text(text):
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+# Format characters that join emoji and scripts are kept in text; the others (bidi overrides,
+# invisible separators) are dropped.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def clean_text(raw: str) -> str:
+    """Plain multi-line text (a comment's body): NFC, newlines as "\\n", tabs kept, other control,
+    format (but the joiners), surrogate, private-use and unassigned characters dropped,
+    surrounding blanks trimmed. Markup is not touched: it is text, shown as such."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "\n\t" or char in _JOINERS:
+            kept.append(char)
+        elif category in {"Zl", "Zp"}:
+            kept.append("\n")
+        elif category not in {"Cc", "Cf", "Cs", "Co", "Cn"}:
+            kept.append(char)
+    return "".join(kept).strip()

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server.cluster import fanout_broker
 from server.cluster import install as install_fanout
 from server.config import Config
+from server.core.comments import Comments
 from server.core.hub import Hub
 from server.core.limits import ConnectionLimiter
 from server.errors import StoreError
@@ -24,7 +25,18 @@ from server.events.service import Events
 from server.events.webhooks import Webhooks
 from server.history.recorder import HistoryRecorder, Publish
 from server.http import errors
-from server.http.routes import api, content, events, health, history, metrics, pages, users, ws
+from server.http.routes import (
+    api,
+    comments,
+    content,
+    events,
+    health,
+    history,
+    metrics,
+    pages,
+    users,
+    ws,
+)
 from server.pubsub.base import Broker
 from server.pubsub.channel import Channel
 from server.security.auth import Authenticator
@@ -96,6 +108,7 @@ def create_app(
         Route("/metrics", metrics.metrics),
         Route("/api/docs", api.list_docs),
         *history.routes,  # before the catch-all below
+        *comments.routes,
         *content.routes,
         Route("/api/docs/{doc:docpath}", api.get_doc),
         Route("/api/docs/{doc:docpath}", api.delete_doc, methods=["DELETE"]),
@@ -114,6 +127,7 @@ def create_app(
     app.state.hub = hub
     app.state.events = notifications
     app.state.history = recorder
+    app.state.comments = Comments(hub, notifications.publish)
     app.state.auth = Authenticator.from_config(config, revocations=revocations)
     app.state.revocations = revocations
     app.state.connection_limiter = ConnectionLimiter(config)

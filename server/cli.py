@@ -232,7 +232,7 @@ def _add_token(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="PATTERN",
         help="document id or glob pattern (team-*, *); repeat for several",
     )
-    p.add_argument("--role", choices=["read", "write", "admin"], default="write")
+    p.add_argument("--role", choices=["read", "comment", "write", "admin"], default="write")
     p.add_argument("--ttl", type=float, default=3600.0, help="seconds of validity (%(default)g)")
     p.add_argument("--auth-secret", dest="auth_secret", help="(default: $TANDEM_AUTH_SECRET)")
 

@@ -9,19 +9,22 @@ from fnmatch import fnmatchcase
 
 class Role(StrEnum):
     READ = "read"
+    COMMENT = "comment"  # as read, and writes comments (never the body)
     WRITE = "write"
     ADMIN = "admin"
 
     @property
     def can_write(self) -> bool:
-        return self is not Role.READ
+        """Whether it may change the document's body."""
+        return self.allows(Role.WRITE)
 
     def allows(self, need: Role) -> bool:
-        """Whether this role includes everything `need` may do (read < write < admin)."""
+        """Whether this role includes everything `need` may do (read < comment < write <
+        admin)."""
         return _RANK[self] >= _RANK[need]
 
 
-_RANK = {Role.READ: 0, Role.WRITE: 1, Role.ADMIN: 2}
+_RANK = {Role.READ: 0, Role.COMMENT: 1, Role.WRITE: 2, Role.ADMIN: 3}
 
 
 @dataclass(frozen=True, slots=True)

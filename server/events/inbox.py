@@ -4,7 +4,8 @@
     {"op": "leave", "from": instance, "doc", "key"}              it left
     {"op": "snapshot", "from": instance, "records": [...]}       heartbeat: all of an instance
     {"op": "hello", "from": instance}                            a new instance asks for those
-    {"op": "notify", "from": instance, "event": {...}}           changed / version / restored
+    {"op": "notify", "from": instance, "event": {...}}           a notification: changed,
+                                                                 version, restored, comment
 
 Presence messages update the table (and subscribers hear who joined and left); notifications go
 to the subscribers as they are. Instances that stop talking (crashed) expire: their users left.
@@ -24,7 +25,7 @@ from server.events.subscribers import Subscribers
 
 log = logging.getLogger("tandem.events")
 
-NOTIFICATION_TYPES = frozenset({"changed", "version", "restored"})
+NOTIFICATION_TYPES = frozenset({"changed", "version", "restored", "comment"})
 
 
 class Inbox:

@@ -35,7 +35,7 @@ from server.events.subscribers import Subscriber, Subscribers
 from server.events.webhooks import Webhooks
 from server.ops.metrics import Metrics
 
-WEBHOOK_TYPES = frozenset({"changed", "version"})
+WEBHOOK_TYPES = frozenset({"changed", "version", "comment"})
 
 
 class Events(HubListener):

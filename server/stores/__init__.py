@@ -14,14 +14,18 @@ from server.stores.base import (
     TailStats,
     VersionInfo,
 )
+from server.stores.threads import Author, Reply, Thread
 
 __all__ = [
+    "Author",
     "DocInfo",
+    "Reply",
     "Revocation",
     "Store",
     "StoredDoc",
     "StoredVersion",
     "TailStats",
+    "Thread",
     "VersionInfo",
     "open_store",
 ]

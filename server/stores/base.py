@@ -8,6 +8,10 @@ History lives apart from the live state (its own tables or keys), so compaction 
 it: per version, the Yjs update from the previous version, the state vector at the version, and
 its metadata; every so often a full-state checkpoint bounds the cost of rebuilding a version.
 
+Comment threads are per document (server/stores/threads.py), kept until they or the document
+are deleted; a change to one is a function of the thread, applied atomically (so that two
+hubs' replies to one thread both land).
+
 Revocations are per user, not per document: "this user's tokens issued before `before` are
 refused", kept until `until` (when every such token has expired). A later one for the same user
 moves both times forward; an earlier one changes nothing.
@@ -16,9 +20,11 @@ moves both times forward; an earlier one changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from server.stores.threads import Thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +149,7 @@ class Store(Protocol):
     async def info(self, doc: str) -> DocInfo | None: ...
 
     async def delete(self, doc: str) -> bool:
-        """Remove the document: live state and history."""
+        """Remove the document: live state, history and comment threads."""
 
     # -- history ----------------------------------------------------------------------------
 
@@ -174,6 +180,25 @@ class Store(Protocol):
 
     async def checkpoint(self, doc: str, at_most: int) -> tuple[int, bytes] | None:
         """The latest full-state checkpoint at a version <= at_most, as (version, state)."""
+
+    # -- comment threads --------------------------------------------------------------------
+
+    async def add_thread(self, doc: str, thread: Thread) -> None:
+        """Keep a new thread (its id is new: the server makes it)."""
+
+    async def threads(self, doc: str) -> list[Thread]:
+        """The document's threads, oldest first."""
+
+    async def thread(self, doc: str, thread: str) -> Thread | None: ...
+
+    async def change_thread(
+        self, doc: str, thread: str, change: Callable[[Thread], Thread]
+    ) -> Thread | None:
+        """Replace the thread with `change(thread)`, atomically (a concurrent change is not
+        lost: `change` is called again on the newer thread); None when there is no such
+        thread. An exception from `change` leaves the thread as it was."""
+
+    async def delete_thread(self, doc: str, thread: str) -> bool: ...
 
     # -- revocations ------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from server.stores.base import (
@@ -15,6 +15,7 @@ from server.stores.base import (
     TailStats,
     VersionInfo,
 )
+from server.stores.threads import Thread
 
 
 @dataclass
@@ -37,6 +38,7 @@ class MemoryStore:
         self._docs: dict[str, _Record] = {}
         self._history: dict[str, _History] = {}
         self._revocations: dict[str, Revocation] = {}
+        self._threads: dict[str, dict[str, Thread]] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -96,6 +98,7 @@ class MemoryStore:
 
     async def delete(self, doc: str) -> bool:
         had_history = self._history.pop(doc, None) is not None
+        self._threads.pop(doc, None)
         return self._docs.pop(doc, None) is not None or had_history
 
     async def append_version(
@@ -145,6 +148,28 @@ class MemoryStore:
             return None
         found = [v for v in history.checkpoints if v <= at_most]
         return None if not found else (max(found), history.checkpoints[max(found)])
+
+    async def add_thread(self, doc: str, thread: Thread) -> None:
+        self._threads.setdefault(doc, {})[thread.id] = thread
+
+    async def threads(self, doc: str) -> list[Thread]:
+        kept = self._threads.get(doc, {}).values()
+        return sorted(kept, key=lambda t: (t.created, t.id))
+
+    async def thread(self, doc: str, thread: str) -> Thread | None:
+        return self._threads.get(doc, {}).get(thread)
+
+    async def change_thread(
+        self, doc: str, thread: str, change: Callable[[Thread], Thread]
+    ) -> Thread | None:
+        kept = self._threads.get(doc, {})
+        if thread not in kept:
+            return None
+        changed = kept[thread] = change(kept[thread])
+        return changed
+
+    async def delete_thread(self, doc: str, thread: str) -> bool:
+        return self._threads.get(doc, {}).pop(thread, None) is not None
 
     async def revoke(self, revocation: Revocation) -> Revocation:
         earlier = self._revocations.get(revocation.user)

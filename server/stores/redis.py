@@ -39,6 +39,7 @@ from server.stores.base import (
     VersionInfo,
 )
 from server.stores.redis_scripts import SCRIPTS, doc_keys, history_keys
+from server.stores.redis_threads import COMPARE_AND_SET, RedisThreads, threads_key
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ def _revocation(user: bytes | str, value: bytes | str) -> Revocation:
     return Revocation(name, float(before), float(keep))
 
 
-class RedisStore:
+class RedisStore(RedisThreads):
     def __init__(self, url: str) -> None:
         self.url = url
         self._client: RedisClient | None = None
@@ -80,7 +81,8 @@ class RedisStore:
         except (RedisError, OSError) as exc:
             raise StoreError(f"cannot reach Redis at {safe_url(self.url)}: {exc}") from exc
         self._client = client
-        self._scripts = {name: client.register_script(body) for name, body in SCRIPTS.items()}
+        scripts = {**SCRIPTS, "change_thread": COMPARE_AND_SET}
+        self._scripts = {name: client.register_script(body) for name, body in scripts.items()}
         return client
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
@@ -175,7 +177,8 @@ class RedisStore:
     async def delete(self, doc: str) -> bool:
         """The live state and the history."""
         meta, tail, snapshot = doc_keys(doc)
-        existed = await self._script("delete", [meta, tail, snapshot, *history_keys(doc)])
+        keys = [meta, tail, snapshot, *history_keys(doc), threads_key(doc)]
+        existed = await self._script("delete", keys)
         await self._call("delete", lambda client: client.srem(INDEX_KEY, doc))  # type: ignore[arg-type]
         return bool(existed)
 

@@ -27,6 +27,8 @@ from server.stores.base import (
     TailStats,
     VersionInfo,
 )
+from server.stores.sqlite_threads import SCHEMA as THREADS_SCHEMA
+from server.stores.sqlite_threads import SQLiteThreads, delete_threads
 
 T = TypeVar("T")
 
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS revocations (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteThreads):
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
@@ -98,7 +100,7 @@ class SQLiteStore:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            db.executescript(_SCHEMA + THREADS_SCHEMA)
             return db
 
         try:
@@ -219,6 +221,7 @@ class SQLiteStore:
             deleted = db.execute("DELETE FROM docs WHERE doc = ?", (doc,)).rowcount > 0
             deleted |= db.execute("DELETE FROM versions WHERE doc = ?", (doc,)).rowcount > 0
             db.execute("DELETE FROM checkpoints WHERE doc = ?", (doc,))
+            delete_threads(db, doc)
             db.execute("COMMIT")
             return deleted
 

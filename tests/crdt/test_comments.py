@@ -238,3 +238,14 @@ def _hostile_doc() -> Document:
 
 
 _HOSTILE_DOC = _hostile_doc()
+
+
+def test_positions_count_utf16_units_like_yjs() -> None:
+    # "h😀é wörld": the emoji is two UTF-16 units, é and ö two UTF-8 bytes
+    document, made = _yjs_doc(["h😀é wörld"], [[0, 1, 3], [0, 5, 10], [0, 0, 1]])
+    assert place(document, "a", _positions(made, 0)).quote == "😀"
+    assert place(document, "b", _positions(made, 1)).quote == "wörld"
+    assert place(document, "c", _positions(made, 2)).quote == "h"
+    _, inside = _yjs_doc(["h😀é wörld"], [[0, 2, 4]])  # from the emoji's second half
+    with pytest.raises(AnchorError, match="not inside"):
+        place(document, "d", _positions(inside, 0))

@@ -150,6 +150,15 @@ const commands = {
     const paragraph = abs.type.parent
     return { index: fragment().toArray().indexOf(paragraph), offset: abs.index, text: abs.type.toString() }
   },
+  // The formatted text of paragraph `index` (its first XmlText) as a Yjs delta.
+  async delta ({ index = 0 }) { return fragment().get(index).get(0).toDelta() },
+  // Base64 Yjs relative positions of a range in paragraph `index`'s text, as y-prosemirror
+  // makes them for a selection (what the comments API takes as an anchor).
+  async relativeRange ({ index = 0, from, to }) {
+    const text = fragment().get(index).get(0)
+    const rel = (offset) => Buffer.from(Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, offset))).toString('base64')
+    return { from: rel(from), to: rel(to) }
+  },
   async deleteAt ({ index = 0, length = 1 }) { fragment().delete(index, length); return null },
   async xml () { return fragment().toString() },
   // The body of a Yjs update (e.g. a version exported by the server) as this Yjs build reads it.

@@ -1,0 +1,291 @@
+"""Comment threads on a document (README, Comments): kept in the store, anchored in the body.
+
+    thread = await comments.create("plan", by=identity, body="Why?", anchor={"quote": "ship"})
+    await comments.reply("plan", thread["id"], by=other, body="Because.")
+    await comments.change("plan", thread["id"], by=identity, resolved=True)
+
+Creating a thread places its `comment` mark over the anchor's text as one change applied to
+the open room like any client's (crdt/comments.py), attributed to the caller; deleting it takes
+the mark off the same way. The thread itself (author, body, replies, resolved) is in the store,
+under the document. Every change is announced with `publish(doc, {"type": "comment", …})`.
+
+Authors come from the identity: a token's user and name. On an open hub (no auth) everyone is
+the user `anonymous`, under the display name the request gives (`name`, cleaned as names are).
+Whoever may comment may reply and resolve or reopen; only a thread's (or reply's) author edits
+its body; its author or an admin deletes a thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from crdt import jobs
+from crdt.comments import AnchorError, new_thread_id, parse_anchor, place, quotes, remove
+from crdt.errors import UpdateRejected
+from crdt.sanitize import clean_text
+from server.core.identity import Identity, Role
+from server.core.limits import LimitExceeded
+from server.core.names import clean_name
+from server.core.timestamps import iso
+from server.errors import BadRequest, NotFound, Refused, TooLarge
+from server.stores.threads import Author, Reply, Thread
+
+if TYPE_CHECKING:
+    from server.core.offload import Offload
+    from server.core.room import Room
+    from server.stores.base import Store
+
+MAX_BODY = 10_000  # characters of a comment, after cleaning
+MAX_THREADS = 1_000  # per document
+MAX_REPLIES = 500  # per thread
+
+Publish = Callable[[str, Mapping[str, Any]], None]
+
+
+class NotAllowed(Refused):
+    """403: the caller may comment, but not do this to that thread."""
+
+    status = 403
+
+
+class _Hub(Protocol):
+    rooms: dict[str, Room]
+    store: Store
+    offload: Offload
+
+    async def open_room(self, doc: str) -> Room: ...
+
+    async def document_parts(self, doc: str) -> list[bytes]: ...
+
+
+def clean_body(raw: object) -> str:
+    """A comment's text, or BadRequest: plain text of 1 to MAX_BODY characters."""
+    if not isinstance(raw, str) or len(raw) > 4 * MAX_BODY:
+        raise BadRequest(f"body must be text of 1 to {MAX_BODY} characters")
+    body = clean_text(raw)
+    if not body or len(body) > MAX_BODY:
+        raise BadRequest(f"body must be text of 1 to {MAX_BODY} characters")
+    return body
+
+
+def author_of(identity: Identity, name: object = None) -> Author:
+    """Who a comment is by: the identity's user and name; on an open hub `anonymous` under the
+    name given (cleaned), never what a request claims otherwise."""
+    if identity.anonymous:
+        return Author(identity.user, clean_name(name, fallback=identity.name))
+    return Author(identity.user, clean_name(identity.name, fallback=clean_name(identity.user)))
+
+
+def thread_json(thread: Thread, now: dict[str, str]) -> dict[str, Any]:
+    """A thread as the API gives it; `now`: what each thread's mark covers in the body now."""
+    quote = now.get(thread.id)
+    return {
+        "id": thread.id,
+        "author": thread.author.as_json(),
+        "body": thread.body,
+        "created": iso(thread.created),
+        "edited": None if thread.edited is None else iso(thread.edited),
+        "resolved": thread.resolved,
+        "quote": quote or "",
+        "detached": quote is None,
+        "original_quote": thread.quote,
+        "replies": [
+            {
+                "id": r.id,
+                "author": r.author.as_json(),
+                "body": r.body,
+                "created": iso(r.created),
+                "edited": None if r.edited is None else iso(r.edited),
+            }
+            for r in thread.replies
+        ],
+    }
+
+
+class Comments:
+    def __init__(self, hub: _Hub, publish: Publish) -> None:
+        self._hub = hub
+        self._publish = publish
+
+    async def list(self, doc: str) -> list[dict[str, Any]]:
+        await self._require(doc)
+        threads = await self._hub.store.threads(doc)
+        now = await self._quotes(doc) if threads else {}
+        return [thread_json(thread, now) for thread in threads]
+
+    async def get(self, doc: str, thread: str) -> dict[str, Any]:
+        await self._require(doc)
+        return await self._answer(doc, await self._thread(doc, thread))
+
+    async def create(
+        self, doc: str, *, by: Identity, body: object, anchor: object, name: object = None
+    ) -> dict[str, Any]:
+        text = clean_body(body)
+        try:
+            parsed = parse_anchor(anchor)
+        except AnchorError as exc:
+            raise BadRequest(f"anchor: {exc}") from None
+        author = author_of(by, name)
+        await self._require(doc)
+        store = self._hub.store
+        if len(await store.threads(doc)) >= MAX_THREADS:
+            raise TooLarge(f"a document holds at most {MAX_THREADS} comment threads")
+        room = await self._open(doc)
+        thread_id = new_thread_id()
+        # From here to apply_update nothing awaits: the anchor is resolved on the state it marks.
+        try:
+            placed = place(room.document, thread_id, parsed)
+        except AnchorError as exc:
+            raise BadRequest(f"anchor: {exc}") from None
+        self._apply(room, placed.update, by)
+        thread = Thread(thread_id, author, text, time.time(), quote=placed.quote)
+        try:
+            await store.add_thread(doc, thread)
+        except BaseException:
+            await self._unmark(doc, thread_id, by)  # no mark without its thread
+            raise
+        self._announce(doc, "created", thread_id, author)
+        return thread_json(thread, {thread_id: placed.quote})
+
+    async def reply(
+        self, doc: str, thread: str, *, by: Identity, body: object, name: object = None
+    ) -> dict[str, Any]:
+        text = clean_body(body)
+        author = author_of(by, name)
+        await self._require(doc)
+
+        def add(kept: Thread) -> Thread:
+            if len(kept.replies) >= MAX_REPLIES:
+                raise TooLarge(f"a thread holds at most {MAX_REPLIES} replies")
+            reply = Reply(new_thread_id(), author, text, time.time())
+            return replace(kept, replies=(*kept.replies, reply))
+
+        changed = await self._change(doc, thread, add)
+        self._announce(doc, "replied", thread, author)
+        return await self._answer(doc, changed)
+
+    async def change(
+        self,
+        doc: str,
+        thread: str,
+        *,
+        by: Identity,
+        resolved: object = None,
+        body: object = None,
+        reply: object = None,
+        name: object = None,
+    ) -> dict[str, Any]:
+        """Resolve or reopen (`resolved`), or edit the body of the thread or of one of its
+        replies (`body`, with `reply`: its id); one of them per call."""
+        if (resolved is None) == (body is None):
+            raise BadRequest('give one of {"resolved": true|false} or {"body": "…"}')
+        author = author_of(by, name)
+        await self._require(doc)
+        if resolved is not None:
+            if not isinstance(resolved, bool):
+                raise BadRequest("resolved must be true or false")
+            changed = await self._change(doc, thread, lambda t: replace(t, resolved=resolved))
+            self._announce(doc, "resolved" if resolved else "reopened", thread, author)
+            return await self._answer(doc, changed)
+        text = clean_body(body)
+        if reply is not None and not isinstance(reply, str):
+            raise BadRequest("reply must be a reply's id")
+
+        def edit(kept: Thread) -> Thread:
+            if reply is None:
+                _own(kept.author, by, "edit this comment")
+                return replace(kept, body=text, edited=time.time())
+            replies = list(kept.replies)
+            for index, old in enumerate(replies):
+                if old.id == reply:
+                    _own(old.author, by, "edit this reply")
+                    replies[index] = replace(old, body=text, edited=time.time())
+                    return replace(kept, replies=tuple(replies))
+            raise NotFound(f"no reply {reply!r} in thread {thread!r}")
+
+        changed = await self._change(doc, thread, edit)
+        self._announce(doc, "edited", thread, author)
+        return await self._answer(doc, changed)
+
+    async def delete(self, doc: str, thread: str, *, by: Identity, name: object = None) -> None:
+        """Delete a thread (its author or an admin) and take its mark off the body."""
+        await self._require(doc)
+        kept = await self._thread(doc, thread)
+        if by.role is not Role.ADMIN:
+            _own(kept.author, by, "delete this thread")
+        if await self._hub.store.delete_thread(doc, thread):
+            await self._unmark(doc, thread, by)
+            self._announce(doc, "deleted", thread, author_of(by, name))
+
+    # -- parts ------------------------------------------------------------------------------
+
+    async def _require(self, doc: str) -> None:
+        hub = self._hub
+        if doc not in hub.rooms and await hub.store.info(doc) is None:
+            raise NotFound(f"no document {doc!r}")
+
+    async def _thread(self, doc: str, thread: str) -> Thread:
+        kept = await self._hub.store.thread(doc, thread)
+        if kept is None:
+            raise NotFound(f"no comment thread {thread!r} in {doc!r}")
+        return kept
+
+    async def _change(self, doc: str, thread: str, change: Callable[[Thread], Thread]) -> Thread:
+        changed = await self._hub.store.change_thread(doc, thread, change)
+        if changed is None:
+            raise NotFound(f"no comment thread {thread!r} in {doc!r}")
+        return changed
+
+    async def _answer(self, doc: str, thread: Thread) -> dict[str, Any]:
+        return thread_json(thread, await self._quotes(doc))
+
+    async def _quotes(self, doc: str) -> dict[str, str]:
+        room = self._hub.rooms.get(doc)
+        if room is not None:
+            return quotes(room.document.content)
+        parts = await self._hub.document_parts(doc)
+        now: dict[str, str] = await self._hub.offload.run(
+            sum(map(len, parts)), jobs.comment_quotes, parts
+        )
+        return now
+
+    async def _open(self, doc: str) -> Room:
+        while True:
+            room = await self._hub.open_room(doc)
+            if room.is_open:
+                return room
+
+    def _apply(self, room: Room, update: bytes, by: Identity) -> None:
+        try:
+            room.apply_update(update, origin=None, author=by)
+        except LimitExceeded as exc:
+            raise TooLarge(str(exc)) from None
+
+    async def _unmark(self, doc: str, thread: str, by: Identity) -> None:
+        room = await self._open(doc)
+        try:
+            update = remove(room.document, thread)
+        except UpdateRejected:
+            return  # a body no editor could have written: its marks stay unread
+        if update is not None:
+            self._apply(room, update, by)
+
+    def _announce(self, doc: str, event: str, thread: str, author: Author) -> None:
+        self._publish(
+            doc,
+            {
+                "type": "comment",
+                "event": event,
+                "id": thread,
+                "by": author.user,
+                "name": author.name,
+            },
+        )
+
+
+def _own(author: Author, by: Identity, what: str) -> None:
+    if author.user != by.user:
+        raise NotAllowed(f"only its author may {what}")

@@ -87,6 +87,16 @@ async def select_text(page: Page, text: str, root: str = DOC) -> None:
         }""",
         [root, text],
     )
+    # The editor takes the selection from the browser's selectionchange, a moment later.
+    await page.wait_for_function(
+        """(text) => {
+            const el = document.querySelector('tandem-editor')
+            const view = el ? el._editor.view : tandem.editor.view
+            const { from, to } = view.state.selection
+            return view.state.doc.textBetween(from, to) === text
+        }""",
+        arg=text,
+    )
 
 
 def highlight(page: Page, quote: str) -> Locator:
@@ -154,6 +164,8 @@ async def test_a_comment_is_live_on_the_other_page_then_replied_resolved_reopene
     # Ben may not edit or delete Ana's comment; he replies.
     await expect(theirs.get_by_role("button", name="Edit")).to_be_hidden()
     await expect(theirs.get_by_role("button", name="Delete")).to_be_hidden()
+    await theirs.locator(".tandem-note-body").first.click()  # the active thread takes replies
+    await expect(theirs).to_have_class(ACTIVE)
     reply = theirs.get_by_role("textbox", name="Reply")
     await reply.fill("Yes: the numbers are in.")
     await reply.press("Enter")
@@ -203,24 +215,44 @@ async def test_typing_next_to_a_highlight_or_pasting_one_adds_no_anchor(
 ) -> None:
     doc = "team-edges"
     who = token("ana", "Ana Lima")
-    ana = await pages.new("ana", permissions=["clipboard-read", "clipboard-write"])
+    ana = await pages.new("ana")
     await open_doc(ana, server, doc, who)
     await write(ana, "alpha beta gamma")
     await comment_on(ana, "beta", "Why beta?")
     await expect(highlight(ana, "beta")).to_have_text("beta")
     # The caret right after "beta": typed text is not part of the highlight.
-    await ana.click(f"{DOC} .tandem-comment")
-    await ana.keyboard.press("End")
-    await ana.keyboard.press("Control+ArrowLeft")
-    await ana.keyboard.press("ArrowLeft")
+    await ana.click(DOC)
+    await select_text(ana, "beta")
+    await ana.keyboard.press("ArrowRight")
+    await ana.wait_for_function(
+        "() => tandem.editor.view.state.selection.empty"
+        " && tandem.editor.view.state.selection.head === 11"
+    )
     await ana.keyboard.type("X")
     await ana.locator(DOC, has_text="alpha betaX gamma").wait_for()
     await expect(highlight(ana, "beta")).to_have_text("beta")
     # Copying the highlighted word and pasting it elsewhere pastes text, not a second anchor.
     await select_text(ana, "beta")
-    await ana.keyboard.press("Control+c")
+    copied = await ana.evaluate(
+        """() => {
+            const data = new DataTransfer()
+            const init = { clipboardData: data, bubbles: true, cancelable: true }
+            document.querySelector('.tandem-doc').dispatchEvent(new ClipboardEvent('copy', init))
+            return data.getData('text/html')
+        }"""
+    )
+    assert "tandem-comment" in copied, copied  # the copied HTML has the highlight's span
     await ana.keyboard.press("End")
-    await ana.keyboard.press("Control+v")
+    await ana.evaluate(
+        """(html) => {
+            const data = new DataTransfer()
+            data.setData('text/html', html)
+            data.setData('text/plain', 'beta')
+            const init = { clipboardData: data, bubbles: true, cancelable: true }
+            document.querySelector('.tandem-doc').dispatchEvent(new ClipboardEvent('paste', init))
+        }""",
+        copied,
+    )
     await ana.locator(DOC, has_text="gammabeta").wait_for()
     await expect(ana.locator(f"{DOC} .tandem-comment")).to_have_count(1)
     await ana.wait_for_selector(".tandem-status[data-unsynced=false]")

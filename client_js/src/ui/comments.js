@@ -45,7 +45,11 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
   const api = (path = '', init = {}) => {
     const headers = { ...(init.headers || {}) }
     if (client.token) headers.Authorization = `Bearer ${client.token}`
-    if (init.body) headers['Content-Type'] = 'application/json'
+    if (init.body) {
+      headers['Content-Type'] = 'application/json'
+      // On an open hub the author's display name is the one this page announced.
+      if (open && client.user?.name) init = { ...init, body: JSON.stringify({ ...JSON.parse(init.body), name: client.user.name }) }
+    }
     return fetch(`${client.server}/api/docs/${encodeURIComponent(client.doc)}/comments${path}`, { ...init, headers })
       .then(async (response) => {
         if (!response.ok) {
@@ -159,7 +163,8 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     return h('div', { class: 'tandem-note' },
       h('div', { class: 'tandem-note-head' }, avatar,
         h('span', { class: 'tandem-note-name' }, name),
-        h('time', { class: 'tandem-note-time', datetime: Number.isNaN(at.getTime()) ? null : at.toISOString(), title: Number.isNaN(at.getTime()) ? null : absolute.format(at) }, ago(item.created, 'short'))),
+        h('time', { class: 'tandem-note-time', datetime: Number.isNaN(at.getTime()) ? null : at.toISOString(), title: Number.isNaN(at.getTime()) ? null : absolute.format(at) }, ago(item.created, 'short')),
+        item.edited ? h('span', { class: 'tandem-note-edited', title: `Edited ${ago(item.edited)}` }, '(edited)') : null),
       extra || h('p', { class: 'tandem-note-body' }, item.body))
   }
 
@@ -183,7 +188,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     const replyButton = h('button', { type: 'submit', class: 'tandem-button' }, 'Reply')
     const reply = h('form', { class: 'tandem-thread-reply' }, replyText, h('div', { class: 'tandem-thread-buttons' }, h('span', { class: 'tandem-spacer' }), replyButton))
     const card = h('article', { class: 'tandem-thread', tabindex: '-1', dataset: { thread: id } },
-      badge, quote, head, replies, status, rights.comment ? actions : null, confirm, rights.comment ? reply : null)
+      badge, quote, head, replies, status, ...(rights.comment ? [actions, confirm, reply] : []))
     let editing = null
 
     const run = async (what, fn) => {
@@ -271,8 +276,10 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       const name = t.author?.name || t.author?.user || 'Someone'
       card.setAttribute('aria-label', `Comment by ${name}`)
       card.classList.toggle('is-resolved', !!t.resolved)
-      quote.textContent = t.quote || ''
-      quote.hidden = !t.quote
+      // On deleted text: what it was about when it was written.
+      const about = t.quote || t.original_quote || ''
+      quote.textContent = about
+      quote.hidden = !about
       head.replaceChildren(note(t, editing))
       replies.replaceChildren(...(t.replies || []).map((r) => h('li', {}, note(r))))
       replies.hidden = !(t.replies || []).length

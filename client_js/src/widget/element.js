@@ -5,12 +5,14 @@
 //   server    the service's base URL (default: the page's origin); the socket is <server>/ws
 //   doc       the document id
 //   token     a token, when the service requires one
-//   readonly  view only: no toolbar, no edits (implied by a token with role "read")
+//   readonly  view only: no toolbar, no edits, comments without controls (implied by a token
+//             with role "read"; a token with role "comment" may comment but not edit)
 //   name      display name when there is no token (default: a remembered guest name)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
-// instead of write, or back) rebuilds the editor for it. The Comments panel sits beside the
-// document (below it when the widget is narrow). `client` is the TandemClient (state,
+// instead of write, or back) rebuilds the editor for it. On a page of the service's own origin
+// (/embed) the Comments panel sits beside the document (below it when the widget is narrow); a
+// page of another origin cannot read the comments API (no CORS), so there it has none. `client` is the TandemClient (state,
 // presence, the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
@@ -104,13 +106,15 @@ export class TandemEditorElement extends HTMLElement {
     const side = h('div', { class: 'tandem-widget-comments' })
     const status = createStatus(client)
     const presence = createPresence()
-    const canComment = !viewer && role !== 'read'
+    // The threads come from the service's HTTP API, which a page of another origin cannot read
+    // (the API sends no CORS headers): there the widget is the editor alone, as before.
+    const withComments = new URL(client.server).origin === window.location.origin
+    const canComment = withComments && !viewer && role !== 'read'
     const frame = h('div', { class: 'tandem-widget' + (readonly ? ' is-readonly' : ''), part: 'frame' },
       readonly && !canComment ? null : toolbarMount,
-      h('div', { class: 'tandem-widget-body' }, mount, side),
+      h('div', { class: 'tandem-widget-body' + (withComments ? ' has-comments' : '') }, mount, withComments ? side : null),
       h('div', { class: 'tandem-widget-footer' }, status.el, presence.el))
     root.replaceChildren(frame)
-    let comments = null
     this._editor = createEditor({
       mount,
       client,
@@ -120,19 +124,50 @@ export class TandemEditorElement extends HTMLElement {
       label: `Document ${doc}`,
       comments: {
         canComment,
-        comment: () => comments?.compose(),
-        onClick: (ids) => comments?.openAt(ids),
-        onUpdate: (view) => comments?.onUpdate(view)
+        comment: () => this._comments?.compose(),
+        onClick: (ids) => this._comments?.openAt(ids),
+        onUpdate: (view) => this._comments?.onUpdate(view)
       }
     })
     const editor = this._editor
-    comments = createComments({
+    if (withComments) this._startComments(client, editor, side, { role, token, viewer, doc })
+
+    const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
+    client.on('state', announce)
+    client.on('state', (state) => {
+      // For whoever embeds the widget: the hub refuses this page's origin until told otherwise.
+      if (state === 'forbidden' && client.closeReason.startsWith('origin')) {
+        console.warn(`tandem: ${client.server} refuses pages of ${window.location.origin}; ` +
+          `its operator can allow them with --allow-origin ${window.location.origin}`)
+      }
+    })
+    client.on('unsynced', announce)
+    client.on('token', (fresh) => {
+      // A role change (revoked, then getToken() gave a token with the new role): start again as
+      // a viewer or an editor, as that token says.
+      const role = tokenClaims(fresh)?.role || 'write'
+      const viewer = this.hasAttribute('readonly') || role === 'read' || role === 'comment'
+      const commenter = withComments && !this.hasAttribute('readonly') && role !== 'read'
+      if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
+    })
+    client.on('presence', (people) => {
+      presence.render(people)
+      this.dispatchEvent(new CustomEvent('tandem-presence', { detail: { people } }))
+    })
+    client.start().then(() => {
+      if (this.client === client) presence.render(client.presence())
+    }).catch((err) => console.error('tandem: could not start', err))
+  }
+
+  // The Comments panel beside (or below) the document, following the hub's notifications.
+  _startComments (client, editor, side, { role, token, viewer, doc }) {
+    const comments = createComments({
       client,
       view: () => editor.view,
       role,
       me: tokenClaims(token)?.sub ?? null,
       viewer,
-      styleRoot: root
+      styleRoot: this.shadowRoot
     })
     side.append(comments.el)
     this._comments = comments
@@ -150,32 +185,6 @@ export class TandemEditorElement extends HTMLElement {
       this._events.start()
     })
     client.on('token', (fresh) => this._events?.setToken(fresh))
-
-    const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
-    client.on('state', announce)
-    client.on('state', (state) => {
-      // For whoever embeds the widget: the hub refuses this page's origin until told otherwise.
-      if (state === 'forbidden' && client.closeReason.startsWith('origin')) {
-        console.warn(`tandem: ${client.server} refuses pages of ${window.location.origin}; ` +
-          `its operator can allow them with --allow-origin ${window.location.origin}`)
-      }
-    })
-    client.on('unsynced', announce)
-    client.on('token', (fresh) => {
-      // A role change (revoked, then getToken() gave a token with the new role): start again as
-      // a viewer or an editor, as that token says.
-      const role = tokenClaims(fresh)?.role || 'write'
-      const viewer = this.hasAttribute('readonly') || role === 'read' || role === 'comment'
-      const commenter = !this.hasAttribute('readonly') && role !== 'read'
-      if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
-    })
-    client.on('presence', (people) => {
-      presence.render(people)
-      this.dispatchEvent(new CustomEvent('tandem-presence', { detail: { people } }))
-    })
-    client.start().then(() => {
-      if (this.client === client) presence.render(client.presence())
-    }).catch((err) => console.error('tandem: could not start', err))
   }
 
   _stop () {

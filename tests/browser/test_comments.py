@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 
 from server.security.auth import mint_token
-from tests.browser.helpers import DOC
+from tests.browser.helpers import DOC, press_and_settle
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
@@ -123,7 +123,7 @@ async def comment_on(page: Page, quote: str, body: str) -> Locator:
     await box.press("Enter")
     thread = page.locator(THREAD, has_text=body)
     await expect(thread).to_be_visible()
-    return thread
+    return page.locator(f'{THREAD}[data-thread="{await thread.get_attribute("data-thread")}"]')
 
 
 async def test_a_comment_is_live_on_the_other_page_then_replied_resolved_reopened_deleted(
@@ -242,7 +242,7 @@ async def test_typing_next_to_a_highlight_or_pasting_one_adds_no_anchor(
         }"""
     )
     assert "tandem-comment" in copied, copied  # the copied HTML has the highlight's span
-    await ana.keyboard.press("End")
+    await press_and_settle(ana, "Control+End")
     await ana.evaluate(
         """(html) => {
             const data = new DataTransfer()
@@ -316,9 +316,11 @@ async def test_keyboard_only_comment_and_resolve(server: TandemProcess, pages: P
     kim = await pages.new("kim")
     await open_doc(kim, server, doc, token("kim", "Kim Park"))
     await write(kim, "Keys only")
-    for _ in range(4):
-        await kim.keyboard.press("Shift+ArrowLeft")  # "only"
-    await kim.wait_for_function("() => !tandem.editor.view.state.selection.empty")
+    await kim.keyboard.press("Shift+Home")
+    await kim.wait_for_function(
+        "() => { const { from, to } = tandem.editor.view.state.selection;"
+        " return tandem.editor.view.state.doc.textBetween(from, to) === 'Keys only' }"
+    )
     await kim.keyboard.press("Control+Alt+m")
     box = kim.get_by_role("textbox", name="Comment text")
     await expect(box).to_be_focused()
@@ -328,7 +330,7 @@ async def test_keyboard_only_comment_and_resolve(server: TandemProcess, pages: P
     await kim.keyboard.press("Enter")
     thread = kim.locator(THREAD)
     await expect(thread.locator(".tandem-note-body")).to_have_text("First line\nsecond line")
-    await expect(highlight(kim, "only")).to_have_text("only")
+    await expect(highlight(kim, "only")).to_have_text("Keys only")
     # The new thread has the focus: Tab reaches Resolve, Enter resolves.
     await kim.keyboard.press("Tab")
     resolve = thread.get_by_role("button", name="Resolve")
@@ -336,10 +338,11 @@ async def test_keyboard_only_comment_and_resolve(server: TandemProcess, pages: P
     outline = await resolve.evaluate("el => getComputedStyle(el).boxShadow")
     assert outline != "none", outline  # a visible focus ring
     await kim.keyboard.press("Enter")
-    await eventually(lambda: highlighted(kim, "only"), lambda on: not on, what="resolved")
+    await eventually(lambda: highlighted(kim, "Keys"), lambda on: not on, what="resolved")
     # Escape in the composer cancels it and gives the document back its focus.
     await kim.click(DOC)
     await kim.keyboard.press("Shift+Home")
+    await kim.wait_for_function("() => !tandem.editor.view.state.selection.empty")
     await kim.keyboard.press("Control+Alt+m")
     await expect(box).to_be_focused()
     await kim.keyboard.press("Escape")
@@ -466,3 +469,42 @@ async def test_the_history_preview_highlights_commented_text(
     colour = await span.evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour not in ("rgba(0, 0, 0, 0)", "transparent"), colour
     await screenshot(ana, "comments-history")
+
+
+async def test_editing_ones_comment_and_deleting_its_text(
+    server: TandemProcess, pages: Pages
+) -> None:
+    doc = "team-drafts"
+    who = token("ana", "Ana Lima")
+    ana = await pages.new("ana")
+    await open_doc(ana, server, doc, who)
+    await write(ana, "Keep this draft short.")
+    thread = await comment_on(ana, "draft", "Too long.")
+    await thread.get_by_role("button", name="Edit").click()
+    box = thread.get_by_role("textbox", name="Edit comment")
+    await expect(box).to_be_focused()
+    await expect(box).to_have_value("Too long.")
+    await box.fill("Far too long.")
+    await box.press("Enter")
+    await expect(thread.locator(".tandem-note-body").first).to_have_text("Far too long.")
+    await expect(thread).to_contain_text("(edited)")
+    await expect(thread.get_by_role("button", name="Edit")).to_be_focused()
+
+    ben = await pages.new("ben")
+    await open_doc(ben, server, doc, token("ben", "Ben Okafor"))
+    theirs = ben.locator(THREAD)
+    await expect(theirs.locator(".tandem-note-body").first).to_have_text("Far too long.")
+    # The caret in the highlighted word makes its thread the active one.
+    await select_text(ben, "draft")
+    await ben.keyboard.press("ArrowLeft")
+    await expect(theirs).to_have_class(ACTIVE)
+
+    # Ana deletes the commented word: the thread stays, "on deleted text", with what it was about.
+    await select_text(ana, "draft")
+    await ana.keyboard.press("Backspace")
+    await expect(ana.locator(DOC)).not_to_contain_text("draft")
+    for page in (ana, ben):
+        card = page.locator(THREAD)
+        await expect(card).to_have_class(re.compile(r"\bis-detached\b"))
+        await expect(card).to_contain_text("On deleted text")
+        await expect(card.locator(".tandem-thread-quote")).to_have_text("draft")

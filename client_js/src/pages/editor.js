@@ -43,7 +43,7 @@ const editor = createEditor({
     canComment: !needsToken && role !== 'read',
     comment: () => comments?.compose(),
     onClick: (ids) => comments?.openAt(ids),
-    onUpdate: (view) => comments?.onUpdate(view)
+    onUpdate: (view, tr) => comments?.onUpdate(view, tr)
   }
 })
 // The threads beside the text (below it on narrow screens); without access there are none.
@@ -52,7 +52,7 @@ if (!needsToken) {
   document.getElementById('comments').append(comments.el)
 }
 
-const status = createStatus(client)
+const status = createStatus(client, role === 'comment' ? { readonlyLabel: 'Connected · comments only' } : {})
 document.getElementById('status').replaceWith(status.el)
 
 // The own avatar renames, unless the token says who this is.

@@ -9,7 +9,7 @@
 // constructed stylesheet (CSSOM, which a strict Content-Security-Policy allows). Everything a
 // person wrote goes into the DOM as text.
 import { shortcutLabel } from '../editor/commands.js'
-import { anchors, selectionAnchor, setPending } from '../editor/comments.js'
+import { anchors, selectionAnchor, setPending, threadsAt } from '../editor/comments.js'
 import { colorFor, initials } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h, setColor } from './dom.js'
@@ -340,6 +340,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
   function place () {
     const v = view()
     if (!v || !el.isConnected) return
+    if (!cards.size && composer.hidden) return // nothing to place: no walk over a long document
     const at = anchors(v.state.doc)
     const synced = client.provider.synced
     const items = []
@@ -478,11 +479,17 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     handle (event) {
       if (event?.type === 'comment' && event.doc === client.doc) refresh()
     },
-    /** Call on every editor transaction: anchors move with the text. */
-    onUpdate (v) {
+    /** Call on every editor transaction: anchors move with the text; the caret in highlighted
+     * text makes its thread the active one (as a click does, without taking the focus). */
+    onUpdate (v, tr) {
       if (observed !== v.dom) {
         observed = v.dom
         resize.observe(v.dom)
+      }
+      if (tr?.selectionSet && threads.size && v.hasFocus()) {
+        const ids = threadsAt(v.state, v.state.selection.head).filter((id) => threads.has(id) && !threads.get(id).resolved)
+        const next = ids.includes(active) ? active : ids[0] || null
+        if (next !== active) activate(next)
       }
       layout()
     },

@@ -104,7 +104,7 @@ export class TandemEditorElement extends HTMLElement {
     const toolbarMount = h('div', { class: 'tandem-widget-toolbar' })
     const mount = h('div', { class: 'tandem-widget-doc' })
     const side = h('div', { class: 'tandem-widget-comments' })
-    const status = createStatus(client)
+    const status = createStatus(client, role === 'comment' && !viewer ? { readonlyLabel: 'Connected · comments only' } : {})
     const presence = createPresence()
     // The threads come from the service's HTTP API, which a page of another origin cannot read
     // (the API sends no CORS headers): there the widget is the editor alone, as before.
@@ -126,7 +126,7 @@ export class TandemEditorElement extends HTMLElement {
         canComment,
         comment: () => this._comments?.compose(),
         onClick: (ids) => this._comments?.openAt(ids),
-        onUpdate: (view) => this._comments?.onUpdate(view)
+        onUpdate: (view, tr) => this._comments?.onUpdate(view, tr)
       }
     })
     const editor = this._editor

@@ -17,6 +17,7 @@ its body; its author or an admin deletes a thread.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from server.core.offload import Offload
     from server.core.room import Room
     from server.stores.base import Store
+
+log = logging.getLogger("tandem.comments")
 
 MAX_BODY = 10_000  # characters of a comment, after cleaning
 MAX_THREADS = 1_000  # per document
@@ -243,8 +246,10 @@ class Comments:
         return thread_json(thread, await self._quotes(doc))
 
     async def _quotes(self, doc: str) -> dict[str, str]:
+        """What each thread's mark covers now: read from the live room when it is small, else
+        (like every whole-document job) from its parts, in the worker once they are large."""
         room = self._hub.rooms.get(doc)
-        if room is not None:
+        if room is not None and room.size < self._hub.offload.threshold:
             return quotes(room.document.content)
         parts = await self._hub.document_parts(doc)
         now: dict[str, str] = await self._hub.offload.run(
@@ -265,13 +270,16 @@ class Comments:
             raise TooLarge(str(exc)) from None
 
     async def _unmark(self, doc: str, thread: str, by: Identity) -> None:
+        """Take a thread's mark off the body. A mark that cannot go (a body no editor could
+        have written, or one at its size limit) stays, logged: it belongs to no thread, and
+        readers ignore it."""
         room = await self._open(doc)
         try:
             update = remove(room.document, thread)
-        except UpdateRejected:
-            return  # a body no editor could have written: its marks stay unread
-        if update is not None:
-            self._apply(room, update, by)
+            if update is not None:
+                room.apply_update(update, origin=None, author=by)
+        except (UpdateRejected, LimitExceeded) as exc:
+            log.warning("event=comment_mark_kept doc=%s thread=%s error=%s", doc, thread, exc)
 
     def _announce(self, doc: str, event: str, thread: str, author: Author) -> None:
         self._publish(

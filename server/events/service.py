@@ -11,7 +11,9 @@ messages are listed in server/events/inbox.py). Its parts, one job each:
 
 Other parts of the hub announce notifications through `publish(doc, payload)` (server/app.py
 hands it to them), e.g. history: `publish(doc, {"type": "version", "version": {...}})` and
-`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`.
+`publish(doc, {"type": "restored", "version": 12, "by": "ana", "name": "Ana"})`, and comments
+(server/core/comments.py): `publish(doc, {"type": "comment", "event": "replied", "id": …,
+"by": "ben", "name": "Ben"})`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class Events(HubListener):
 
     def publish(self, doc: str, payload: Mapping[str, Any]) -> None:
         """Announce a notification of `doc` to every subscriber on every instance (and to the
-        webhooks for `changed` and `version`). Never blocks; call it from anywhere in the hub."""
+        webhooks for `changed`, `version` and `comment`). Never blocks; call it from anywhere
+        in the hub."""
         kind = payload.get("type")
         if kind not in NOTIFICATION_TYPES:
             raise ValueError(f"unknown notification type {kind!r}")

@@ -1,4 +1,4 @@
-"""Webhooks: signed JSON POSTs of `changed` and `version` notifications.
+"""Webhooks: signed JSON POSTs of `changed`, `version` and `comment` notifications.
 
 Each configured URL has its own bounded queue and worker, so a slow or failing receiver delays
 only itself, in order, and never a room. A delivery is retried with exponential backoff on a
@@ -6,7 +6,7 @@ network error, a timeout, 408, 429 or a 5xx answer; other answers end it. The bo
 notification as `/events` sends it, signed with HMAC-SHA256 of the exact bytes:
 
     X-Tandem-Signature: sha256=<hex digest>    (key: --webhook-secret)
-    X-Tandem-Event: changed | version
+    X-Tandem-Event: changed | version | comment
     X-Tandem-Delivery: <id, the same on every retry of one delivery>
 
 Sent with httpx (one AsyncClient, connection reuse, timeouts). Failures are logged and counted in

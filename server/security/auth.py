@@ -5,7 +5,7 @@ AuthError (a Refused of server/errors.py, answered by server/http/errors.py)
 └── Forbidden        a valid token that does not cover this document or this action: 403 / 4403
 
 Tokens are HS256 JWTs with the claims `sub` (user id), `name` (display name), `docs` (glob
-patterns of document ids), `role` (read | write | admin), `iat` and `exp`. They come as
+patterns of document ids), `role` (read | comment | write | admin), `iat` and `exp`. They come as
 `?token=` or `Authorization: Bearer`. A token may live at most `max_token_ttl` (from `iat`, or
 from now without one), which is how long revocations are kept, and one issued before its user's
 revocation is refused (revocations.py; `iat` has millisecond precision, so a token minted

@@ -9,6 +9,8 @@ History (versions) is kept apart, so compaction never touches it:
 - `tandem:{doc}:v:meta`, `:v:diff`, `:v:sv`  lists, entry n-1 is version n (metadata JSON, the
   update from version n-1, the state vector at n);
 - `tandem:{doc}:v:cp` (hash version -> full state) and `:v:cpi` (sorted set of those versions).
+Comment threads: `tandem:{doc}:comments`, a hash thread id -> thread JSON
+(server/stores/redis_threads.py).
 `tandem:docs` is the set of document ids; `tandem:revocations` a hash of revoked users (user ->
 "issued_before keep_until"). Compaction checks the generation inside its script, so an append
 that lands between the compactor's read and its write is kept, never lost.

@@ -168,3 +168,34 @@ async def test_a_document_deleted_while_open_says_so_and_turns_read_only(
     await page.keyboard.type(" More.")
     assert "More." not in await page.inner_text(DOC)
     await screenshot(page, "roles-deleted")
+
+
+async def test_a_commenter_views_the_body_and_is_offered_no_edit_save_or_restore(
+    server: TandemProcess, pages: Pages
+) -> None:
+    wu = token("wu", "Wu Writer")
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {wu}"}
+    ) as http:
+        put = await http.put(
+            "/api/docs/team-review",
+            content="Please review.",
+            headers={"Content-Type": "text/plain"},
+        )
+        assert put.status_code == 200, put.text
+        saved = await http.post("/api/docs/team-review/versions", json={"label": "draft"})
+        assert saved.status_code in (200, 201), saved.text
+    cy = token("cy", "Cy Commenter", "comment")
+    page = await pages.new("commenter")
+    await page.goto(f"{server.url}/d/team-review?token={cy}")
+    await page.wait_for_selector(".tandem-status[data-state=connected]")
+    doc = page.locator(DOC)
+    await eventually(doc.inner_text, lambda t: "Please review." in t, what="the commenter sees it")
+    assert await doc.get_attribute("contenteditable") == "false"
+    assert await page.locator(".tandem-toolbar").count() == 0
+    await expect(page.locator("#save-version")).to_be_hidden()
+    await screenshot(page, "roles-editor-commenter")
+    await page.goto(f"{server.url}/d/team-review/history?token={cy}")
+    await expect(page.locator("#history-versions button")).to_have_count(1)
+    await expect(page.locator("#history-save")).to_be_hidden()
+    await expect(page.locator("#history-restore")).to_be_hidden()

@@ -249,3 +249,19 @@ def test_positions_count_utf16_units_like_yjs() -> None:
     _, inside = _yjs_doc(["h😀é wörld"], [[0, 2, 4]])  # from the emoji's second half
     with pytest.raises(AnchorError, match="not inside"):
         place(document, "d", _positions(inside, 0))
+
+
+def test_quotes_count_occurrences_across_blocks_and_stay_inside_one() -> None:
+    document = Document()
+    markdown = "one fox\n\n- two fox\n- red\\\nfox three\n"
+    document.apply(replace_update(document, parse("markdown", markdown)) or b"")
+    second = place(document, "b", Quote("fox", 2))
+    document.apply(second.update)
+    broken = place(document, "c", Quote("red\nfox"))  # across a hard break, in one block
+    document.apply(broken.update)
+    assert quotes(document.content) == {"b": "fox", "c": "red\nfox"}
+    assert to_html(document.content).count("tandem-comment") == 3
+    with pytest.raises(AnchorError, match="not in the document"):
+        place(document, "d", Quote("fox\n\n- two"))  # never across blocks
+    with pytest.raises(AnchorError, match="occurs 5 times"):
+        place(document, "d", Quote("o", 9))

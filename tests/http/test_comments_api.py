@@ -267,3 +267,29 @@ async def test_deleting_the_document_deletes_its_threads(hub: TandemProcess) -> 
         assert (await http.delete("/api/docs/gone", headers=ADMIN)).status_code == 204
         await _document(hub, "gone", "text\n")
         assert await _threads(http, "gone") == []
+
+
+async def test_versions_carry_anchors_and_a_restore_keeps_the_threads(hub: TandemProcess) -> None:
+    await _document(hub, "hist", "Meet on Friday.\n")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        made = await http.post(
+            "/api/docs/hist/comments",
+            headers=BEN,
+            json={"body": "?", "anchor": {"quote": "Friday"}},
+        )
+        thread = made.json()["id"]
+        saved = await http.post("/api/docs/hist/versions", headers=ANA, json={"label": "with"})
+        version = saved.json()["version"]
+        html = await http.get(
+            f"/api/docs/hist/versions/{version}", params={"format": "html"}, headers=RITA
+        )
+        assert f'data-comment="{thread}">Friday</span>' in html.text
+        # The commented text goes: the thread stays, on deleted text
+        await _document(hub, "hist", "Meet later.\n")
+        (detached,) = await _threads(http, "hist")
+        assert detached["quote"] == "" and detached["detached"] is True
+        assert detached["original_quote"] == "Friday"
+        restored = await http.post("/api/docs/hist/restore", headers=ANA, json={"version": version})
+        assert restored.status_code == 200, restored.text
+        (back,) = await _threads(http, "hist")
+        assert back["id"] == thread and back["quote"] == "Friday" and not back["detached"]

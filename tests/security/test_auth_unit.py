@@ -63,6 +63,10 @@ def test_roles_include_the_ones_below() -> None:
     assert Role.ADMIN.allows(Role.WRITE) and Role.ADMIN.allows(Role.READ)
     assert Role.WRITE.allows(Role.READ) and not Role.WRITE.allows(Role.ADMIN)
     assert not Role.READ.allows(Role.WRITE)
+    # comment: between read and write; it may comment, never edit the body
+    assert Role.COMMENT.allows(Role.READ) and not Role.COMMENT.allows(Role.WRITE)
+    assert Role.WRITE.allows(Role.COMMENT) and not Role.READ.allows(Role.COMMENT)
+    assert [r.can_write for r in Role] == [False, False, True, True]
 
 
 def test_doc_patterns_are_globs() -> None:
@@ -150,6 +154,8 @@ def test_tandem_token_prints_a_token_the_server_accepts(capsys, monkeypatch) -> 
     assert code == 0
     identity = decode_token(SECRET, capsys.readouterr().out.strip())
     assert identity.docs == ("team-*", "x") and identity.role is Role.READ
+    assert main(["token", "--user", "cy", "--doc", "x", "--role", "comment"]) == 0
+    assert decode_token(SECRET, capsys.readouterr().out.strip()).role is Role.COMMENT
     monkeypatch.delenv("TANDEM_AUTH_SECRET")
     assert main(["token", "--user", "ana", "--doc", "x"]) == 2
     assert "no secret" in capsys.readouterr().err

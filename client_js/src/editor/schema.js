@@ -49,10 +49,12 @@ const link = {
   }
 }
 
-// A comment thread's anchor. Threads may overlap (excludes ''), so y-prosemirror stores it as
-// the text attribute `comment--<hash>`. Typing at its edges does not extend it (not inclusive),
-// and nothing parses it from HTML: pasted or dropped content never creates one (and the editor
-// strips it from its own slices, editor/comments.js). Outermost, so it wraps links and code.
+// A comment thread's anchor, placed only by the server (POST /api/docs/{doc}/comments). It must
+// be in the schema: y-prosemirror deletes text whose marks the schema does not know. Threads
+// may overlap (it excludes nothing, so y-prosemirror stores it as `comment--<hash>`), typing
+// at its edge does not extend it (not inclusive), and no parse rule: pasted HTML never brings
+// one along (and the editor strips it from its own slices, editor/comments.js). Outermost, so
+// its span wraps links and code.
 const comment = {
   attrs: { id: { validate: 'string' } },
   excludes: '',

@@ -11,6 +11,15 @@ export function colours () {
 
 const STORAGE_KEY = 'tandem:user'
 
+/**
+ * Whether a token's role may edit the body: `read` and `comment` tokens may not (the server
+ * refuses their edits); no token (an open hub) or another role may.
+ */
+export function canEditWith (token) {
+  const role = tokenClaims(token)?.role
+  return role !== 'read' && role !== 'comment'
+}
+
 /** The claims of a JWT, without checking it (the server does that); null if it is not one. */
 export function tokenClaims (token) {
   if (!token) return null

@@ -1,7 +1,7 @@
 // /d/{doc}: the full editor page.
 import { ActivityFeed } from '../lib/activity.js'
 import { TandemClient } from '../lib/client.js'
-import { colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { canEditWith, colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
 import { createComments } from '../ui/comments.js'
@@ -19,11 +19,11 @@ const token = pageToken()
 const fromToken = tokenUser(token)
 // Without a token a hub with auth gives nothing: the page says how to get in, takes no typing.
 const needsToken = data.auth === 'true' && !token
-// The token's role (null without one: an open hub, where everyone writes). A read token gets
-// the document without a toolbar (the server refuses its edits anyway); a comment token gets
-// the Comment button alone: it writes comments, never the body.
+// The token's role (null without one: an open hub, where everyone writes). A read or comment
+// token gets the document without the formatting toolbar (the server refuses its edits); a
+// comment token gets the Comment button alone: it writes comments, never the body.
 const role = token ? tokenClaims(token)?.role || 'write' : null
-const readonly = needsToken || role === 'read' || role === 'comment'
+const readonly = needsToken || !canEditWith(token)
 
 const client = new TandemClient({
   doc,

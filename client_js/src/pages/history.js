@@ -6,7 +6,7 @@
 // Names and labels go into the DOM as text only; the preview and the diff are HTML the server
 // rendered and sanitized with bleach.
 import { EventStream } from '../lib/events.js'
-import { tokenClaims } from '../lib/identity.js'
+import { canEditWith } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h } from '../ui/dom.js'
 import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
@@ -26,9 +26,9 @@ const restoreButton = $('history-restore')
 const tabs = { preview: $('history-tab-preview'), diff: $('history-tab-diff') }
 
 const state = { versions: [], selected: null, tab: 'preview', compare: 'previous', busy: false }
-// Saving and restoring take a write token: a reader is not offered them (the server would
-// refuse). Without auth everyone writes; the token's claims say its role otherwise.
-const canWrite = tokenClaims(token)?.role !== 'read'
+// Saving and restoring take a write token: a reader or commenter is not offered them (the
+// server would refuse). Without auth everyone writes; the token's claims say its role otherwise.
+const canWrite = canEditWith(token)
 const saveForm = $('history-save')
 saveForm.hidden = !canWrite
 restoreButton.hidden = !canWrite

@@ -18,7 +18,7 @@
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
 import { EventStream } from '../lib/events.js'
-import { cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
+import { canEditWith, cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { createEditor } from '../editor/editor.js'
 import { createComments } from '../ui/comments.js'
@@ -91,7 +91,7 @@ export class TandemEditorElement extends HTMLElement {
     const viewer = this.hasAttribute('readonly')
     const token = this.getAttribute('token')
     const role = token ? tokenClaims(token)?.role || 'write' : null
-    const readonly = viewer || role === 'read' || role === 'comment'
+    const readonly = viewer || !canEditWith(token)
     const client = new TandemClient({
       server: this.getAttribute('server') || '',
       doc,
@@ -146,7 +146,7 @@ export class TandemEditorElement extends HTMLElement {
       // A role change (revoked, then getToken() gave a token with the new role): start again as
       // a viewer or an editor, as that token says.
       const role = tokenClaims(fresh)?.role || 'write'
-      const viewer = this.hasAttribute('readonly') || role === 'read' || role === 'comment'
+      const viewer = this.hasAttribute('readonly') || !canEditWith(fresh)
       const commenter = withComments && !this.hasAttribute('readonly') && role !== 'read'
       if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
     })

@@ -1,0 +1,102 @@
+"""The comment threads service in process (server/core/comments.py): creating a thread is one
+update relayed to a connected editor, every change is published with who made it, the limits
+on threads and replies, and a thread the store cannot keep leaves no mark in the body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from crdt.comments import quotes
+from crdt.protocol import SyncUpdate, parse_message
+from server.config import Config
+from server.core import comments as service
+from server.core.comments import Comments, NotAllowed
+from server.core.connection import Connection
+from server.core.hub import Hub
+from server.core.identity import Identity, Role
+from server.errors import BadRequest, NotFound, StoreError, TooLarge
+from server.stores.memory import MemoryStore
+from server.stores.threads import Thread
+from tests.support.channels import RecordingChannel
+
+ANA = Identity(user="ana", name="Ana", role=Role.WRITE, anonymous=False)
+BEN = Identity(user="ben", name="Ben", role=Role.COMMENT, anonymous=False)
+
+
+class _Published(list[tuple[str, dict[str, Any]]]):
+    def __call__(self, doc: str, payload: Mapping[str, Any]) -> None:
+        self.append((doc, dict(payload)))
+
+
+class _FailingStore(MemoryStore):
+    async def add_thread(self, doc: str, thread: Thread) -> None:
+        raise StoreError("the disk is full")
+
+
+async def test_threads_in_process() -> None:
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    published = _Published()
+    comments = Comments(hub, published)
+    async with hub.running():
+        await hub.documents.replace("notes", text="Ship it on Friday.", by=ANA)
+        editor = Connection(RecordingChannel(), identity=Identity(user="ed", name="Ed"))
+        await hub.join("notes", editor)
+        editor.flush()
+        before = len(editor.queued)
+        thread = await comments.create(
+            "notes", by=BEN, body="Which Friday?", anchor={"quote": "Friday"}
+        )
+        relayed = [type(parse_message(f)) for f in editor.queued[before:]]
+        assert relayed == [SyncUpdate]  # one change
+        assert quotes(hub.rooms["notes"].document.content) == {thread["id"]: "Friday"}
+        await comments.reply("notes", thread["id"], by=ANA, body="The 12th.")
+        await comments.change("notes", thread["id"], by=BEN, resolved=True)
+        with pytest.raises(NotAllowed):
+            await comments.change("notes", thread["id"], by=ANA, body="Hijacked")
+        with pytest.raises(NotAllowed):
+            await comments.delete(
+                "notes", thread["id"], by=Identity("cy", "Cy", Role.COMMENT, False)
+            )
+        await comments.delete("notes", thread["id"], by=BEN)
+        assert quotes(hub.rooms["notes"].document.content) == {}
+        assert [(doc, p["event"], p["by"], p["name"]) for doc, p in published] == [
+            ("notes", "created", "ben", "Ben"),
+            ("notes", "replied", "ana", "Ana"),
+            ("notes", "resolved", "ben", "Ben"),
+            ("notes", "deleted", "ben", "Ben"),
+        ]
+        assert all(p["type"] == "comment" and p["id"] == thread["id"] for _, p in published)
+        with pytest.raises(NotFound):
+            await comments.list("absent")
+        with pytest.raises(BadRequest):
+            await comments.create("notes", by=BEN, body="x", anchor={"quote": "Monday"})
+
+
+async def test_threads_and_replies_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "MAX_THREADS", 2)
+    monkeypatch.setattr(service, "MAX_REPLIES", 1)
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="a b c", by=ANA)
+        first = await comments.create("notes", by=BEN, body="1", anchor={"quote": "a"})
+        await comments.create("notes", by=BEN, body="2", anchor={"quote": "b"})
+        with pytest.raises(TooLarge):
+            await comments.create("notes", by=BEN, body="3", anchor={"quote": "c"})
+        await comments.reply("notes", first["id"], by=ANA, body="r")
+        with pytest.raises(TooLarge):
+            await comments.reply("notes", first["id"], by=ANA, body="r2")
+        assert len((await comments.get("notes", first["id"]))["replies"]) == 1
+
+
+async def test_a_thread_the_store_refuses_leaves_no_mark() -> None:
+    hub = Hub(Config(flush_interval=0.01), _FailingStore())
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="Ship it.", by=ANA)
+        with pytest.raises(StoreError):
+            await comments.create("notes", by=BEN, body="?", anchor={"quote": "Ship"})
+        assert quotes(hub.rooms["notes"].document.content) == {}

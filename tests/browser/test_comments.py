@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 
 from server.security.auth import mint_token
-from tests.browser.helpers import DOC, press_and_settle
+from tests.browser.helpers import DOC, open_editor, press_and_settle
 from tests.support.browser import Pages, screenshot
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
@@ -508,3 +508,35 @@ async def test_editing_ones_comment_and_deleting_its_text(
         await expect(card).to_have_class(re.compile(r"\bis-detached\b"))
         await expect(card).to_contain_text("On deleted text")
         await expect(card.locator(".tandem-thread-quote")).to_have_text("draft")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def open_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TandemProcess]:
+    db = tmp_path_factory.mktemp("comments-open") / "tandem.db"
+    process = TandemProcess("--port", "0", "--store", f"sqlite:///{db}")
+    await process.start()
+    yield process
+    await process.stop()
+
+
+async def test_on_an_open_hub_comments_carry_the_announced_names(
+    open_server: TandemProcess, pages: Pages
+) -> None:
+    url = f"{open_server.url}/d/open-talk"
+    ana = await pages.new("ana")
+    await open_editor(ana, url, "Ana")
+    await ana.wait_for_selector(f"{PANEL}[data-state=ready]")
+    await write(ana, "Open hubs have names too.")
+    thread = await comment_on(ana, "names", "From Ana.")
+    await expect(thread.locator(".tandem-note-name")).to_have_text("Ana")
+    ben = await pages.new("ben")
+    await open_editor(ben, url, "Ben")
+    theirs = ben.locator(THREAD)
+    await expect(theirs.locator(".tandem-note-name")).to_have_text("Ana")
+    await theirs.locator(".tandem-note-body").click()
+    reply = theirs.get_by_role("textbox", name="Reply")
+    await reply.fill("From Ben.")
+    await reply.press("Enter")
+    await expect(thread.locator(".tandem-thread-replies .tandem-note-name")).to_have_text("Ben")
+    # Everyone is the same anonymous writer there: anyone may delete.
+    await expect(theirs.get_by_role("button", name="Delete")).to_be_visible()

@@ -158,7 +158,9 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
 
   function note (item, extra = null) {
     const name = item.author?.name || item.author?.user || 'Someone'
-    const avatar = setColor(h('span', { class: 'tandem-note-avatar', 'aria-hidden': 'true' }, initials(name)), colorFor(item.author?.user || name))
+    // Colours follow the user id, as everywhere; an open hub's anonymous authors, their names.
+    const user = item.author?.user
+    const avatar = setColor(h('span', { class: 'tandem-note-avatar', 'aria-hidden': 'true' }, initials(name)), colorFor(user && user !== 'anonymous' ? user : name))
     const at = new Date(item.created)
     return h('div', { class: 'tandem-note' },
       h('div', { class: 'tandem-note-head' }, avatar,

@@ -335,6 +335,9 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
   // Threads at their anchors, top to bottom, never overlapping; where the panel is narrow (or
   // below the document) in document order. The active thread sits at its anchor when it can.
   let frame = 0
+  let placedDoc = null
+  let placedAt = new Map()
+  const anchored = new Set() // threads whose anchor this page has seen in the document
   function layout () {
     cancelAnimationFrame(frame)
     frame = requestAnimationFrame(place)
@@ -343,7 +346,12 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     const v = view()
     if (!v || !el.isConnected) return
     if (!cards.size && composer.hidden) return // nothing to place: no walk over a long document
-    const at = anchors(v.state.doc)
+    // Where the anchors are changes only with the document (not with the caret or a resize).
+    if (placedDoc !== v.state.doc) {
+      placedDoc = v.state.doc
+      placedAt = anchors(placedDoc)
+    }
+    const at = placedAt
     const synced = client.provider.synced
     const items = []
     const loose = []
@@ -351,7 +359,10 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       const t = threads.get(id)
       if (!t || t.resolved) continue
       const pos = at.get(id)
-      const detached = t.detached === true || (synced && pos === undefined)
+      if (pos !== undefined) anchored.add(id)
+      // On deleted text: the server says so, or its anchor was in this document and is gone
+      // (not a thread whose mark is still on its way here by CRDT).
+      const detached = pos === undefined && (t.detached === true || (synced && anchored.has(id)))
       card.setDetached(detached)
       if (pos === undefined || detached) loose.push(card.el)
       else items.push({ el: card.el, pos, id })

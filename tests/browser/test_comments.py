@@ -278,6 +278,12 @@ async def test_a_reader_sees_the_threads_and_no_controls(
     await expect(reader.locator(COMMENT)).to_have_count(0)
     await expect(reader.locator(PANEL)).not_to_contain_text("Select some text")
     await screenshot(reader, "comments-reader")
+    # An admin may delete anyone's thread, but edits only their own.
+    admin = await pages.new("admin")
+    await open_doc(admin, server, doc, token("root", "Root", "admin"))
+    theirs = admin.locator(THREAD, has_text="Very carefully.")
+    await expect(theirs.get_by_role("button", name="Delete")).to_be_visible()
+    await expect(theirs.get_by_role("button", name="Edit")).to_be_hidden()
 
 
 async def test_a_commenter_comments_but_cannot_change_the_text(
@@ -498,6 +504,22 @@ async def test_editing_ones_comment_and_deleting_its_text(
     await select_text(ben, "draft")
     await ben.keyboard.press("ArrowLeft")
     await expect(theirs).to_have_class(ACTIVE)
+    # Ben replies, then edits his reply (and only his).
+    reply = theirs.get_by_role("textbox", name="Reply")
+    await reply.fill("Agreed.")
+    await reply.press("Enter")
+    await expect(theirs.locator(".tandem-thread-replies")).to_contain_text("Agreed.")
+    await theirs.get_by_role("button", name="Edit reply").click()
+    edit = theirs.get_by_role("textbox", name="Edit reply")
+    await expect(edit).to_be_focused()
+    await edit.fill("Agreed: far too long.")
+    await edit.press("Enter")
+    await expect(theirs.locator(".tandem-thread-replies")).to_contain_text("Agreed: far too long.")
+    await expect(theirs.get_by_role("button", name="Edit reply")).to_be_focused()
+    replies = thread.locator(".tandem-thread-replies")
+    await expect(replies).to_contain_text("Agreed: far too long.")
+    await expect(replies).to_contain_text("(edited)")
+    await expect(thread.get_by_role("button", name="Edit reply")).to_have_count(0)
 
     # Ana deletes the commented word: the thread stays, "on deleted text", with what it was about.
     await select_text(ana, "draft")

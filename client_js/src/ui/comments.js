@@ -228,30 +228,64 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       render()
       focusEditor()
     }))
-    editButton.addEventListener('click', () => {
-      const t = threads.get(id)
-      const input = h('textarea', { class: 'tandem-comment-input', rows: '2', 'aria-label': 'Edit comment' })
-      input.value = t.body
-      const save = h('button', { type: 'submit', class: 'tandem-button is-primary' }, 'Save')
+    // Editing a body (the thread's or one's reply): a form in place of the text; Enter saves,
+    // Escape or Cancel gives it back, and the focus returns to the Edit button.
+    function editForm (label, value, save, stop) {
+      const input = h('textarea', { class: 'tandem-comment-input', rows: '2', 'aria-label': label })
+      input.value = value
       const cancel = button('Cancel')
-      editing = h('form', { class: 'tandem-thread-edit' }, input, h('div', { class: 'tandem-thread-buttons' }, h('span', { class: 'tandem-spacer' }), cancel, save))
-      const stop = () => { editing = null; update(threads.get(id)); editButton.focus() }
+      const form = h('form', { class: 'tandem-thread-edit' }, input,
+        h('div', { class: 'tandem-thread-buttons' }, h('span', { class: 'tandem-spacer' }), cancel,
+          h('button', { type: 'submit', class: 'tandem-button is-primary' }, 'Save')))
       cancel.addEventListener('click', stop)
-      submitOnEnter(input, editing, stop)
-      editing.addEventListener('submit', (event) => {
+      submitOnEnter(input, form, stop)
+      form.addEventListener('submit', (event) => {
         event.preventDefault()
         const body = input.value.trim()
-        if (!body) return
-        run('save the comment', async () => {
-          const changed = await api(`/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify({ body }) })
-          threads.set(id, { ...threads.get(id), ...(changed || {}), body })
-          stop()
-        })
+        if (body) run('save the comment', async () => { await save(body); stop() })
       })
+      const focus = () => {
+        input.focus()
+        input.setSelectionRange(input.value.length, input.value.length)
+      }
+      return { form, focus }
+    }
+    editButton.addEventListener('click', () => {
+      const t = threads.get(id)
+      const stop = () => { editing = null; update(threads.get(id)); editButton.focus() }
+      const edit = editForm('Edit comment', t.body, async (body) => {
+        const changed = await api(`/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify({ body }) })
+        threads.set(id, { ...threads.get(id), ...(changed || {}), body })
+      }, stop)
+      editing = edit.form
       update(t)
-      input.focus()
-      input.setSelectionRange(input.value.length, input.value.length)
+      edit.focus()
     })
+    let editingReply = null // {id, form} while one's reply is being edited
+    function replyItem (r) {
+      const mine = rights.comment && isMine(r.author)
+      const form = editingReply?.id === r.id ? editingReply.form : null
+      const item = h('li', { dataset: { reply: r.id } }, note(r, form))
+      if (mine && !form) {
+        const edit = h('button', { type: 'button', class: 'tandem-button is-quiet', 'aria-label': 'Edit reply' }, 'Edit')
+        edit.addEventListener('click', () => {
+          const stop = () => {
+            editingReply = null
+            update(threads.get(id))
+            replies.querySelector(`li[data-reply="${CSS.escape(r.id)}"] button`)?.focus()
+          }
+          const editor = editForm('Edit reply', r.body, async (body) => {
+            const changed = await api(`/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify({ reply: r.id, body }) })
+            if (changed?.id) threads.set(id, changed)
+          }, stop)
+          editingReply = { id: r.id, form: editor.form }
+          update(threads.get(id))
+          editor.focus()
+        })
+        item.append(h('div', { class: 'tandem-thread-buttons' }, edit))
+      }
+      return item
+    }
     submitOnEnter(replyText, reply, () => { replyText.value = ''; card.focus() })
     reply.addEventListener('submit', (event) => {
       event.preventDefault()
@@ -282,8 +316,13 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       const about = t.quote || t.original_quote || ''
       quote.textContent = about
       quote.hidden = !about
-      head.replaceChildren(note(t, editing))
-      replies.replaceChildren(...(t.replies || []).map((r) => h('li', {}, note(r))))
+      // A body being edited stays as it is (with its focus) while others' changes arrive.
+      if (!editing || !head.contains(editing)) head.replaceChildren(note(t, editing))
+      if (!editingReply || !replies.contains(editingReply.form)) {
+        const focused = replies.querySelector('button:focus')?.closest('li')?.dataset.reply
+        replies.replaceChildren(...(t.replies || []).map(replyItem))
+        if (focused) replies.querySelector(`li[data-reply="${CSS.escape(focused)}"] button`)?.focus()
+      }
       replies.hidden = !(t.replies || []).length
       resolveButton.textContent = t.resolved ? 'Reopen' : 'Resolve'
       editButton.hidden = !isMine(t.author) || !!editing

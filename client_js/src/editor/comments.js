@@ -61,6 +61,15 @@ export function selectionAnchor (view, fragment) {
   return { from: encode(from), to: encode(to), rel: [from, to].map((p) => absolutePositionToRelativePosition(p, fragment, b.mapping)) }
 }
 
+/** Where the range a comment is being written about is now ([from, to]), or null. */
+export function pendingRange (state, fragment) {
+  const { pending } = commentsKey.getState(state) || {}
+  const b = binding(state)
+  if (!pending || !b || !fragment.doc) return null
+  const [from, to] = pending.map((rel) => relativePositionToAbsolutePosition(fragment.doc, fragment, rel, b.mapping))
+  return from === null || to === null || from >= to ? null : [from, to]
+}
+
 /** Show (or, with null, stop showing) the range a comment is being written about. */
 export function setPending (view, rel) {
   view.dispatch(view.state.tr.setMeta(commentsKey, { pending: rel }))
@@ -89,12 +98,8 @@ export function commentsPlugin ({ fragment, onClick }) {
     props: {
       transformPasted: (slice) => new Slice(stripComments(slice.content), slice.openStart, slice.openEnd),
       decorations (state) {
-        const { pending } = commentsKey.getState(state)
-        const b = binding(state)
-        if (!pending || !b || !fragment.doc) return null
-        const [from, to] = pending.map((rel) => relativePositionToAbsolutePosition(fragment.doc, fragment, rel, b.mapping))
-        if (from === null || to === null || from >= to) return null
-        return DecorationSet.create(state.doc, [Decoration.inline(from, to, { class: 'tandem-comment-pending' })])
+        const range = pendingRange(state, fragment)
+        return range && DecorationSet.create(state.doc, [Decoration.inline(...range, { class: 'tandem-comment-pending' })])
       },
       handleClick (view, pos, event) {
         const ids = []

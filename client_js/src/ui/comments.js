@@ -9,7 +9,7 @@
 // constructed stylesheet (CSSOM, which a strict Content-Security-Policy allows). Everything a
 // person wrote goes into the DOM as text.
 import { shortcutLabel } from '../editor/commands.js'
-import { anchors, selectionAnchor, setPending, threadsAt } from '../editor/comments.js'
+import { anchors, pendingRange, selectionAnchor, setPending, threadsAt } from '../editor/comments.js'
 import { colorFor, initials } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h, setColor } from './dom.js'
@@ -406,7 +406,12 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       if (pos === undefined || detached) loose.push(card.el)
       else items.push({ el: card.el, pos, id })
     }
-    if (!composer.hidden && pending) items.push({ el: composer, pos: pending.pos, id: null })
+    if (!composer.hidden && pending) {
+      // The range moves with the text while the comment is being written.
+      const range = pendingRange(v.state, client.fragment)
+      if (range) pending.pos = range[0]
+      items.push({ el: composer, pos: pending.pos, id: null })
+    }
     items.sort((a, b) => a.pos - b.pos || (a.id === null ? -1 : 0))
     // The document order is also the order for keyboard and screen reader users.
     reorder(list, [...items.map((i) => i.el), ...loose])

@@ -333,6 +333,7 @@ async def test_keyboard_only_comment_and_resolve(server: TandemProcess, pages: P
     await kim.keyboard.type("First line")
     await kim.keyboard.press("Shift+Enter")
     await kim.keyboard.type("second line")
+    await screenshot(kim, "comments-composer")
     await kim.keyboard.press("Enter")
     thread = kim.locator(THREAD)
     await expect(thread.locator(".tandem-note-body")).to_have_text("First line\nsecond line")
@@ -372,6 +373,8 @@ async def test_clicking_a_highlight_opens_its_thread(server: TandemProcess, page
     one, two = await first.bounding_box(), await second.bounding_box()
     assert one is not None and two is not None
     assert one["y"] + one["height"] <= two["y"], (one, two)
+    anchor = await highlight(lee, "First").bounding_box()
+    assert anchor is not None and abs(one["y"] - anchor["y"]) < 40, (one, anchor)  # beside it
     await lee.click(DOC)
     await highlight(lee, "First").click()
     await expect(first).to_have_class(ACTIVE)

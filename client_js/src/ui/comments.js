@@ -384,7 +384,10 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
   function place () {
     const v = view()
     if (!v || !el.isConnected) return
-    if (!cards.size && composer.hidden) return // nothing to place: no walk over a long document
+    if (!cards.size && composer.hidden) { // nothing to place: no walk over a long document
+      list.style.removeProperty('min-height')
+      return
+    }
     // Where the anchors are changes only with the document (not with the caret or a resize).
     if (placedDoc !== v.state.doc) {
       placedDoc = v.state.doc

@@ -565,3 +565,16 @@ async def test_on_an_open_hub_comments_carry_the_announced_names(
     await expect(thread.locator(".tandem-thread-replies .tandem-note-name")).to_have_text("Ben")
     # Everyone is the same anonymous writer there: anyone may delete.
     await expect(theirs.get_by_role("button", name="Delete")).to_be_visible()
+    # Each page tells the other's comments by name, never its own.
+    await eventually(
+        lambda: ana.locator(TOASTS).all_inner_texts(),
+        lambda t: "Ben replied to a comment" in t,
+        what="Ana's toast",
+    )
+    await theirs.get_by_role("button", name="Resolve").click()
+    await eventually(
+        lambda: ana.locator(TOASTS).all_inner_texts(),
+        lambda t: "Ben resolved a comment" in t,
+        what="Ana's second toast",
+    )
+    assert not any("Ben" in t for t in await ben.locator(TOASTS).all_inner_texts())

@@ -14,6 +14,8 @@ const EDIT_WINDOW_MS = 5 * 60 * 1000
 // The name the server gives an anonymous connection that has not said who it is yet.
 const UNNAMED = 'Anonymous'
 const MORE_THAN = 3
+// The user every author is on an open hub (the server's anonymous identity).
+const SHARED_USER = 'anonymous'
 
 const COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened', 'edited', 'deleted'])
 const TOASTED_COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened'])
@@ -110,7 +112,12 @@ export class ActivityFeed extends Emitter {
 
   _comment ({ event: what, by, name }) {
     if (!COMMENT_EVENTS.has(what) || typeof by !== 'string') return
-    const person = this._person(by, typeof name === 'string' ? name : null)
+    const named = typeof name === 'string' ? name : null
+    // On an open hub every comment's author is the one user `anonymous`: only the name tells who
+    // it was (and must not make `anonymous` this page's own id).
+    const person = by === SHARED_USER
+      ? { user: by, name: named || UNNAMED, self: !this._self()?.id && (named || UNNAMED) === (this._self()?.name || UNNAMED) }
+      : this._person(by, named)
     // Others' new comments, replies and resolutions are toasted; edits and deletions only listed.
     this._add({ kind: 'comment', event: what, people: [person] }, !person.self && TOASTED_COMMENT_EVENTS.has(what))
   }

@@ -97,6 +97,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
 
   // ---- the composer ----
   let pending = null // {from, to, rel} while a new comment is being written
+  let reveal = null // an element to scroll into view once placed
   const composerText = h('textarea', { class: 'tandem-comment-input', rows: '2', 'aria-label': 'Comment text', placeholder: 'Add a comment…' })
   const composerQuote = h('p', { class: 'tandem-thread-quote' })
   const composerError = h('p', { class: 'tandem-comment-error', role: 'alert' })
@@ -119,7 +120,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     setPending(v, anchor.rel)
     render()
     composerText.focus({ preventScroll: true })
-    composer.scrollIntoView({ block: 'nearest' })
+    reveal = composer // once it is in its place
   }
 
   function closeComposer ({ refocus = true } = {}) {
@@ -423,6 +424,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
     if (!aligned) {
       for (const child of list.children) child.style.removeProperty('top')
       list.style.removeProperty('min-height')
+      revealPlaced()
       return
     }
     const base = list.getBoundingClientRect().top
@@ -455,6 +457,11 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
       y += child.offsetHeight + GAP
     }
     list.style.setProperty('min-height', `${Math.round(y)}px`)
+    revealPlaced()
+  }
+  function revealPlaced () {
+    if (reveal && !reveal.hidden) reveal.scrollIntoView({ block: 'nearest' })
+    reveal = null
   }
 
   function activate (id, { focus = false } = {}) {

@@ -412,6 +412,19 @@ async def test_narrow_and_dark(server: TandemProcess, pages: Pages) -> None:
     assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
     await thread.scroll_into_view_if_needed()
     await screenshot(phone, "comments-narrow-dark")
+    # A new comment is written in a sheet at the bottom of the screen, in view with its text.
+    await phone.evaluate("window.scrollTo(0, 0)")
+    await select_text(phone, "dark page")
+    await phone.locator(COMMENT).click()
+    composer = phone.locator(f"{PANEL} .tandem-composer")
+    await expect(composer.get_by_role("textbox", name="Comment text")).to_be_focused()
+    sheet = await composer.bounding_box()
+    text = await phone.locator(DOC).bounding_box()
+    assert sheet is not None and text is not None
+    assert sheet["y"] + sheet["height"] <= 760 and sheet["y"] > text["y"], (sheet, text)
+    await screenshot(phone, "comments-narrow-composer")
+    await phone.keyboard.press("Escape")
+    await expect(composer).to_be_hidden()
 
 
 async def test_the_embed_page_and_its_widget_show_the_panel(

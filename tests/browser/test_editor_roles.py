@@ -202,7 +202,9 @@ async def test_a_commenter_views_the_body_and_is_offered_no_edit_save_or_restore
     doc = page.locator(DOC)
     await eventually(doc.inner_text, lambda t: "Please review." in t, what="the commenter sees it")
     assert await doc.get_attribute("contenteditable") == "false"
-    assert await page.locator(".tandem-toolbar").count() == 0
+    # No formatting toolbar: the Comment button alone (tests/browser/test_comments.py).
+    assert await page.locator(".tandem-toolbar[aria-label=Formatting]").count() == 0
+    await expect(page.locator(".tandem-toolbar button[aria-label=Comment]")).to_have_count(1)
     await expect(page.locator("#save-version")).to_be_hidden()
     await screenshot(page, "roles-editor-commenter")
     await page.goto(f"{server.url}/d/team-review/history?token={cy}")

@@ -10,6 +10,7 @@ import { askForLink } from '../ui/linkdialog.js'
 import { showShortcuts } from '../ui/shortcutsdialog.js'
 import { accessEnded } from '../ui/status.js'
 import { editingKeymaps, linkAt, markdownRules, setLink } from './commands.js'
+import { commentsPlugin } from './comments.js'
 import { cursorBuilder, selectionBuilder } from './cursors.js'
 import { linkPopover } from './linkpopover.js'
 import { schema } from './schema.js'
@@ -24,8 +25,11 @@ import { createUndoManager } from './undo.js'
  * @param {HTMLElement} [opts.toolbarMount] where the toolbar goes (none when omitted or readonly)
  * @param {HTMLElement} [opts.dialogHost] where dialogs are attached (default: document.body)
  * @param {string} [opts.label] accessible name of the document
+ * @param {object} [opts.comments] comment threads: `canComment` (the role may comment: a Comment
+ *   button, also for a read-only body), `comment()` starts one on the selection, `onClick(ids)`
+ *   is told of a click in highlighted text (the ids of the threads there, innermost first)
  */
-export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document' }) {
+export function createEditor ({ mount, client, readonly = false, toolbarMount = null, dialogHost = null, label = 'Document', comments = null }) {
   let view = null
   let toolbar = null
   // Read-only from the start (a viewer), or from when the session ends for good (no access,
@@ -63,7 +67,8 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
   const plugins = [
     ySyncPlugin(client.fragment),
     yCursorPlugin(client.awareness, { cursorBuilder, selectionBuilder }),
-    linkPopover({ readonly: () => locked, editLink: openLink })
+    linkPopover({ readonly: () => locked, editLink: openLink }),
+    commentsPlugin({ fragment: client.fragment, onClick: (ids, event) => comments?.onClick?.(ids, event) })
   ]
   const undo = readonly ? null : createUndoManager(client.fragment)
   if (!readonly) {
@@ -89,17 +94,20 @@ export function createEditor ({ mount, client, readonly = false, toolbarMount = 
       const state = this.state.apply(tr)
       this.updateState(state)
       toolbar?.update(state)
+      comments?.onUpdate?.(this, tr)
     }
   })
 
-  if (!readonly && toolbarMount) {
-    toolbar = createToolbar(view, { openLink, openHelp })
+  const comment = comments?.canComment ? () => comments.comment() : null
+  if (toolbarMount && (!readonly || comment)) {
+    toolbar = createToolbar(view, { openLink, openHelp, comment, commentOnly: readonly })
     toolbarMount.append(toolbar.el)
   }
 
+  let ended = false
   function lock () {
-    if (locked) return
-    locked = true
+    if (ended) return
+    ended = locked = true
     view.dom.blur()
     view.setProps({ attributes: { ...view.props.attributes, 'aria-readonly': 'true' } })
     if (toolbar) toolbar.el.hidden = true

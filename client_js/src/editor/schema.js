@@ -1,7 +1,7 @@
 // The document schema. Node and mark names are the contract of the stored body (README,
 // crdt/render.py): paragraph, heading(level), bullet_list, ordered_list, list_item, blockquote,
 // code_block(language), horizontal_rule, hard_break; marks strong, em, code, link(href), strike,
-// and comment(id), a comment thread's anchor.
+// and comment(id): the anchor of a comment thread, which only the server places and removes.
 import { Schema } from 'prosemirror-model'
 import { nodes as basicNodes, marks as basicMarks } from 'prosemirror-schema-basic'
 import { addListNodes } from 'prosemirror-schema-list'
@@ -74,7 +74,9 @@ const link = {
 // A comment thread's anchor, placed only by the server (POST /api/docs/{doc}/comments). It must
 // be in the schema: y-prosemirror deletes text whose marks the schema does not know. Threads
 // may overlap (it excludes nothing, so y-prosemirror stores it as `comment--<hash>`), typing
-// at its edge does not extend it, and no parse rule: pasted text never brings one along.
+// at its edge does not extend it (not inclusive), and no parse rule: pasted HTML never brings
+// one along (and the editor strips it from its own slices, editor/comments.js). Outermost, so
+// its span wraps links and code.
 const comment = {
   attrs: { id: { validate: 'string' } },
   excludes: '',
@@ -91,11 +93,11 @@ export const schema = new Schema({
     'block'
   ),
   marks: {
+    comment, // first: outermost, so its span wraps links and code
     link,
     em: basicMarks.em,
     strong: basicMarks.strong,
     code: basicMarks.code,
-    strike,
-    comment
+    strike
   }
 })

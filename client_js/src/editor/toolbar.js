@@ -19,9 +19,17 @@ const BLOCKS = [
   ['code_block', 'Code block', 'Mod-Alt-c']
 ]
 
-export function createToolbar (view, { openLink, openHelp }) {
+/**
+ * @param {import('prosemirror-view').EditorView} view
+ * @param {object} opts
+ * @param {() => void} opts.openLink asks for a link's address
+ * @param {() => void} opts.openHelp shows the keyboard shortcuts
+ * @param {(() => void)|null} [opts.comment] starts a comment on the selection (none: no button)
+ * @param {boolean} [opts.commentOnly] only the Comment button (a commenter cannot edit the body)
+ */
+export function createToolbar (view, { openLink, openHelp, comment = null, commentOnly = false }) {
   const buttons = []
-  const button = (name, label, key, run, { active, enabled } = {}) => {
+  const button = (name, label, key, run, { active, enabled, keepFocus = false } = {}) => {
     const title = key ? `${label} (${shortcutLabel(key)})` : label
     const el = h('button', {
       type: 'button', class: 'tandem-tool', title, 'aria-label': label, tabindex: '-1', dataset: { tool: name }
@@ -31,7 +39,7 @@ export function createToolbar (view, { openLink, openHelp }) {
     el.addEventListener('mousedown', (event) => event.preventDefault())
     el.addEventListener('click', () => {
       run(view.state, view.dispatch, view)
-      view.focus()
+      if (!keepFocus) view.focus()
     })
     buttons.push({ el, active, enabled: enabled || ((state) => run(state, null, view) !== false) })
     return el
@@ -47,7 +55,12 @@ export function createToolbar (view, { openLink, openHelp }) {
 
   const sep = () => h('span', { class: 'tandem-tool-sep', role: 'separator', 'aria-orientation': 'vertical' })
   const mark = (type) => ({ active: (state) => markActive(state, type) })
-  const el = h('div', { class: 'tandem-toolbar', role: 'toolbar', 'aria-label': 'Formatting' },
+  // A comment is about some text: the button waits for a selection.
+  const commentButton = () => comment && button('comment', 'Comment', 'Mod-Alt-m', () => { comment(); return true },
+    { enabled: (state) => !state.selection.empty, keepFocus: true }) // the composer takes it
+  const el = commentOnly
+    ? h('div', { class: 'tandem-toolbar', role: 'toolbar', 'aria-label': 'Commenting' }, commentButton())
+    : h('div', { class: 'tandem-toolbar', role: 'toolbar', 'aria-label': 'Formatting' },
     h('span', { class: 'tandem-select-wrap' }, select), sep(),
     button('bold', 'Bold', 'Mod-b', toggleMark(marks.strong), mark(marks.strong)),
     button('italic', 'Italic', 'Mod-i', toggleMark(marks.em), mark(marks.em)),
@@ -62,6 +75,8 @@ export function createToolbar (view, { openLink, openHelp }) {
       { active: (state) => inside(state, nodes.ordered_list) }),
     button('quote', 'Quote', 'Ctrl->', toggleBlockquote, { active: (state) => inside(state, nodes.blockquote) }),
     button('rule', 'Divider', 'Mod-_', insertRule),
+    comment ? sep() : null,
+    commentButton(),
     h('span', { class: 'tandem-spacer' }),
     button('undo', 'Undo', 'Mod-z', undoCommand, { enabled: (state) => !!undoCommand(state, null) }),
     button('redo', 'Redo', 'Shift-Mod-z', redoCommand, { enabled: (state) => !!redoCommand(state, null) }),
@@ -70,7 +85,7 @@ export function createToolbar (view, { openLink, openHelp }) {
   )
 
   // Roving focus: Tab enters the toolbar once, arrows move inside it.
-  const controls = () => [select, ...buttons.map((b) => b.el)].filter((c) => !c.disabled)
+  const controls = () => [...(commentOnly ? [] : [select]), ...buttons.map((b) => b.el)].filter((c) => !c.disabled)
   el.addEventListener('keydown', (event) => {
     if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return
     if (event.target === select && (event.key === 'ArrowUp' || event.key === 'ArrowDown')) return
@@ -85,6 +100,8 @@ export function createToolbar (view, { openLink, openHelp }) {
     list[next].tabIndex = 0
     list[next].focus()
   })
+
+  if (commentOnly) buttons[0].el.tabIndex = 0
 
   function update (state) {
     const block = blockTypeAt(state)

@@ -1,6 +1,6 @@
 // What the server's notifications mean to the person on this page: entries for an activity list
 // ("Ana joined", "Version 4 saved by Ana", "Ben restored version 12", "Edited by Ana and Ben",
-// "Ana renamed the document “Plan”")
+// "Ana renamed the document “Plan”", "Ana commented", "Ben replied to a comment")
 // and whether each deserves a toast. No DOM here; src/ui/activity.js shows the entries.
 //
 //   const feed = new ActivityFeed({ self: () => ({ id: tokenUserId, name: client.user?.name }) })
@@ -14,6 +14,19 @@ const EDIT_WINDOW_MS = 5 * 60 * 1000
 // The name the server gives an anonymous connection that has not said who it is yet.
 const UNNAMED = 'Anonymous'
 const MORE_THAN = 3
+// The user every author is on an open hub (the server's anonymous identity).
+const SHARED_USER = 'anonymous'
+
+const COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened', 'edited', 'deleted'])
+const TOASTED_COMMENT_EVENTS = new Set(['created', 'replied', 'resolved', 'reopened'])
+const COMMENT_WORDS = {
+  created: ' commented',
+  replied: ' replied to a comment',
+  resolved: ' resolved a comment',
+  reopened: ' reopened a comment',
+  edited: ' edited a comment',
+  deleted: ' deleted a comment'
+}
 
 const listFormat = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' })
 
@@ -48,6 +61,7 @@ export class ActivityFeed extends Emitter {
       case 'restored': return this._restored(event)
       case 'changed': return this._changed(event)
       case 'title': return this._title(event)
+      case 'comment': return this._comment(event)
     }
   }
 
@@ -104,6 +118,18 @@ export class ActivityFeed extends Emitter {
     this._add({ kind: 'titled', title, people: [person] }, !person.self)
   }
 
+  _comment ({ event: what, by, name }) {
+    if (!COMMENT_EVENTS.has(what) || typeof by !== 'string') return
+    const named = typeof name === 'string' ? name : null
+    // On an open hub every comment's author is the one user `anonymous`: only the name tells who
+    // it was (and must not make `anonymous` this page's own id).
+    const person = by === SHARED_USER
+      ? { user: by, name: named || UNNAMED, self: !this._self()?.id && (named || UNNAMED) === (this._self()?.name || UNNAMED) }
+      : this._person(by, named)
+    // Others' new comments, replies and resolutions are toasted; edits and deletions only listed.
+    this._add({ kind: 'comment', event: what, people: [person] }, !person.self && TOASTED_COMMENT_EVENTS.has(what))
+  }
+
   _changed ({ by }) {
     if (!Array.isArray(by)) return
     const others = by.filter((user) => typeof user === 'string').map((user) => this._person(user))
@@ -144,6 +170,7 @@ export function describe (entry) {
     case 'restored': return [...who, ` restored version ${entry.version}`]
     case 'edited': return ['Edited by ', ...who]
     case 'titled': return entry.title ? [...who, ` renamed the document “${entry.title}”`] : [...who, ' removed the title']
+    case 'comment': return [...who, COMMENT_WORDS[entry.event]]
     default: return []
   }
 }

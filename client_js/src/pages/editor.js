@@ -1,9 +1,10 @@
 // /d/{doc}: the full editor page.
 import { ActivityFeed } from '../lib/activity.js'
 import { TandemClient } from '../lib/client.js'
-import { canEditWith, colorFor, rememberedUser, tokenUser } from '../lib/identity.js'
+import { canEditWith, colorFor, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
+import { createComments } from '../ui/comments.js'
 import { createTitleField, tabTitle } from '../ui/doctitle.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
@@ -19,7 +20,10 @@ const token = pageToken()
 const fromToken = tokenUser(token)
 // Without a token a hub with auth gives nothing: the page says how to get in, takes no typing.
 const needsToken = data.auth === 'true' && !token
-// A read or comment token gets the document without a toolbar (the server refuses its edits).
+// The token's role (null without one: an open hub, where everyone writes). A read or comment
+// token gets the document without the formatting toolbar (the server refuses its edits); a
+// comment token gets the Comment button alone: it writes comments, never the body.
+const role = token ? tokenClaims(token)?.role || 'write' : null
 const readonly = needsToken || !canEditWith(token)
 
 const client = new TandemClient({
@@ -29,13 +33,25 @@ const client = new TandemClient({
   token,
   eventsPath: data.events || null
 })
+let comments = null
 const editor = createEditor({
   mount: document.getElementById('editor'),
   toolbarMount: document.getElementById('toolbar'),
   client,
   readonly,
-  label: `Document ${doc}`
+  label: `Document ${doc}`,
+  comments: {
+    canComment: !needsToken && role !== 'read',
+    comment: () => comments?.compose(),
+    onClick: (ids) => comments?.openAt(ids),
+    onUpdate: (view, tr) => comments?.onUpdate(view, tr)
+  }
 })
+// The threads beside the text (below it on narrow screens); without access there are none.
+if (!needsToken) {
+  comments = createComments({ client, view: () => editor.view, role, me: fromToken?.id ?? null, styleRoot: document })
+  document.getElementById('comments').append(comments.el)
+}
 
 // "Skip to the document" puts the caret in it (a read-only page: the document's region).
 document.querySelector('.skip-link')?.addEventListener('click', (event) => {
@@ -44,7 +60,7 @@ document.querySelector('.skip-link')?.addEventListener('click', (event) => {
   editor.focus()
 })
 
-const status = createStatus(client)
+const status = createStatus(client, role === 'comment' ? { readonlyLabel: 'Connected · comments only' } : {})
 document.getElementById('status').replaceWith(status.el)
 
 // The own avatar renames, unless the token says who this is.
@@ -179,6 +195,7 @@ client.on('notification', (event) => {
     }
   }
   feed.handle(event)
+  comments?.handle(event)
   document.dispatchEvent(new CustomEvent('tandem:notification', { detail: event }))
 })
 
@@ -206,4 +223,4 @@ if (needsToken) {
   main().catch((err) => console.error('tandem: could not start the editor', err))
 }
 // Kept for the console and for tests: window.tandem.client is the TandemClient.
-window.tandem = { client, editor, feed, activity, titleField }
+window.tandem = { client, editor, feed, activity, titleField, comments }

@@ -88,7 +88,13 @@ async function showPreview (v) {
     (v.restored_from ? ` · restored from version ${v.restored_from}` : '')
   const response = await api(`/versions/${v.version}?format=html`)
   content.innerHTML = await response.text() // sanitized by the server (bleach)
+  markComments()
   if (!content.textContent.trim()) content.replaceChildren(h('p', { class: 'history-empty' }, 'This version is empty.'))
+}
+
+// Commented ranges are highlighted (history.css); the highlight says what it is.
+function markComments () {
+  for (const span of content.querySelectorAll('.tandem-comment')) span.title = 'Commented text'
 }
 
 async function showChanges (v) {
@@ -99,6 +105,7 @@ async function showChanges (v) {
   const target = to === 'current' ? 'the current document' : `version ${to}`
   summary.textContent = `From version ${from} to ${target}: ${diff.added} characters added, ${diff.removed} removed`
   content.innerHTML = diff.html // built from escaped text and sanitized by the server
+  markComments()
   if (!diff.blocks.some((b) => b.op !== 'equal')) content.prepend(h('p', { class: 'history-empty' }, 'No changes.'))
 }
 

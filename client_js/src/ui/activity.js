@@ -8,7 +8,7 @@ import { initials } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h, icon, setColor } from './dom.js'
 
-const ICON_OF = { version: 'bookmark', restored: 'history', edited: 'pencil', titled: 'pencil' }
+const ICON_OF = { version: 'bookmark', restored: 'history', edited: 'pencil', titled: 'pencil', comment: 'comment' }
 const TICK_MS = 30000
 
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
@@ -22,7 +22,7 @@ const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
  */
 export function createActivity ({ button, feed, toasts, colorOf }) {
   const list = h('ol', { class: 'activity-list', 'aria-labelledby': 'activity-title' })
-  const empty = h('p', { class: 'activity-empty' }, 'Nothing yet. Who joins and leaves, saved versions and restores show up here.')
+  const empty = h('p', { class: 'activity-empty' }, 'Nothing yet. Who joins and leaves, comments, saved versions and restores show up here.')
   const close = h('button', { type: 'button', class: 'tandem-tool activity-close', 'aria-label': 'Close activity' }, icon('close'))
   const panel = h('section', { id: 'activity-panel', class: 'activity-panel', 'aria-labelledby': 'activity-title', tabindex: '-1', hidden: true },
     h('header', { class: 'activity-head' },

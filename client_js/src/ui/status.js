@@ -44,7 +44,8 @@ function mb (bytes) {
   return value >= 10 ? String(Math.round(value)) : value.toFixed(1)
 }
 
-export function createStatus (client) {
+/** `readonlyLabel`: what a connected read-only page says (a commenter's: "comments only"). */
+export function createStatus (client, { readonlyLabel = 'Connected · view only' } = {}) {
   const dot = h('span', { class: 'tandem-status-dot', 'aria-hidden': 'true' })
   const text = h('span', { class: 'tandem-status-text' })
   const el = h('div', { class: 'tandem-status', role: 'status', 'aria-live': 'polite' }, dot, text)
@@ -67,7 +68,7 @@ export function createStatus (client) {
     } else if (client.unsynced && !accessEnded(client) && (showSaving || state !== 'connected')) {
       label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
     } else if (state === 'connected') {
-      label = client.readonly ? 'Connected · view only' : 'Saved'
+      label = client.readonly ? readonlyLabel : 'Saved'
     }
     text.textContent = label
     el.title = state === 'connected' && !client.unsynced ? 'Connected: every change is on the server'

@@ -5,18 +5,23 @@
 //   server    the service's base URL (default: the page's origin); the socket is <server>/ws
 //   doc       the document id
 //   token     a token, when the service requires one
-//   readonly  view only: no toolbar, no edits (implied by a token with role "read")
+//   readonly  view only: no toolbar, no edits, comments without controls (implied by a token
+//             with role "read"; a token with role "comment" may comment but not edit)
 //   name      display name when there is no token (default: a remembered guest name)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
-// instead of write, or back) rebuilds the editor for it. `client` is the TandemClient (state,
+// instead of write, or back) rebuilds the editor for it. On a page of the service's own origin
+// (/embed) the Comments panel sits beside the document (below it when the widget is narrow); a
+// page of another origin cannot read the comments API (no CORS), so there it has none. `client` is the TandemClient (state,
 // presence, the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
-import { canEditWith, cleanName, colorFor, guestUser, rememberedUser, tokenUser } from '../lib/identity.js'
+import { EventStream } from '../lib/events.js'
+import { canEditWith, cleanName, colorFor, guestUser, rememberedUser, tokenClaims, tokenUser } from '../lib/identity.js'
 import { isValidDocId } from '../lib/rules.js'
 import { createEditor } from '../editor/editor.js'
+import { createComments } from '../ui/comments.js'
 import { h } from '../ui/dom.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
@@ -45,6 +50,8 @@ export class TandemEditorElement extends HTMLElement {
     this.getToken = null
     this.client = null
     this._editor = null
+    this._comments = null
+    this._events = null
     this._restart = 0
   }
 
@@ -79,8 +86,12 @@ export class TandemEditorElement extends HTMLElement {
         doc ? `“${doc}” is not a valid document id.` : 'Set the doc attribute to a document id.'))
       return
     }
-    // A read token makes a viewer too (the server would refuse its edits anyway).
-    const readonly = this.hasAttribute('readonly') || !canEditWith(this.getAttribute('token'))
+    // A read token makes a viewer too (the server would refuse its edits anyway); a comment
+    // token may comment but not edit. `readonly` shows the threads without any control.
+    const viewer = this.hasAttribute('readonly')
+    const token = this.getAttribute('token')
+    const role = token ? tokenClaims(token)?.role || 'write' : null
+    const readonly = viewer || !canEditWith(token)
     const client = new TandemClient({
       server: this.getAttribute('server') || '',
       doc,
@@ -91,15 +102,35 @@ export class TandemEditorElement extends HTMLElement {
     this.client = client
 
     const toolbarMount = h('div', { class: 'tandem-widget-toolbar' })
-    const mount = h('div', { class: 'tandem-widget-body' })
-    const status = createStatus(client)
+    const mount = h('div', { class: 'tandem-widget-doc' })
+    const side = h('div', { class: 'tandem-widget-comments' })
+    const status = createStatus(client, role === 'comment' && !viewer ? { readonlyLabel: 'Connected · comments only' } : {})
     const presence = createPresence()
+    // The threads come from the service's HTTP API, which a page of another origin cannot read
+    // (the API sends no CORS headers): there the widget is the editor alone, as before.
+    const withComments = new URL(client.server).origin === window.location.origin
+    const canComment = withComments && !viewer && role !== 'read'
     const frame = h('div', { class: 'tandem-widget' + (readonly ? ' is-readonly' : ''), part: 'frame' },
-      readonly ? null : toolbarMount,
-      mount,
+      readonly && !canComment ? null : toolbarMount,
+      h('div', { class: 'tandem-widget-body' + (withComments ? ' has-comments' : '') }, mount, withComments ? side : null),
       h('div', { class: 'tandem-widget-footer' }, status.el, presence.el))
     root.replaceChildren(frame)
-    this._editor = createEditor({ mount, client, readonly, toolbarMount, dialogHost: frame, label: `Document ${doc}` })
+    this._editor = createEditor({
+      mount,
+      client,
+      readonly,
+      toolbarMount,
+      dialogHost: frame,
+      label: `Document ${doc}`,
+      comments: {
+        canComment,
+        comment: () => this._comments?.compose(),
+        onClick: (ids) => this._comments?.openAt(ids),
+        onUpdate: (view, tr) => this._comments?.onUpdate(view, tr)
+      }
+    })
+    const editor = this._editor
+    if (withComments) this._startComments(client, editor, side, { role, token, viewer, doc })
 
     const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
     client.on('state', announce)
@@ -114,8 +145,10 @@ export class TandemEditorElement extends HTMLElement {
     client.on('token', (fresh) => {
       // A role change (revoked, then getToken() gave a token with the new role): start again as
       // a viewer or an editor, as that token says.
+      const role = tokenClaims(fresh)?.role || 'write'
       const viewer = this.hasAttribute('readonly') || !canEditWith(fresh)
-      if (this.client === client && viewer !== readonly) this.setAttribute('token', fresh)
+      const commenter = withComments && !this.hasAttribute('readonly') && role !== 'read'
+      if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
     })
     client.on('presence', (people) => {
       presence.render(people)
@@ -126,7 +159,39 @@ export class TandemEditorElement extends HTMLElement {
     }).catch((err) => console.error('tandem: could not start', err))
   }
 
+  // The Comments panel beside (or below) the document, following the hub's notifications.
+  _startComments (client, editor, side, { role, token, viewer, doc }) {
+    const comments = createComments({
+      client,
+      view: () => editor.view,
+      role,
+      me: tokenClaims(token)?.sub ?? null,
+      viewer,
+      styleRoot: this.shadowRoot
+    })
+    side.append(comments.el)
+    this._comments = comments
+    // Comment notifications, once the hub has let this page in (the same rules as the document's).
+    client.on('state', (state) => {
+      if (state !== 'connected' || this._events || this.client !== client) return
+      this._events = new EventStream({
+        server: client.server,
+        path: '/events',
+        docs: [doc],
+        token: client.token,
+        onEvent: (event) => comments.handle(event),
+        onOpen: () => comments.refresh()
+      })
+      this._events.start()
+    })
+    client.on('token', (fresh) => this._events?.setToken(fresh))
+  }
+
   _stop () {
+    this._events?.close()
+    this._events = null
+    this._comments?.destroy()
+    this._comments = null
     this._editor?.destroy()
     this.client?.destroy()
     this._editor = null

@@ -133,6 +133,7 @@ async def test_the_shortcut_help_lists_the_real_bindings(
     assert table["Lists", "Bulleted list"] == "Shift+Ctrl+8"
     assert table["Editing", "Redo"] == "Shift+Ctrl+Z or Ctrl+Y"
     assert table["Editing", "Keyboard shortcuts"] == "Ctrl+/"
+    assert table["Editing", "Comment on the selection"] == "Ctrl+Alt+M"
     assert table["Typed at the start of a line", "Heading 1"] == "# then Space"
     assert table["Typed at the start of a line", "Code block"] == "```"
     # Every shortcut the toolbar names is in the help.

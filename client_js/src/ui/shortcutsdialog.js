@@ -14,6 +14,8 @@ export function showShortcuts (host, done) {
     groups.get(group).push([label, keysOf(keys)])
   }
   groups.get('Editing').push(['Close a link’s popover', [h('kbd', {}, 'Esc')]])
+  // Outside the keymap (ui/comments.js owns it: it works in a read-only body too).
+  groups.get('Editing').push(['Comment on the selection', keysOf(['Mod-Alt-m'])])
   groups.set('Typed at the start of a line', MARKDOWN_SHORTCUTS.map(([typed, label]) => [label,
     [h('kbd', {}, typed.trim()), typed.endsWith(' ') ? h('span', { class: 'tandem-keys-or' }, ' then Space') : null]]))
   const sections = [...groups].map(([group, rows]) => h('section', { class: 'tandem-shortcuts-group' },

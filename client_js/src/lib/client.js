@@ -34,6 +34,12 @@ const TERMINAL = new Set([State.UNAUTHORIZED, State.FORBIDDEN, State.DELETED, St
 const CLOSE_UNAUTHENTICATED = 4401
 const CLOSE_FORBIDDEN = 4403
 const CLOSE_NOT_FOUND = 4404 // the document was deleted (DESIGN: close codes)
+// Liveness (README, "Dead peers"): presence is renewed every HEARTBEAT seconds, and the server is
+// told so (`?heartbeat=`): silent for 10 s, a client loses its presence for the others. The
+// server echoes each renewal back, so a synced socket that brings nothing for DEAD_LINK_MS is a
+// dead link (a network that went away without a close): it is dropped and a new one dialled.
+const HEARTBEAT = 4
+const DEAD_LINK_MS = 10000
 
 /** The service's base URL (page origin when empty), normalised without a trailing slash. */
 export function baseUrl (server) {
@@ -90,6 +96,8 @@ export class TandemClient extends Emitter {
     this._everConnected = false
     this._destroyed = false
     this._pollTimer = 0
+    this._heard = 0 // Date.now() of the last frame from the server
+    this._liveness = setInterval(() => this._checkLiveness(), 1000)
     this._events = null
     this._eventsPath = eventsPath
     this._user = user
@@ -141,6 +149,7 @@ export class TandemClient extends Emitter {
   destroy () {
     this._destroyed = true
     clearTimeout(this._pollTimer)
+    clearInterval(this._liveness)
     window.removeEventListener('online', this._online)
     window.removeEventListener('offline', this._offline)
     this._events?.close()
@@ -160,7 +169,11 @@ export class TandemClient extends Emitter {
       constructor (...args) {
         super(...args)
         client._received = 0
-        this.addEventListener('message', (event) => client._onFrame(event.data))
+        client._heard = Date.now()
+        this.addEventListener('message', (event) => {
+          client._heard = Date.now()
+          client._onFrame(event.data)
+        })
       }
     }
   }
@@ -236,8 +249,38 @@ export class TandemClient extends Emitter {
   }
 
   _applyToken () {
-    if (this._token) this.provider.params = { token: this._token }
-    else this.provider.params = {}
+    const params = { heartbeat: String(HEARTBEAT) }
+    if (this._token) params.token = this._token
+    this.provider.params = params
+  }
+
+  // Once a second: renew presence when HEARTBEAT seconds passed since it last went out, and drop
+  // a synced socket that has brought nothing for DEAD_LINK_MS (before the sync, a large document
+  // may take long to arrive on a slow link: y-websocket's own 30 s watchdog is left to judge).
+  _checkLiveness () {
+    const provider = this.provider
+    if (this._destroyed) return
+    const now = Date.now()
+    if (provider.wsconnecting && provider.ws && now - this._heard > DEAD_LINK_MS) {
+      // A handshake into a dead network never ends by itself: dial again.
+      this._redial()
+      return
+    }
+    if (!provider.wsconnected) return
+    const local = this.awareness.getLocalState()
+    const meta = this.awareness.meta.get(this.ydoc.clientID)
+    if (local !== null && meta && now - meta.lastUpdated >= HEARTBEAT * 1000) {
+      this.awareness.setLocalState(local) // same state, next clock: one small frame
+    }
+    if (provider.synced && now - this._heard > DEAD_LINK_MS) {
+      console.info('tandem: no frame from the server for %d s: reconnecting', Math.round((now - this._heard) / 1000))
+      this._redial()
+    }
+  }
+
+  _redial () {
+    this.provider.disconnect()
+    this.provider.connect()
   }
 
   async _onTerminalClose (code) {

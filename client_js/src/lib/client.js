@@ -7,6 +7,8 @@
 //                                              // | unauthorized | forbidden | deleted | closed
 //   client.closeReason                         // the server's reason for a terminal close
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
+//   client.kept                                // the unsent edits are stored on this device
+//                                              // (IndexedDB): they survive closing the page
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
 //   client.on('loading', (progress) => …)     // {received, total} bytes while a large document
@@ -14,10 +16,13 @@
 //   client.on('token', (token) => …)          // a fresh token from getToken() was taken (after
 //                                              // a 4401: expiry, or a revocation for a new role)
 //   client.fragment                            // the `content` XmlFragment (the document body)
+import * as encoding from 'lib0/encoding'
+import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { Emitter } from './emitter.js'
 import { EventStream } from './events.js'
+import { LocalCopy, localCopyName } from './localcopy.js'
 
 export const State = Object.freeze({
   CONNECTING: 'connecting',
@@ -68,8 +73,10 @@ export class TandemClient extends Emitter {
    *   who this is, shown to the others; a function gets the token (identity from its claims)
    * @param {boolean} [opts.readonly] never sends document changes
    * @param {string} [opts.eventsPath] the server's notifications socket (e.g. '/events'), if any
+   * @param {boolean} [opts.persist] keep the document in this browser (IndexedDB), so unsent
+   *   edits survive closing the page and the document opens offline (default: true)
    */
-  constructor ({ server = '', doc, token = null, getToken = null, user = null, readonly = false, eventsPath = null }) {
+  constructor ({ server = '', doc, token = null, getToken = null, user = null, readonly = false, eventsPath = null, persist = true }) {
     super()
     this.server = baseUrl(server)
     this.doc = doc
@@ -91,6 +98,11 @@ export class TandemClient extends Emitter {
     }
     this.state = State.CONNECTING
     this.unsynced = false
+    this.kept = false
+    this._persist = persist
+    this.local = null // the LocalCopy (./localcopy.js) once started
+    this._localSeq = 0 // local changes made so far
+    this._probe = null // {seq}: a sync step 1 sent to learn the server has applied up to seq
     this.loading = null // {received, total} while a large document streams in
     this.closeReason = ''
     this._everConnected = false
@@ -105,15 +117,45 @@ export class TandemClient extends Emitter {
     this._wire()
   }
 
-  /** Fetch the token and connect. Resolves once the first connection attempt has started. */
+  /**
+   * Fetch the token, load the copy kept in this browser, and connect (the sync handshake then
+   * sends whatever the server lacks). Resolves once the first connection attempt has started.
+   */
   async start () {
     this._token = (await this._getToken()) || null
     if (this._destroyed) return
     this._applyToken()
     if (typeof this._user === 'function') this.setUser(this._user(this._token))
+    if (this._persist) await this._openLocal()
+    if (this._destroyed) return
     if (navigator.onLine === false) this._setState(State.OFFLINE)
     else this.provider.connect()
     if (this._eventsPath) this._startEvents()
+  }
+
+  // The stored copy, applied before the socket opens. A copy that holds changes the server never
+  // confirmed says so (`pending`), so "unsynced" and the leave warning survive a reload too.
+  async _openLocal () {
+    const local = new LocalCopy(await localCopyName(this.server, this.doc, this._token), this.ydoc)
+    this.local = local
+    const { pending } = await local.opened
+    if (this._destroyed || !local.available) return
+    if (pending && !this.readonly) {
+      this._localSeq++
+      this._setUnsynced(true)
+      this.kept = true
+      this.emit('unsynced', true)
+    } else if (this.unsynced) {
+      this._keepSoon() // typed while the copy was opening: now it can be kept
+    }
+  }
+
+  /** Forget the copy kept in this browser (the document was deleted, or access ended). */
+  async forgetLocal () {
+    const local = this.local
+    this.local = null
+    this._setKept(false)
+    if (local) await local.clear()
   }
 
   /**
@@ -149,12 +191,15 @@ export class TandemClient extends Emitter {
   destroy () {
     this._destroyed = true
     clearTimeout(this._pollTimer)
+    clearTimeout(this._keepTimer)
     clearInterval(this._liveness)
+    window.removeEventListener('beforeunload', this._beforeUnload)
     window.removeEventListener('online', this._online)
     window.removeEventListener('offline', this._offline)
     this._events?.close()
     this.awareness.setLocalState(null)
     this.provider.destroy()
+    this.local?.close()
     this.ydoc.destroy()
     this.clear()
   }
@@ -170,6 +215,7 @@ export class TandemClient extends Emitter {
         super(...args)
         client._received = 0
         client._heard = Date.now()
+        client._probe = null // a probe on an earlier socket will never be answered
         this.addEventListener('message', (event) => {
           client._heard = Date.now()
           client._onFrame(event.data)
@@ -179,8 +225,10 @@ export class TandemClient extends Emitter {
   }
 
   _onFrame (data) {
-    if (this.provider.synced || !(data instanceof ArrayBuffer)) return
+    if (!(data instanceof ArrayBuffer)) return
     const head = new Uint8Array(data, 0, Math.min(2, data.byteLength))
+    if (head[0] === 0 && head[1] === 1 && this.provider.synced) this._probeAnswered()
+    if (this.provider.synced) return
     if (head[0] !== 0 || head[1] !== 2) return // not a sync update: not part of the stream
     this._received += data.byteLength
     if (this.loading === null) this._fetchTotal()
@@ -227,10 +275,21 @@ export class TandemClient extends Emitter {
       this._onTerminalClose(code)
     })
     this.ydoc.on('update', (_update, origin) => {
-      if (origin === provider) return
+      if (origin === provider || (this.local && origin === this.local.persistence)) return
+      if (this.readonly) return // nothing of it is sent: it is no unsent change
+      this._localSeq++
       this._setUnsynced(true)
+      this._keepSoon()
       this._checkSynced()
     })
+    // Leaving with changes the server has not confirmed: the browser asks first (they are kept
+    // on this device when `kept`, but nobody else sees them until the page is opened again).
+    this._beforeUnload = (event) => {
+      if (!this.unsynced || TERMINAL.has(this.state)) return
+      event.preventDefault()
+      event.returnValue = ''
+    }
+    window.addEventListener('beforeunload', this._beforeUnload)
     this.awareness.on('change', () => this.emit('presence', this.presence()))
     this._online = () => {
       if (TERMINAL.has(this.state) || this._destroyed) return
@@ -303,32 +362,75 @@ export class TandemClient extends Emitter {
         this.emit('token', fresh)
         return
       }
+      if (this.closeReason.includes('revoked')) await this.forgetLocal()
       this._setState(State.UNAUTHORIZED)
+      return
     } else if (code === CLOSE_FORBIDDEN) {
+      await this.forgetLocal() // no access any more: nothing of it stays on this device
       this._setState(State.FORBIDDEN)
     } else if (code === CLOSE_NOT_FOUND) {
+      await this.forgetLocal() // deleted: a kept copy would bring it back
       this._setState(State.DELETED)
     } else {
       this._setState(State.CLOSED)
     }
   }
 
-  // Local changes count as synced once they were handed to an open, synced socket and have left
-  // the browser's send buffer; until then (offline, reconnecting) they are "unsynced" and the
-  // sync handshake sends them when the socket is back.
+  // Local changes count as synced once the server confirmed them: when they have left the
+  // browser's send buffer on a synced socket, the client sends a sync step 1 (the probe) and
+  // the server's sync step 2 answering it proves that everything sent before was applied (one
+  // socket, one ordered path per room). A change made after the probe left waits for the next.
+  // Until then (offline, reconnecting, a tab closed and opened again) they are "unsynced", the
+  // copy kept on this device says so, and the sync handshake sends them when the socket is back.
   _checkSynced () {
     clearTimeout(this._pollTimer)
-    if (!this.unsynced) return
+    if (!this.unsynced || this._probe) return
     const ws = this.provider.ws
     if (this.provider.synced && ws && ws.readyState === WebSocket.OPEN) {
       if (ws.bufferedAmount === 0) {
-        this._setUnsynced(false)
+        this._probe = { seq: this._localSeq }
+        ws.send(syncStep1(this.ydoc))
         return
       }
     } else if (!this.provider.wsconnected) {
       return // the 'sync' event calls us again
     }
     this._pollTimer = setTimeout(() => this._checkSynced(), 100)
+  }
+
+  _probeAnswered () {
+    const probe = this._probe
+    if (!probe) return
+    this._probe = null
+    if (probe.seq === this._localSeq) {
+      this.kept = false // nothing unsent left to keep
+      this._setUnsynced(false)
+      this.local?.markPending(false)
+    } else {
+      this._checkSynced() // more was typed meanwhile: ask again once it has left
+    }
+  }
+
+  // Record in the kept copy that it holds unconfirmed changes; `kept` once that (and with it
+  // the change itself, written before in the same database) is committed, within milliseconds;
+  // a write that fails (storage full, the copy gone) makes it false until one succeeds.
+  _keepSoon () {
+    if (!this.local?.available) {
+      this._setKept(false)
+      return
+    }
+    if (this._keepTimer) return
+    this._keepTimer = setTimeout(async () => {
+      this._keepTimer = 0
+      const committed = await this.local?.markPending(true)
+      this._setKept(Boolean(committed) && this.unsynced)
+    }, 0)
+  }
+
+  _setKept (value) {
+    if (this.kept === value) return
+    this.kept = value
+    this.emit('unsynced', this.unsynced)
   }
 
   _setUnsynced (value) {
@@ -344,6 +446,11 @@ export class TandemClient extends Emitter {
   }
 
   _startEvents () {
+    if (navigator.onLine === false) {
+      // Nothing to notify offline: start when the network is back (no failing sockets meanwhile).
+      window.addEventListener('online', () => { if (!this._destroyed && !this._events) this._startEvents() }, { once: true })
+      return
+    }
     this._events = new EventStream({
       server: this.server,
       path: this._eventsPath,
@@ -353,4 +460,12 @@ export class TandemClient extends Emitter {
     })
     this._events.start()
   }
+}
+
+// A sync step 1 with this document's state vector, as y-websocket frames it.
+function syncStep1 (ydoc) {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0) // messageSync
+  syncProtocol.writeSyncStep1(encoder, ydoc)
+  return encoding.toUint8Array(encoder)
 }

@@ -6,7 +6,7 @@ import { createEditor } from '../editor/editor.js'
 import { createActivity } from '../ui/activity.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
-import { basePath, keepTokenInLinks, pageData, pageToken, withToken } from '../ui/page.js'
+import { basePath, keepPageForOffline, keepTokenInLinks, pageData, pageToken, withToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
@@ -142,6 +142,7 @@ client.on('state', (state) => {
 })
 
 async function main () {
+  keepPageForOffline()
   let user = fromToken || rememberedUser()
   await client.start() // the document loads while we ask for a name
   if (!user) user = await askForName()

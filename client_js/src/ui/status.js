@@ -65,7 +65,9 @@ export function createStatus (client) {
     if (loading && state !== 'connected') {
       label = loading.total ? `Loading… ${mb(loading.received)} of ${mb(loading.total)} MB` : `Loading… ${mb(loading.received)} MB`
     } else if (client.unsynced && !accessEnded(client) && (showSaving || state !== 'connected')) {
-      label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
+      // "kept" only when the copy in this browser holds them (lib/localcopy.js): else they live
+      // in this tab alone, and closing it loses them.
+      label = state === 'connected' ? 'Saving…' : `${label} · ${client.kept ? 'changes kept on this device' : 'changes only in this tab'}`
     } else if (state === 'connected') {
       label = client.readonly ? 'Connected · view only' : 'Saved'
     }

@@ -45,6 +45,9 @@ const CLOSE_NOT_FOUND = 4404 // the document was deleted (DESIGN: close codes)
 // dead link (a network that went away without a close): it is dropped and a new one dialled.
 const HEARTBEAT = 4
 const DEAD_LINK_MS = 10000
+// At most one confirmation round trip (see _checkSynced) per this many ms while someone types:
+// the server answers each with a sync step 2 (its delete set), so not one per keystroke.
+const PROBE_GAP_MS = 400
 
 /** The service's base URL (page origin when empty), normalised without a trailing slash. */
 export function baseUrl (server) {
@@ -103,6 +106,7 @@ export class TandemClient extends Emitter {
     this.local = null // the LocalCopy (./localcopy.js) once started
     this._localSeq = 0 // local changes made so far
     this._probe = null // {seq}: a sync step 1 sent to learn the server has applied up to seq
+    this._lastProbe = 0
     this.loading = null // {received, total} while a large document streams in
     this.closeReason = ''
     this._everConnected = false
@@ -379,7 +383,8 @@ export class TandemClient extends Emitter {
   // Local changes count as synced once the server confirmed them: when they have left the
   // browser's send buffer on a synced socket, the client sends a sync step 1 (the probe) and
   // the server's sync step 2 answering it proves that everything sent before was applied (one
-  // socket, one ordered path per room). A change made after the probe left waits for the next.
+  // socket, one ordered path per room). A change made after the probe left waits for the next,
+  // at most one probe per PROBE_GAP_MS.
   // Until then (offline, reconnecting, a tab closed and opened again) they are "unsynced", the
   // copy kept on this device says so, and the sync handshake sends them when the socket is back.
   _checkSynced () {
@@ -387,9 +392,15 @@ export class TandemClient extends Emitter {
     if (!this.unsynced || this._probe) return
     const ws = this.provider.ws
     if (this.provider.synced && ws && ws.readyState === WebSocket.OPEN) {
-      if (ws.bufferedAmount === 0) {
+      const wait = this._lastProbe + PROBE_GAP_MS - Date.now()
+      if (ws.bufferedAmount === 0 && wait <= 0) {
         this._probe = { seq: this._localSeq }
+        this._lastProbe = Date.now()
         ws.send(syncStep1(this.ydoc))
+        return
+      }
+      if (ws.bufferedAmount === 0) {
+        this._pollTimer = setTimeout(() => this._checkSynced(), wait)
         return
       }
     } else if (!this.provider.wsconnected) {

@@ -144,8 +144,9 @@ client.on('state', (state) => {
 async function main () {
   keepPageForOffline()
   let user = fromToken || rememberedUser()
-  await client.start() // the document loads while we ask for a name
+  const started = client.start() // the document loads while we ask for a name
   if (!user) user = await askForName()
+  await started
   client.setUser(user)
   presence.render(client.presence())
   if (!readonly) editor.focus()

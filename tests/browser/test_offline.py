@@ -108,3 +108,33 @@ async def _count(items: list[Dialog]) -> int:
 
 async def _closed(page: Page) -> bool:
     return page.is_closed()
+
+
+async def test_the_embed_page_opens_offline_with_what_was_typed(
+    server: TandemProcess, pages: Pages
+) -> None:
+    doc = "kept-embed"
+    url = f"{server.url}/embed/{doc}?name=Eve"
+    page = await pages.new("eve")
+    await page.goto(url)
+    await page.wait_for_selector(f"{STATUS}[data-state=connected]")
+    await page.click(DOC)
+    await page.keyboard.type("Embedded, online.")
+    await eventually(lambda: _text(server.url, doc), lambda t: "Embedded, online." in t)
+    await eventually(lambda: _page_kept(page), what="the embed page kept by the service worker")
+    await page.context.set_offline(True)
+    await page.wait_for_selector(f"{STATUS}[data-state=offline]")
+    await page.keyboard.type(" And offline.")
+    await expect(page.locator(STATUS)).to_have_text("Offline · changes kept on this device")
+    await page.close()
+
+    again = await pages.another(page.context, "eve-again")
+    response = await again.goto(url)
+    assert response is not None and response.from_service_worker
+    await again.locator(DOC, has_text="Embedded, online. And offline.").wait_for()
+    await again.context.set_offline(False)
+    await eventually(
+        lambda: _text(server.url, doc),
+        lambda t: "Embedded, online. And offline." in t,
+        what="the offline edit on the server",
+    )

@@ -175,3 +175,27 @@ async def test_widget_colours_a_named_user_as_the_server_does(
     )
     colours = await page.eval_on_selector_all(WIDGET, "els => els.map(el => el.client.user.color)")
     assert colours == [color_for(name) for name in names]
+
+
+async def test_the_widget_keeps_a_copy_unless_told_nostore(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    widgets = f'<tandem-editor server="{server.url}" doc="kept-widget"></tandem-editor>'
+    widgets += f'<tandem-editor server="{server.url}" doc="unkept-widget" nostore></tandem-editor>'
+    (root / "keeping.html").write_text(host_page(server.url, widgets))
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/keeping.html")
+    for nth in (0, 1):
+        await visitor.locator(".tandem-status[data-state=connected]").nth(nth).wait_for()
+        await visitor.click(widget_doc(nth))
+        await visitor.keyboard.type(f"Widget {nth}.")
+    await eventually(lambda: server_text(server, "unkept-widget"), lambda t: "Widget 1." in t)
+
+    async def names() -> list[str]:
+        script = "async () => (await indexedDB.databases()).map(d => d.name)"
+        return list(await visitor.evaluate(script))
+
+    # On the host page's origin, named after the Tandem server and the document.
+    await eventually(names, lambda now: f"tandem:{server.url}:kept-widget" in now, what="a copy")
+    assert not any(name.endswith(":unkept-widget") for name in await names())

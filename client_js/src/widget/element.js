@@ -7,6 +7,8 @@
 //   token     a token, when the service requires one
 //   readonly  view only: no toolbar, no edits (implied by a token with role "read")
 //   name      display name when there is no token (default: a remembered guest name)
+//   nostore   keep no copy of the document in this browser (default: one is kept in IndexedDB,
+//             so unsent edits survive closing the page; README, Offline)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
 // instead of write, or back) rebuilds the editor for it. `client` is the TandemClient (state,
@@ -32,7 +34,7 @@ function styles () {
 
 export class TandemEditorElement extends HTMLElement {
   static get observedAttributes () {
-    return ['server', 'doc', 'token', 'readonly', 'name']
+    return ['server', 'doc', 'token', 'readonly', 'name', 'nostore']
   }
 
   constructor () {
@@ -85,6 +87,7 @@ export class TandemEditorElement extends HTMLElement {
       server: this.getAttribute('server') || '',
       doc,
       readonly,
+      persist: !this.hasAttribute('nostore'),
       user: (token) => this._identity(token),
       getToken: async () => (this.getToken ? await this.getToken() : null) || this.getAttribute('token')
     })

@@ -183,6 +183,7 @@ async def test_each_user_keeps_a_copy_of_their_own_and_a_revocation_removes_it(
     await ana.wait_for_selector(".tandem-status[data-state=offline]")
     await ana.keyboard.type(" Still only Ana's.")
     await expect(ana.locator(".tandem-status")).to_have_attribute("data-unsynced", "true")
+    await expect(ana.locator(".tandem-status")).to_have_attribute("data-kept", "true")
     await ana.close()
     await ana.context.set_offline(False)
 

@@ -58,6 +58,7 @@ async def test_edits_made_offline_survive_closing_the_tab_and_reach_the_server(
     await ada.keyboard.type("Written offline.")
     await expect(ada.locator(STATUS)).to_have_text("Offline · changes kept on this device")
     await expect(ada.locator(STATUS)).to_have_attribute("data-unsynced", "true")
+    await expect(ada.locator(STATUS)).to_have_attribute("data-kept", "true")  # all of it stored
 
     # Leaving now asks first: these changes have not reached the server.
     asked: list[Dialog] = []
@@ -126,6 +127,7 @@ async def test_the_embed_page_opens_offline_with_what_was_typed(
     await page.wait_for_selector(f"{STATUS}[data-state=offline]")
     await page.keyboard.type(" And offline.")
     await expect(page.locator(STATUS)).to_have_text("Offline · changes kept on this device")
+    await expect(page.locator(STATUS)).to_have_attribute("data-kept", "true")
     await page.close()
 
     again = await pages.another(page.context, "eve-again")

@@ -7,7 +7,8 @@
 //                                              // | unauthorized | forbidden | deleted | closed
 //   client.closeReason                         // the server's reason for a terminal close
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
-//   client.kept                                // the unsent edits are stored on this device
+//   client.kept                                // every unsent edit is stored on this device
+//   client.keeping                             // the latest ones are being stored (milliseconds)
 //                                              // (IndexedDB): they survive closing the page
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
@@ -101,7 +102,8 @@ export class TandemClient extends Emitter {
     }
     this.state = State.CONNECTING
     this.unsynced = false
-    this.kept = false
+    this._keptSeq = 0 // local changes the kept copy is known to hold
+    this._keeping = 0 // writes of the `pending` mark under way
     this._persist = persist
     this.local = null // the LocalCopy (./localcopy.js) once started
     this._localSeq = 0 // local changes made so far
@@ -114,6 +116,7 @@ export class TandemClient extends Emitter {
     this._pollTimer = 0
     this._heard = 0 // Date.now() of the last frame from the server
     this._liveness = setInterval(() => this._checkLiveness(), 1000)
+    this._renewTimer = 0
     this._events = null
     this._eventsPath = eventsPath
     this._user = user
@@ -145,10 +148,8 @@ export class TandemClient extends Emitter {
     const { pending } = await local.opened
     if (this._destroyed || !local.available) return
     if (pending && !this.readonly) {
-      this._localSeq++
+      this._keptSeq = ++this._localSeq
       this._setUnsynced(true)
-      this.kept = true
-      this.emit('unsynced', true)
     } else if (this.unsynced) {
       this._keepSoon() // typed while the copy was opening: now it can be kept
     }
@@ -158,7 +159,7 @@ export class TandemClient extends Emitter {
   async forgetLocal () {
     const local = this.local
     this.local = null
-    this._setKept(false)
+    this.emit('unsynced', this.unsynced) // kept no more
     if (local) await local.clear()
   }
 
@@ -197,6 +198,7 @@ export class TandemClient extends Emitter {
     clearTimeout(this._pollTimer)
     clearTimeout(this._keepTimer)
     clearInterval(this._liveness)
+    clearTimeout(this._renewTimer)
     window.removeEventListener('beforeunload', this._beforeUnload)
     window.removeEventListener('online', this._online)
     window.removeEventListener('offline', this._offline)
@@ -222,6 +224,7 @@ export class TandemClient extends Emitter {
         client._probe = null // a probe on an earlier socket will never be answered
         this.addEventListener('message', (event) => {
           client._heard = Date.now()
+          client._renewAfterFrame()
           client._onFrame(event.data)
         })
       }
@@ -330,15 +333,33 @@ export class TandemClient extends Emitter {
       return
     }
     if (!provider.wsconnected) return
-    const local = this.awareness.getLocalState()
-    const meta = this.awareness.meta.get(this.ydoc.clientID)
-    if (local !== null && meta && now - meta.lastUpdated >= HEARTBEAT * 1000) {
-      this.awareness.setLocalState(local) // same state, next clock: one small frame
-    }
+    this._renewPresence()
     if (provider.synced && now - this._heard > DEAD_LINK_MS) {
       console.info('tandem: no frame from the server for %d s: reconnecting', Math.round((now - this._heard) / 1000))
       this._redial()
     }
+  }
+
+  _renewPresence () {
+    clearTimeout(this._renewTimer)
+    this._renewTimer = 0
+    if (!this.provider.wsconnected || this._destroyed) return
+    const local = this.awareness.getLocalState()
+    const meta = this.awareness.meta.get(this.ydoc.clientID)
+    if (local !== null && meta && Date.now() - meta.lastUpdated >= HEARTBEAT * 1000) {
+      this.awareness.setLocalState(local) // same state, next clock: one small frame
+    }
+  }
+
+  // The next renewal, timed from a frame's arrival: a timer set in a network event is not a
+  // chained one, so a hidden tab's browser still runs it on time (Chrome throttles chained
+  // timers, such as the 1 s interval above, to once a minute in tabs hidden for a while, and
+  // the server would take the silence for a dead peer).
+  _renewAfterFrame () {
+    if (this._renewTimer || this._destroyed) return
+    const meta = this.awareness.meta.get(this.ydoc.clientID)
+    const due = meta ? meta.lastUpdated + HEARTBEAT * 1000 - Date.now() : HEARTBEAT * 1000
+    this._renewTimer = setTimeout(() => this._renewPresence(), Math.max(due, 0))
   }
 
   _redial () {
@@ -414,7 +435,6 @@ export class TandemClient extends Emitter {
     if (!probe) return
     this._probe = null
     if (probe.seq === this._localSeq) {
-      this.kept = false // nothing unsent left to keep
       this._setUnsynced(false)
       this.local?.markPending(false)
     } else {
@@ -422,26 +442,31 @@ export class TandemClient extends Emitter {
     }
   }
 
-  // Record in the kept copy that it holds unconfirmed changes; `kept` once that (and with it
-  // the change itself, written before in the same database) is committed, within milliseconds;
-  // a write that fails (storage full, the copy gone) makes it false until one succeeds.
-  _keepSoon () {
-    if (!this.local?.available) {
-      this._setKept(false)
-      return
-    }
-    if (this._keepTimer) return
-    this._keepTimer = setTimeout(async () => {
-      this._keepTimer = 0
-      const committed = await this.local?.markPending(true)
-      this._setKept(Boolean(committed) && this.unsynced)
-    }, 0)
+  /** Every unsent change is in the copy kept on this device (committed to IndexedDB). */
+  get kept () {
+    return Boolean(this.local?.available) && this.unsynced && this._keptSeq === this._localSeq
   }
 
-  _setKept (value) {
-    if (this.kept === value) return
-    this.kept = value
-    this.emit('unsynced', this.unsynced)
+  /** The latest changes are on their way into the kept copy (it takes milliseconds). */
+  get keeping () {
+    return Boolean(this.local?.available) && (Boolean(this._keepTimer) || this._keeping > 0)
+  }
+
+  // Record in the kept copy that it holds unconfirmed changes. The mark's transaction spans the
+  // updates store, so once it commits, every change y-indexeddb wrote before it is stored: the
+  // copy holds the changes up to then (`kept`). A write that fails leaves them unkept.
+  _keepSoon () {
+    if (!this.local?.available || this._keepTimer) return
+    this._keepTimer = setTimeout(async () => {
+      this._keepTimer = 0
+      const seq = this._localSeq // y-indexeddb has written these in transactions of their own
+      this._keeping++
+      const committed = await this.local?.markPending(true)
+      this._keeping--
+      if (committed) this._keptSeq = Math.max(this._keptSeq, seq)
+      this.emit('unsynced', this.unsynced)
+    }, 0)
+    this.emit('unsynced', this.unsynced) // not all kept, until that commits (status: data-kept)
   }
 
   _setUnsynced (value) {

@@ -54,6 +54,7 @@ export function createStatus (client) {
     const state = client.state
     el.dataset.state = state
     el.dataset.unsynced = String(client.unsynced)
+    el.dataset.kept = String(Boolean(client.kept)) // exact: every unsent change is stored
     // Keystrokes reach the server within milliseconds: say "Saving…" only when it takes a while.
     clearTimeout(savingTimer)
     if (!client.unsynced) showSaving = false
@@ -67,7 +68,9 @@ export function createStatus (client) {
     } else if (client.unsynced && !accessEnded(client) && (showSaving || state !== 'connected')) {
       // "kept" only when the copy in this browser holds them (lib/localcopy.js): else they live
       // in this tab alone, and closing it loses them.
-      label = state === 'connected' ? 'Saving…' : `${label} · ${client.kept ? 'changes kept on this device' : 'changes only in this tab'}`
+      // (A store under way, for milliseconds, does not flip the words at every keystroke.)
+      const kept = client.kept || client.keeping
+      label = state === 'connected' ? 'Saving…' : `${label} · ${kept ? 'changes kept on this device' : 'changes only in this tab'}`
     } else if (state === 'connected') {
       label = client.readonly ? 'Connected · view only' : 'Saved'
     }

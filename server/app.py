@@ -103,6 +103,7 @@ def create_app(
         Route("/d/{doc:docid}", pages.editor),
         Route("/embed/{doc:docid}", pages.embed),
         Route("/favicon.ico", pages.favicon),
+        Route("/sw.js", pages.service_worker),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics),

@@ -49,6 +49,9 @@ class Config:
     # -- Presence, /events and webhooks (server/events/) --------------------------------------
     # At most one awareness relay per client per this many seconds (latest wins); 0: no limit.
     presence_interval: float = 0.08
+    # A client that promised a heartbeat (?heartbeat=S, S <= half of this) and is silent this
+    # many seconds loses its presence (server/core/liveness.py); its socket stays.
+    presence_timeout: float = 10.0
     # Instances announce their presence records this often; silent for 3x, they are dropped.
     presence_heartbeat: float = 5.0
     # At most one `changed` notification per document per this many seconds.
@@ -174,6 +177,8 @@ def _validate_events(config: Config) -> None:
             raise ConfigError(f"{name} must not be negative")
     if config.presence_heartbeat <= 0:
         raise ConfigError("presence_heartbeat must be positive")
+    if config.presence_timeout <= 0:
+        raise ConfigError("presence_timeout must be positive")
     for url in config.webhook:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"webhook URL {url!r} must start with http:// or https://")

@@ -27,6 +27,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+import time
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Sequence
@@ -95,10 +96,13 @@ class Connection:
         "awareness_ids",
         "channel",
         "guest",
+        "heard",
+        "heartbeat",
         "id",
         "identity",
         "max_bytes",
         "max_frames",
+        "silent",
         "state",
         "syncing",
     )
@@ -111,6 +115,7 @@ class Connection:
         max_frames: int = 2048,
         max_bytes: int = 16 * 1024 * 1024,
         spawn: Spawn | None = None,
+        heartbeat: float = 0.0,
     ) -> None:
         self.id = f"c{next(_ids)}"
         self.channel = channel
@@ -123,6 +128,12 @@ class Connection:
         self.state = ConnectionState.OPEN
         # Awareness client ids this connection announced: removed for everyone when it leaves.
         self.awareness_ids: set[int] = set()
+        # Liveness (server/core/liveness.py): the renewal period the client promised (0: none,
+        # a stock client), when it was last heard from, and whether its presence was withdrawn
+        # for its silence (the socket stays: it may be a slow link that comes back).
+        self.heartbeat = heartbeat
+        self.heard = time.monotonic()
+        self.silent = False
         # Made on the first queued frame and dropped when empty: most sockets are idle.
         self._outbox: deque[bytes] | None = None
         self._outbox_bytes = 0

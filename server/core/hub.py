@@ -25,6 +25,7 @@ from server.core.initial_sync import Base
 from server.core.instrumented_store import InstrumentedStore
 from server.core.limits import LimitExceeded, PresenceLimits
 from server.core.listeners import AwarenessEvent, HubListener, UpdateEvent
+from server.core.liveness import Liveness
 from server.core.offload import Offload
 from server.core.persistence import Persister
 from server.core.room import Room, RoomState
@@ -63,6 +64,14 @@ class Hub:
             config.presence_interval, on_coalesced=self.metrics.awareness_coalesced.inc
         )
         self.add_service("awareness-throttle", self.awareness_throttle.run)
+        # Dead peers lose their presence within `presence_timeout` (server/core/liveness.py).
+        self.liveness = Liveness(
+            config.presence_timeout,
+            self.rooms.values,
+            on_silent=lambda room, conn: self._tell("silent", room, conn),
+            on_returned=lambda room, conn: self._tell("returned", room, conn),
+        )
+        self.add_service("liveness", self.liveness.run)
         self.documents = Documents(self)  # the content API (server/core/documents.py)
 
     def add_listener(self, listener: HubListener) -> None:
@@ -315,6 +324,13 @@ class Hub:
         event = UpdateEvent(room, update, origin, remote, by)
         for listener in self.listeners:
             listener.update(event)
+
+    def _tell(self, hook: str, room: Room, conn: Connection) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, hook)(room, conn)
+            except Exception:
+                log.exception("event=listener_failed hook=%s doc=%s", hook, room.name)
 
     def _on_awareness(
         self, room: Room, entries: list[AwarenessEntry], origin: Connection | None, remote: bool

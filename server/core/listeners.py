@@ -60,6 +60,13 @@ class HubListener:
     def left(self, room: Room, conn: Connection) -> None:
         pass
 
+    def silent(self, room: Room, conn: Connection) -> None:
+        """A connection went silent past its promised heartbeat: its presence was withdrawn
+        (server/core/liveness.py); `left` still follows when its socket closes."""
+
+    def returned(self, room: Room, conn: Connection) -> None:
+        """A silent connection was heard from again."""
+
     def update(self, event: UpdateEvent) -> None:
         pass
 

@@ -279,6 +279,11 @@ class Room:
         if changed:
             self._broadcast_awareness(changed, origin=conn)
 
+    def withdraw_presence(self, conn: Connection) -> None:
+        """Remove what a connection announced, for everyone, while it stays (it went silent:
+        server/core/liveness.py); what it announces afterwards is taken as from anyone new."""
+        self._withdraw_awareness(conn)
+
     def _withdraw_awareness(self, conn: Connection) -> None:
         """Remove every awareness client a connection announced, for everyone."""
         if not conn.awareness_ids:

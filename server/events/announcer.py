@@ -86,6 +86,21 @@ class Announcer:
             leave = {"op": "leave", "from": self.instance, "doc": local.doc, "key": local.key}
             self._publish(leave)
 
+    def silent(self, conn: Connection) -> None:
+        """Its network died, as far as anyone can tell: it leaves presence now (its socket may
+        linger until the pings close it; that close then says nothing more)."""
+        local = self._local.get(conn)
+        if local is None or not local.announced:
+            return
+        local.announced = False
+        self._publish({"op": "leave", "from": self.instance, "doc": local.doc, "key": local.key})
+
+    def returned(self, conn: Connection) -> None:
+        """A silent connection spoke again: present again."""
+        local = self._local.get(conn)
+        if local is not None and not local.announced and local.grace is None:
+            self._announce(local)
+
     def awareness(self, event: AwarenessEvent) -> None:
         """A name or colour its awareness announces (an anonymous connection's own name)."""
         if event.remote or event.origin is None:

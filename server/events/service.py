@@ -100,6 +100,12 @@ class Events(HubListener):
     def left(self, room: Room, conn: Connection) -> None:
         self.announcer.left(conn)
 
+    def silent(self, room: Room, conn: Connection) -> None:
+        self.announcer.silent(conn)
+
+    def returned(self, room: Room, conn: Connection) -> None:
+        self.announcer.returned(conn)
+
     def awareness(self, event: AwarenessEvent) -> None:
         self.announcer.awareness(event)
 

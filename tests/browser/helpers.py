@@ -12,6 +12,8 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from tests.support.tandem import TandemProcess
 
 DOC = ".tandem-doc"
+# Where tests mount the service under a base path (conftest.py, `under_base`).
+BASE = "/tandem"
 
 
 async def open_editor(page: Page, url: str, name: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from playwright.async_api import Page, expect
 
 from server.security.auth import mint_token
 from tests.browser.helpers import DOC, host_page
@@ -153,3 +154,76 @@ async def test_widget_follows_a_role_change_made_by_a_revocation(
         doc.inner_text, lambda t: "Lee reads this now." in t, what="the viewer sees it"
     )
     await screenshot(page, "role-change")
+
+
+async def _databases(page: Page) -> list[str]:
+    """The IndexedDB databases of the page's origin (the copies kept on this device)."""
+    return list(await page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)"))
+
+
+async def test_each_user_keeps_a_copy_of_their_own_and_a_revocation_removes_it(
+    server: TandemProcess, pages: Pages
+) -> None:
+    url = f"{server.url}/d/team-drafts"
+    ana = await pages.new("ana")
+    await ana.goto(f"{url}?token={token('ana', 'Ana')}")
+    await ana.wait_for_selector(".tandem-status[data-state=connected]")
+    await ana.click(DOC)
+    await ana.keyboard.type("Shared text.")
+    await eventually(lambda: server_text(server, "team-drafts"), lambda t: "Shared text." in t)
+    await ana.context.set_offline(True)
+    await ana.wait_for_selector(".tandem-status[data-state=offline]")
+    await ana.keyboard.type(" Ana's unsent draft.")
+    await expect(ana.locator(".tandem-status")).to_have_text(
+        "Offline · changes kept on this device"
+    )
+    await ana.context.set_offline(False)
+    await ana.wait_for_selector(".tandem-status[data-state=connected][data-unsynced=false]")
+    await ana.context.set_offline(True)
+    await ana.wait_for_selector(".tandem-status[data-state=offline]")
+    await ana.keyboard.type(" Still only Ana's.")
+    await expect(ana.locator(".tandem-status")).to_have_attribute("data-unsynced", "true")
+    await expect(ana.locator(".tandem-status")).to_have_attribute("data-kept", "true")
+    await ana.close()
+    await ana.context.set_offline(False)
+
+    # Ben, signed in on the same browser, gets a copy of his own: none of Ana's unsent text.
+    ben = await pages.another(ana.context, "ben")
+    await ben.goto(f"{url}?token={token('ben', 'Ben')}")
+    await ben.wait_for_selector(".tandem-status[data-state=connected][data-unsynced=false]")
+    await ben.locator(DOC, has_text="Ana's unsent draft.").wait_for()
+    assert "Still only Ana's." not in await ben.inner_text(DOC)
+    names = await _databases(ben)
+    base = f"tandem:{server.url}:team-drafts"
+    assert {f"{base}:user:ana", f"{base}:user:ben"} <= set(names), names
+    assert "Still only Ana's." not in await server_text(server, "team-drafts")
+
+    # Ben's access is revoked (no fresh token to be had): his copy leaves this device.
+    admin = {"Authorization": f"Bearer {token('root', 'Root', 'admin')}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
+        assert (await http.post("/api/users/ben/revoke")).status_code == 200
+    await ben.wait_for_selector(".tandem-status[data-state=unauthorized]")
+    await eventually(
+        lambda: _databases(ben),
+        lambda now: f"{base}:user:ben" not in now and f"{base}:user:ana" in now,
+        what="Ben's copy removed, Ana's kept",
+    )
+
+
+async def test_a_deleted_document_leaves_no_copy_on_the_device(
+    server: TandemProcess, pages: Pages
+) -> None:
+    doc = "team-doomed-copy"
+    page = await pages.new("wu")
+    await page.goto(f"{server.url}/d/{doc}?token={token('wu', 'Wu Writer')}")
+    await page.wait_for_selector(".tandem-status[data-state=connected]")
+    await page.click(DOC)
+    await page.keyboard.type("Soon gone.")
+    await page.wait_for_selector(".tandem-status[data-state=connected][data-unsynced=false]")
+    name = f"tandem:{server.url}:{doc}:user:wu"
+    assert name in await _databases(page)
+    admin = {"Authorization": f"Bearer {token('root', 'Root', 'admin')}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
+        assert (await http.delete(f"/api/docs/{doc}")).status_code == 204
+    await page.wait_for_selector(".tandem-status[data-state=deleted]")
+    await eventually(lambda: _databases(page), lambda names: name not in names, what="no copy")

@@ -3,61 +3,21 @@ works when the service is mounted under a base path."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from playwright.async_api import Page, WebSocket, expect
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.app import create_app
-from server.config import Config
+from tests.browser.helpers import BASE
 from tests.support.browser import Pages, screenshot
-from tests.support.services import free_port
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
 from tests.support.yjs import YjsClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-BASE = "/tandem"
-
-
-def mounted(prefix: str, app: ASGIApp) -> ASGIApp:
-    """The app under `prefix`, as a parent app or a proxy that keeps the path would mount it:
-    the ASGI root_path says where, the path keeps the prefix."""
-
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await app(scope, receive, send)
-        elif scope["path"].startswith(prefix + "/"):
-            await app({**scope, "root_path": prefix}, receive, send)
-        else:
-            await PlainTextResponse("not under the base path", 404)(scope, receive, send)
-
-    return asgi
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def under_base(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A hub served under /tandem; yields its URL with the base path."""
-    db: Path = tmp_path_factory.mktemp("based") / "tandem.db"
-    port = free_port()
-    app = mounted(BASE, create_app(Config(store=f"sqlite:///{db}")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the hub under a base path did not start"
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}{BASE}"
-    server.should_exit = True
-    await serving
 
 
 @pytest_asyncio.fixture(loop_scope="module")

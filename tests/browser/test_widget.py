@@ -200,3 +200,27 @@ async def test_tab_leaves_the_widget_for_the_host_pages_next_control(
     inner = "document.querySelector('tandem-editor').shadowRoot.activeElement?.className"
     assert await visitor.evaluate(inner) == "tandem-block-select"
     assert await visitor.inner_text(widget_doc()) == "Typed"
+
+
+async def test_the_widget_keeps_a_copy_unless_told_nostore(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    widgets = f'<tandem-editor server="{server.url}" doc="kept-widget"></tandem-editor>'
+    widgets += f'<tandem-editor server="{server.url}" doc="unkept-widget" nostore></tandem-editor>'
+    (root / "keeping.html").write_text(host_page(server.url, widgets))
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/keeping.html")
+    for nth in (0, 1):
+        await visitor.locator(".tandem-status[data-state=connected]").nth(nth).wait_for()
+        await visitor.click(widget_doc(nth))
+        await visitor.keyboard.type(f"Widget {nth}.")
+    await eventually(lambda: server_text(server, "unkept-widget"), lambda t: "Widget 1." in t)
+
+    async def names() -> list[str]:
+        script = "async () => (await indexedDB.databases()).map(d => d.name)"
+        return list(await visitor.evaluate(script))
+
+    # On the host page's origin, named after the Tandem server and the document.
+    await eventually(names, lambda now: f"tandem:{server.url}:kept-widget" in now, what="a copy")
+    assert not any(name.endswith(":unkept-widget") for name in await names())

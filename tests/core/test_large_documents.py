@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crdt.awareness import AwarenessEntry, encode_awareness_update
+from crdt.protocol import encode_awareness
 from tests.support.rawws import RawWebSocket
 from tests.support.tandem import TandemProcess
 from tests.support.waiting import eventually
@@ -113,6 +117,21 @@ async def _slow_socket(ws_url: str, path: str) -> RawWebSocket:
     return await RawWebSocket.handshake(reader, writer, f"{ws_url}/{path}")
 
 
+async def _read_frame_slowly(raw: RawWebSocket, piece: int = 16384) -> tuple[int, bytes]:
+    """The next frame, its payload read a piece every 20 ms (a slow link)."""
+    first, second = await raw.reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", await raw.reader.readexactly(2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", await raw.reader.readexactly(8))
+    payload = bytearray()
+    while len(payload) < length:
+        payload += await raw.reader.readexactly(min(piece, length - len(payload)))
+        await asyncio.sleep(0.02)
+    return first & 0x0F, bytes(payload)
+
+
 def _send(raw: RawWebSocket, message: bytes) -> None:
     mask = raw.send_header(len(message))
     raw.send_payload(message, mask)
@@ -155,6 +174,55 @@ async def test_a_slow_reader_is_closed_for_live_backlog_but_never_for_its_initia
         async with asyncio.timeout(60):
             code, reason = await raw.read_close()
         assert (code, reason) == (1013, "too slow: send queue overflowed")
+        await raw.close()
+    finally:
+        if writer is not None:
+            await writer.close()
+        await server.stop()
+
+
+@pytest.mark.timeout(240)
+async def test_a_silent_joiner_on_a_slow_link_loses_its_presence_never_its_socket() -> None:
+    """A client that promised a heartbeat and reads a large initial sync slowly, saying nothing
+    meanwhile, looks dead: its presence goes after the timeout (2 s here), but the socket is
+    never closed for it; the sync arrives whole, and the next frame brings the client back."""
+    env = {"TANDEM_SYNC_CHUNK_BYTES": "65536", "TANDEM_PRESENCE_TIMEOUT": "2"}
+    server = await TandemProcess("--port", "0", "--store", "memory://", env=env).start()
+    writer = None
+    try:
+        writer = await YjsClient.connected(server.ws_url, "slow-joiner")
+        await writer.call("build", megabytes=2, batchBytes=50000, timeout=120)
+        raw = await _slow_socket(server.ws_url, "slow-joiner?heartbeat=1")
+        state = AwarenessEntry(77, 1, '{"user":{"name":"Slow","color":"#123456"}}')
+        _send(raw, encode_awareness(encode_awareness_update([state])))
+        await eventually(
+            lambda: writer.call("awareness", timeout=10),
+            lambda others: "77" in others,
+            what="the joiner's presence",
+        )
+        _send(raw, SYNC_STEP1_EMPTY)
+        started = time.monotonic()
+        got = 0
+        while True:  # 16 KiB every 20 ms: about 3 s for the 2 MB of the sync
+            opcode, payload = await _read_frame_slowly(raw)
+            assert opcode != 0x8, f"closed during its initial sync: {payload!r}"
+            if payload[:1] == b"\x00":
+                got += len(payload)
+                if payload[1:2] == b"\x01":  # sync step 2: synced
+                    break
+        assert got > 2_000_000
+        assert time.monotonic() - started > 2.5  # longer than its presence lasts
+        assert "event=peer_silent doc=slow-joiner" in server.output()
+        assert "event=send_queue_overflow" not in server.output()
+        # Its presence was withdrawn for everyone (a removal of client 77 went out).
+        others = await writer.call("awareness", timeout=10)
+        assert "77" not in others, others
+        _send(raw, encode_awareness(encode_awareness_update([AwarenessEntry(77, 9, state.state)])))
+
+        async def log() -> str:
+            return server.output()
+
+        await eventually(log, lambda text: "event=peer_returned doc=slow-joiner" in text)
         await raw.close()
     finally:
         if writer is not None:

@@ -80,3 +80,20 @@ def test_features_are_offered_only_when_their_routes_exist() -> None:
     assert not pages.serves(routes, "/events")
     routes += [Route("/d/{doc}/history", endpoint), WebSocketRoute("/events", endpoint)]
     assert pages.serves(routes, "/d/notes/history") and pages.serves(routes, "/events")
+
+
+async def test_the_service_worker_is_served_at_the_root_versioned_by_the_bundles(
+    tandem: TandemProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=tandem.url) as http:
+        worker = await http.get("/sw.js")
+        page = await http.get("/d/notes?token=secret-in-the-url")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"  # a deploy's new worker is seen at once
+    version = re.search(r"const VERSION = '([0-9a-f]{16})'", worker.text)
+    assert version is not None, "the worker carries the bundles' digest"
+    for kept in ("/static/editor.js", "/static/embed.js", "/static/tandem.css"):
+        assert kept in worker.text
+    # The page shell holds no token (the worker keeps pages under their URL without the query).
+    assert "secret-in-the-url" not in page.text

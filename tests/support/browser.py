@@ -33,6 +33,10 @@ class Pages:
     async def new(self, label: str, **context_options: Any) -> Page:
         context = await self.browser.new_context(**context_options)
         self.contexts.append(context)
+        return await self.another(context, label)
+
+    async def another(self, context: BrowserContext, label: str) -> Page:
+        """One more page in a context opened here (the same person's storage), watched alike."""
         page = await context.new_page()
 
         def on_console(message: ConsoleMessage) -> None:

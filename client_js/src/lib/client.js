@@ -7,6 +7,9 @@
 //                                              // | unauthorized | forbidden | deleted | closed
 //   client.closeReason                         // the server's reason for a terminal close
 //   client.on('unsynced', (pending) => …)     // true while local edits have not reached the server
+//   client.kept                                // every unsent edit is stored on this device
+//   client.keeping                             // the latest ones are being stored (milliseconds)
+//                                              // (IndexedDB): they survive closing the page
 //   client.on('presence', (people) => …)      // [{clientId, name, color, self}]
 //   client.on('notification', (event) => …)   // JSON events from WS /events, when offered
 //   client.on('loading', (progress) => …)     // {received, total} bytes while a large document
@@ -14,10 +17,13 @@
 //   client.on('token', (token) => …)          // a fresh token from getToken() was taken (after
 //                                              // a 4401: expiry, or a revocation for a new role)
 //   client.fragment                            // the `content` XmlFragment (the document body)
+import * as encoding from 'lib0/encoding'
+import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { Emitter } from './emitter.js'
 import { EventStream } from './events.js'
+import { LocalCopy, localCopyName } from './localcopy.js'
 
 export const State = Object.freeze({
   CONNECTING: 'connecting',
@@ -34,6 +40,15 @@ const TERMINAL = new Set([State.UNAUTHORIZED, State.FORBIDDEN, State.DELETED, St
 const CLOSE_UNAUTHENTICATED = 4401
 const CLOSE_FORBIDDEN = 4403
 const CLOSE_NOT_FOUND = 4404 // the document was deleted (DESIGN: close codes)
+// Liveness (README, "Dead peers"): presence is renewed every HEARTBEAT seconds, and the server is
+// told so (`?heartbeat=`): silent for 10 s, a client loses its presence for the others. The
+// server echoes each renewal back, so a synced socket that brings nothing for DEAD_LINK_MS is a
+// dead link (a network that went away without a close): it is dropped and a new one dialled.
+const HEARTBEAT = 4
+const DEAD_LINK_MS = 10000
+// At most one confirmation round trip (see _checkSynced) per this many ms while someone types:
+// the server answers each with a sync step 2 (its delete set), so not one per keystroke.
+const PROBE_GAP_MS = 400
 
 /** The service's base URL (page origin when empty), normalised without a trailing slash. */
 export function baseUrl (server) {
@@ -62,8 +77,10 @@ export class TandemClient extends Emitter {
    *   who this is, shown to the others; a function gets the token (identity from its claims)
    * @param {boolean} [opts.readonly] never sends document changes
    * @param {string} [opts.eventsPath] the server's notifications socket (e.g. '/events'), if any
+   * @param {boolean} [opts.persist] keep the document in this browser (IndexedDB), so unsent
+   *   edits survive closing the page and the document opens offline (default: true)
    */
-  constructor ({ server = '', doc, token = null, getToken = null, user = null, readonly = false, eventsPath = null }) {
+  constructor ({ server = '', doc, token = null, getToken = null, user = null, readonly = false, eventsPath = null, persist = true }) {
     super()
     this.server = baseUrl(server)
     this.doc = doc
@@ -85,11 +102,21 @@ export class TandemClient extends Emitter {
     }
     this.state = State.CONNECTING
     this.unsynced = false
+    this._keptSeq = 0 // local changes the kept copy is known to hold
+    this._keeping = 0 // writes of the `pending` mark under way
+    this._persist = persist
+    this.local = null // the LocalCopy (./localcopy.js) once started
+    this._localSeq = 0 // local changes made so far
+    this._probe = null // {seq}: a sync step 1 sent to learn the server has applied up to seq
+    this._lastProbe = 0
     this.loading = null // {received, total} while a large document streams in
     this.closeReason = ''
     this._everConnected = false
     this._destroyed = false
     this._pollTimer = 0
+    this._heard = 0 // Date.now() of the last frame from the server
+    this._liveness = setInterval(() => this._checkLiveness(), 1000)
+    this._renewTimer = 0
     this._events = null
     this._eventsPath = eventsPath
     this._user = user
@@ -97,15 +124,43 @@ export class TandemClient extends Emitter {
     this._wire()
   }
 
-  /** Fetch the token and connect. Resolves once the first connection attempt has started. */
+  /**
+   * Fetch the token, load the copy kept in this browser, and connect (the sync handshake then
+   * sends whatever the server lacks). Resolves once the first connection attempt has started.
+   */
   async start () {
     this._token = (await this._getToken()) || null
     if (this._destroyed) return
     this._applyToken()
     if (typeof this._user === 'function') this.setUser(this._user(this._token))
+    if (this._persist) await this._openLocal()
+    if (this._destroyed) return
     if (navigator.onLine === false) this._setState(State.OFFLINE)
     else this.provider.connect()
     if (this._eventsPath) this._startEvents()
+  }
+
+  // The stored copy, applied before the socket opens. A copy that holds changes the server never
+  // confirmed says so (`pending`), so "unsynced" and the leave warning survive a reload too.
+  async _openLocal () {
+    const local = new LocalCopy(await localCopyName(this.server, this.doc, this._token), this.ydoc)
+    this.local = local
+    const { pending } = await local.opened
+    if (this._destroyed || !local.available) return
+    if (pending && !this.readonly) {
+      this._keptSeq = ++this._localSeq
+      this._setUnsynced(true)
+    } else if (this.unsynced) {
+      this._keepSoon() // typed while the copy was opening: now it can be kept
+    }
+  }
+
+  /** Forget the copy kept in this browser (the document was deleted, or access ended). */
+  async forgetLocal () {
+    const local = this.local
+    this.local = null
+    this.emit('unsynced', this.unsynced) // kept no more
+    if (local) await local.clear()
   }
 
   /**
@@ -141,11 +196,16 @@ export class TandemClient extends Emitter {
   destroy () {
     this._destroyed = true
     clearTimeout(this._pollTimer)
+    clearTimeout(this._keepTimer)
+    clearInterval(this._liveness)
+    clearTimeout(this._renewTimer)
+    window.removeEventListener('beforeunload', this._beforeUnload)
     window.removeEventListener('online', this._online)
     window.removeEventListener('offline', this._offline)
     this._events?.close()
     this.awareness.setLocalState(null)
     this.provider.destroy()
+    this.local?.close()
     this.ydoc.destroy()
     this.clear()
   }
@@ -160,14 +220,22 @@ export class TandemClient extends Emitter {
       constructor (...args) {
         super(...args)
         client._received = 0
-        this.addEventListener('message', (event) => client._onFrame(event.data))
+        client._heard = Date.now()
+        client._probe = null // a probe on an earlier socket will never be answered
+        this.addEventListener('message', (event) => {
+          client._heard = Date.now()
+          client._renewAfterFrame()
+          client._onFrame(event.data)
+        })
       }
     }
   }
 
   _onFrame (data) {
-    if (this.provider.synced || !(data instanceof ArrayBuffer)) return
+    if (!(data instanceof ArrayBuffer)) return
     const head = new Uint8Array(data, 0, Math.min(2, data.byteLength))
+    if (head[0] === 0 && head[1] === 1 && this.provider.synced) this._probeAnswered()
+    if (this.provider.synced) return
     if (head[0] !== 0 || head[1] !== 2) return // not a sync update: not part of the stream
     this._received += data.byteLength
     if (this.loading === null) this._fetchTotal()
@@ -214,10 +282,21 @@ export class TandemClient extends Emitter {
       this._onTerminalClose(code)
     })
     this.ydoc.on('update', (_update, origin) => {
-      if (origin === provider) return
+      if (origin === provider || (this.local && origin === this.local.persistence)) return
+      if (this.readonly) return // nothing of it is sent: it is no unsent change
+      this._localSeq++
       this._setUnsynced(true)
+      this._keepSoon()
       this._checkSynced()
     })
+    // Leaving with changes the server has not confirmed: the browser asks first (they are kept
+    // on this device when `kept`, but nobody else sees them until the page is opened again).
+    this._beforeUnload = (event) => {
+      if (!this.unsynced || TERMINAL.has(this.state)) return
+      event.preventDefault()
+      event.returnValue = ''
+    }
+    window.addEventListener('beforeunload', this._beforeUnload)
     this.awareness.on('change', () => this.emit('presence', this.presence()))
     this._online = () => {
       if (TERMINAL.has(this.state) || this._destroyed) return
@@ -236,8 +315,56 @@ export class TandemClient extends Emitter {
   }
 
   _applyToken () {
-    if (this._token) this.provider.params = { token: this._token }
-    else this.provider.params = {}
+    const params = { heartbeat: String(HEARTBEAT) }
+    if (this._token) params.token = this._token
+    this.provider.params = params
+  }
+
+  // Once a second: renew presence when HEARTBEAT seconds passed since it last went out, and drop
+  // a synced socket that has brought nothing for DEAD_LINK_MS (before the sync, a large document
+  // may take long to arrive on a slow link: y-websocket's own 30 s watchdog is left to judge).
+  _checkLiveness () {
+    const provider = this.provider
+    if (this._destroyed) return
+    const now = Date.now()
+    if (provider.wsconnecting && provider.ws && now - this._heard > DEAD_LINK_MS) {
+      // A handshake into a dead network never ends by itself: dial again.
+      this._redial()
+      return
+    }
+    if (!provider.wsconnected) return
+    this._renewPresence()
+    if (provider.synced && now - this._heard > DEAD_LINK_MS) {
+      console.info('tandem: no frame from the server for %d s: reconnecting', Math.round((now - this._heard) / 1000))
+      this._redial()
+    }
+  }
+
+  _renewPresence () {
+    clearTimeout(this._renewTimer)
+    this._renewTimer = 0
+    if (!this.provider.wsconnected || this._destroyed) return
+    const local = this.awareness.getLocalState()
+    const meta = this.awareness.meta.get(this.ydoc.clientID)
+    if (local !== null && meta && Date.now() - meta.lastUpdated >= HEARTBEAT * 1000) {
+      this.awareness.setLocalState(local) // same state, next clock: one small frame
+    }
+  }
+
+  // The next renewal, timed from a frame's arrival: a timer set in a network event is not a
+  // chained one, so a hidden tab's browser still runs it on time (Chrome throttles chained
+  // timers, such as the 1 s interval above, to once a minute in tabs hidden for a while, and
+  // the server would take the silence for a dead peer).
+  _renewAfterFrame () {
+    if (this._renewTimer || this._destroyed) return
+    const meta = this.awareness.meta.get(this.ydoc.clientID)
+    const due = meta ? meta.lastUpdated + HEARTBEAT * 1000 - Date.now() : HEARTBEAT * 1000
+    this._renewTimer = setTimeout(() => this._renewPresence(), Math.max(due, 0))
+  }
+
+  _redial () {
+    this.provider.disconnect()
+    this.provider.connect()
   }
 
   async _onTerminalClose (code) {
@@ -260,32 +387,86 @@ export class TandemClient extends Emitter {
         this.emit('token', fresh)
         return
       }
+      if (this.closeReason.includes('revoked')) await this.forgetLocal()
       this._setState(State.UNAUTHORIZED)
+      return
     } else if (code === CLOSE_FORBIDDEN) {
+      await this.forgetLocal() // no access any more: nothing of it stays on this device
       this._setState(State.FORBIDDEN)
     } else if (code === CLOSE_NOT_FOUND) {
+      await this.forgetLocal() // deleted: a kept copy would bring it back
       this._setState(State.DELETED)
     } else {
       this._setState(State.CLOSED)
     }
   }
 
-  // Local changes count as synced once they were handed to an open, synced socket and have left
-  // the browser's send buffer; until then (offline, reconnecting) they are "unsynced" and the
-  // sync handshake sends them when the socket is back.
+  // Local changes count as synced once the server confirmed them: when they have left the
+  // browser's send buffer on a synced socket, the client sends a sync step 1 (the probe) and
+  // the server's sync step 2 answering it proves that everything sent before was applied (one
+  // socket, one ordered path per room). A change made after the probe left waits for the next,
+  // at most one probe per PROBE_GAP_MS.
+  // Until then (offline, reconnecting, a tab closed and opened again) they are "unsynced", the
+  // copy kept on this device says so, and the sync handshake sends them when the socket is back.
   _checkSynced () {
     clearTimeout(this._pollTimer)
-    if (!this.unsynced) return
+    if (!this.unsynced || this._probe) return
     const ws = this.provider.ws
     if (this.provider.synced && ws && ws.readyState === WebSocket.OPEN) {
+      const wait = this._lastProbe + PROBE_GAP_MS - Date.now()
+      if (ws.bufferedAmount === 0 && wait <= 0) {
+        this._probe = { seq: this._localSeq }
+        this._lastProbe = Date.now()
+        ws.send(syncStep1(this.ydoc))
+        return
+      }
       if (ws.bufferedAmount === 0) {
-        this._setUnsynced(false)
+        this._pollTimer = setTimeout(() => this._checkSynced(), wait)
         return
       }
     } else if (!this.provider.wsconnected) {
       return // the 'sync' event calls us again
     }
     this._pollTimer = setTimeout(() => this._checkSynced(), 100)
+  }
+
+  _probeAnswered () {
+    const probe = this._probe
+    if (!probe) return
+    this._probe = null
+    if (probe.seq === this._localSeq) {
+      this._setUnsynced(false)
+      this.local?.markPending(false)
+    } else {
+      this._checkSynced() // more was typed meanwhile: ask again once it has left
+    }
+  }
+
+  /** Every unsent change is in the copy kept on this device (committed to IndexedDB). */
+  get kept () {
+    return Boolean(this.local?.available) && this.unsynced && this._keptSeq === this._localSeq
+  }
+
+  /** The latest changes are on their way into the kept copy (it takes milliseconds). */
+  get keeping () {
+    return Boolean(this.local?.available) && (Boolean(this._keepTimer) || this._keeping > 0)
+  }
+
+  // Record in the kept copy that it holds unconfirmed changes. The mark's transaction spans the
+  // updates store, so once it commits, every change y-indexeddb wrote before it is stored: the
+  // copy holds the changes up to then (`kept`). A write that fails leaves them unkept.
+  _keepSoon () {
+    if (!this.local?.available || this._keepTimer) return
+    this._keepTimer = setTimeout(async () => {
+      this._keepTimer = 0
+      const seq = this._localSeq // y-indexeddb has written these in transactions of their own
+      this._keeping++
+      const committed = await this.local?.markPending(true)
+      this._keeping--
+      if (committed) this._keptSeq = Math.max(this._keptSeq, seq)
+      this.emit('unsynced', this.unsynced)
+    }, 0)
+    this.emit('unsynced', this.unsynced) // not all kept, until that commits (status: data-kept)
   }
 
   _setUnsynced (value) {
@@ -301,6 +482,11 @@ export class TandemClient extends Emitter {
   }
 
   _startEvents () {
+    if (navigator.onLine === false) {
+      // Nothing to notify offline: start when the network is back (no failing sockets meanwhile).
+      window.addEventListener('online', () => { if (!this._destroyed && !this._events) this._startEvents() }, { once: true })
+      return
+    }
     this._events = new EventStream({
       server: this.server,
       path: this._eventsPath,
@@ -310,4 +496,12 @@ export class TandemClient extends Emitter {
     })
     this._events.start()
   }
+}
+
+// A sync step 1 with this document's state vector, as y-websocket frames it.
+function syncStep1 (ydoc) {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0) // messageSync
+  syncProtocol.writeSyncStep1(encoder, ydoc)
+  return encoding.toUint8Array(encoder)
 }

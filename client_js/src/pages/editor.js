@@ -8,7 +8,7 @@ import { createComments } from '../ui/comments.js'
 import { createTitleField, tabTitle } from '../ui/doctitle.js'
 import { h, icon } from '../ui/dom.js'
 import { askForName } from '../ui/namedialog.js'
-import { basePath, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
+import { basePath, keepPageForOffline, keepTokenInLinks, pageData, pageToken, request, withToken } from '../ui/page.js'
 import { createPresence } from '../ui/presence.js'
 import { createStatus } from '../ui/status.js'
 import { createToasts } from '../ui/toasts.js'
@@ -208,9 +208,11 @@ client.on('state', (state) => {
 })
 
 async function main () {
+  keepPageForOffline()
   let user = fromToken || rememberedUser()
-  await client.start() // the document loads while we ask for a name
+  const started = client.start() // the document loads while we ask for a name
   if (!user) user = await askForName()
+  await started
   client.setUser(user)
   presence.render(client.presence())
   if (!readonly) editor.focus()

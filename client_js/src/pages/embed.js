@@ -1,4 +1,5 @@
 // /embed/{doc}: the widget filling an <iframe>. The frame's URL may carry ?token=… and ?readonly=1.
+import { keepPageForOffline } from '../ui/page.js'
 import { defineTandemEditor } from '../widget/element.js'
 
 const params = new URLSearchParams(window.location.search)
@@ -10,3 +11,4 @@ for (const el of document.querySelectorAll('tandem-editor')) {
   if (name) el.setAttribute('name', name)
 }
 defineTandemEditor()
+keepPageForOffline()

@@ -58,3 +58,17 @@ export async function request (path, init = {}) {
   }
   return response
 }
+
+/**
+ * Register the service worker ({base}/sw.js) so this page opens offline next time, and ask it to
+ * keep this page now (the first visit was not served through it). A browser without service
+ * workers, or a page that is not a secure context, just goes without.
+ */
+export function keepPageForOffline () {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return
+  const base = basePath()
+  navigator.serviceWorker.register(`${base}/sw.js`, { scope: `${base}/` }).then(async () => {
+    const registration = await navigator.serviceWorker.ready
+    registration.active?.postMessage({ keep: window.location.pathname.slice(base.length) })
+  }).catch((err) => console.info('tandem: this page will not open offline:', err?.message || err))
+}

@@ -55,6 +55,7 @@ export function createStatus (client, { readonlyLabel = 'Connected · view only'
     const state = client.state
     el.dataset.state = state
     el.dataset.unsynced = String(client.unsynced)
+    el.dataset.kept = String(Boolean(client.kept)) // exact: every unsent change is stored
     // Keystrokes reach the server within milliseconds: say "Saving…" only when it takes a while.
     clearTimeout(savingTimer)
     if (!client.unsynced) showSaving = false
@@ -66,7 +67,11 @@ export function createStatus (client, { readonlyLabel = 'Connected · view only'
     if (loading && state !== 'connected') {
       label = loading.total ? `Loading… ${mb(loading.received)} of ${mb(loading.total)} MB` : `Loading… ${mb(loading.received)} MB`
     } else if (client.unsynced && !accessEnded(client) && (showSaving || state !== 'connected')) {
-      label = state === 'connected' ? 'Saving…' : `${label} · changes kept on this device`
+      // "kept" only when the copy in this browser holds them (lib/localcopy.js): else they live
+      // in this tab alone, and closing it loses them.
+      // (A store under way, for milliseconds, does not flip the words at every keystroke.)
+      const kept = client.kept || client.keeping
+      label = state === 'connected' ? 'Saving…' : `${label} · ${kept ? 'changes kept on this device' : 'changes only in this tab'}`
     } else if (state === 'connected') {
       label = client.readonly ? readonlyLabel : 'Saved'
     }

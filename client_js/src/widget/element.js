@@ -8,6 +8,8 @@
 //   readonly  view only: no toolbar, no edits, comments without controls (implied by a token
 //             with role "read"; a token with role "comment" may comment but not edit)
 //   name      display name when there is no token (default: a remembered guest name)
+//   nostore   keep no copy of the document in this browser (default: one is kept in IndexedDB,
+//             so unsent edits survive closing the page; README, Offline)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
 // instead of write, or back) rebuilds the editor for it. On a page of the service's own origin
@@ -37,7 +39,7 @@ function styles () {
 
 export class TandemEditorElement extends HTMLElement {
   static get observedAttributes () {
-    return ['server', 'doc', 'token', 'readonly', 'name']
+    return ['server', 'doc', 'token', 'readonly', 'name', 'nostore']
   }
 
   constructor () {
@@ -96,6 +98,7 @@ export class TandemEditorElement extends HTMLElement {
       server: this.getAttribute('server') || '',
       doc,
       readonly,
+      persist: !this.hasAttribute('nostore'),
       user: (token) => this._identity(token),
       getToken: async () => (this.getToken ? await this.getToken() : null) || this.getAttribute('token')
     })

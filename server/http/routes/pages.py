@@ -6,6 +6,7 @@ checked the id (an invalid one gets server/http/errors.py's page)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 from functools import cache
 from pathlib import Path
@@ -89,3 +90,24 @@ async def history(request: Request) -> Response:
 async def favicon(request: Request) -> Response:
     """Browsers ask for /favicon.ico whatever the page says; answer with the icon."""
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
+@cache
+def _service_worker() -> str:
+    """The service worker (templates/sw.js), versioned by a digest of the bundles it keeps."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    source = (TEMPLATES / "sw.js").read_text(encoding="utf-8")
+    return source.replace("__VERSION__", digest.hexdigest()[:16])
+
+
+async def service_worker(request: Request) -> Response:
+    """/sw.js: at the service's root, so its scope covers /d/ and /embed/ (under a base path
+    too: the browser scopes it to the directory it came from)."""
+    return Response(
+        _service_worker(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )

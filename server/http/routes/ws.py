@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -17,6 +18,7 @@ from server.core.docids import is_valid_doc_id
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded, MessageRates
+from server.core.liveness import promised_heartbeat
 from server.core.room import Room
 from server.errors import StoreError
 from server.http.sockets import close_at_expiry, close_connection, refuse
@@ -129,6 +131,9 @@ async def _serve(
         max_frames=config.send_queue_frames,
         max_bytes=config.send_queue_bytes,
         spawn=asyncio.create_task,  # a writer task, only while the socket is full
+        heartbeat=promised_heartbeat(
+            QueryParams(scope.get("query_string", b"")).get("heartbeat"), config.presence_timeout
+        ),
     )
     try:
         room = await _join(hub, doc, conn)
@@ -172,9 +177,12 @@ FrameHandler = Callable[[bytes], None]
 def _frame_handler(hub: Hub, room: Room, conn: Connection, rates: MessageRates) -> FrameHandler:
     """What to do with each binary message: into the room, or close this connection alone."""
 
+    heard = hub.liveness.heard
+
     def handle(frame: bytes) -> None:
         if not conn.is_open:
             return  # closing: what still arrives is ignored
+        heard(room, conn)
         started = time.perf_counter()
         try:
             rates.check(frame)

@@ -49,6 +49,10 @@ const DEAD_LINK_MS = 10000
 // At most one confirmation round trip (see _checkSynced) per this many ms while someone types:
 // the server answers each with a sync step 2 (its delete set), so not one per keystroke.
 const PROBE_GAP_MS = 400
+// …and longer when the answers are large (the server's sync step 2 always carries the delete
+// set, tens of KB in a large, much-edited document): at most this many bytes per ms of probing.
+const PROBE_BYTES_PER_MS = 20
+const MAX_PROBE_GAP_MS = 10000
 
 /** The service's base URL (page origin when empty), normalised without a trailing slash. */
 export function baseUrl (server) {
@@ -109,6 +113,7 @@ export class TandemClient extends Emitter {
     this._localSeq = 0 // local changes made so far
     this._probe = null // {seq}: a sync step 1 sent to learn the server has applied up to seq
     this._lastProbe = 0
+    this._probeGap = PROBE_GAP_MS
     this.loading = null // {received, total} while a large document streams in
     this.closeReason = ''
     this._everConnected = false
@@ -234,7 +239,7 @@ export class TandemClient extends Emitter {
   _onFrame (data) {
     if (!(data instanceof ArrayBuffer)) return
     const head = new Uint8Array(data, 0, Math.min(2, data.byteLength))
-    if (head[0] === 0 && head[1] === 1 && this.provider.synced) this._probeAnswered()
+    if (head[0] === 0 && head[1] === 1 && this.provider.synced) this._probeAnswered(data.byteLength)
     if (this.provider.synced) return
     if (head[0] !== 0 || head[1] !== 2) return // not a sync update: not part of the stream
     this._received += data.byteLength
@@ -405,7 +410,7 @@ export class TandemClient extends Emitter {
   // browser's send buffer on a synced socket, the client sends a sync step 1 (the probe) and
   // the server's sync step 2 answering it proves that everything sent before was applied (one
   // socket, one ordered path per room). A change made after the probe left waits for the next,
-  // at most one probe per PROBE_GAP_MS.
+  // at most one probe per PROBE_GAP_MS (more for large answers).
   // Until then (offline, reconnecting, a tab closed and opened again) they are "unsynced", the
   // copy kept on this device says so, and the sync handshake sends them when the socket is back.
   _checkSynced () {
@@ -413,7 +418,7 @@ export class TandemClient extends Emitter {
     if (!this.unsynced || this._probe) return
     const ws = this.provider.ws
     if (this.provider.synced && ws && ws.readyState === WebSocket.OPEN) {
-      const wait = this._lastProbe + PROBE_GAP_MS - Date.now()
+      const wait = this._lastProbe + this._probeGap - Date.now()
       if (ws.bufferedAmount === 0 && wait <= 0) {
         this._probe = { seq: this._localSeq }
         this._lastProbe = Date.now()
@@ -430,9 +435,10 @@ export class TandemClient extends Emitter {
     this._pollTimer = setTimeout(() => this._checkSynced(), 100)
   }
 
-  _probeAnswered () {
+  _probeAnswered (size) {
     const probe = this._probe
     if (!probe) return
+    this._probeGap = Math.min(MAX_PROBE_GAP_MS, Math.max(PROBE_GAP_MS, size / PROBE_BYTES_PER_MS))
     this._probe = null
     if (probe.seq === this._localSeq) {
       this._setUnsynced(false)

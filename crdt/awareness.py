@@ -131,6 +131,9 @@ class Applied:
 
     changed: list[AwarenessEntry]  # the entries worth relaying
     refused: int = 0  # states left out because the table was full
+    # Ids among `changed` whose state is the one they had: a renewal (y-protocols renews every
+    # 15 s; Tandem's client every few seconds, as its heartbeat), news to nobody but the timer.
+    renewed: frozenset[int] = frozenset()
 
 
 def _utf8_size(text: str) -> int:
@@ -173,6 +176,7 @@ class AwarenessTable:
         would take the table past its bounds is refused (counted in `refused`).
         """
         changed: list[AwarenessEntry] = []
+        renewed: set[int] = set()
         refused = 0
         for entry in entries:
             meta = self._meta.get(entry.client_id)
@@ -190,8 +194,10 @@ class AwarenessTable:
             self._set(entry.client_id, _Meta(entry.clock, entry.state, now, size), meta)
             if meta is not None or entry.state is not None:
                 changed.append(AwarenessEntry(entry.client_id, entry.clock, entry.state))
+                if meta is not None and meta.state is not None and entry.state == meta.state:
+                    renewed.add(entry.client_id)
         self._prune(now)
-        return Applied(changed, refused)
+        return Applied(changed, refused, frozenset(renewed))
 
     def remove(self, client_ids: Iterable[int], now: float) -> list[AwarenessEntry]:
         """Mark present clients as gone (their connection closed); return the null entries."""

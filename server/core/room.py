@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tandem.room")
 
+# A renewal of an unchanged presence state is relayed to others at most this often (seconds).
+RENEWAL_RELAY_S = 10.0
+
 # What the room tells the hub (which makes events of it for its listeners, server/core/
 # listeners.py): the change, the connection it came from, and whether another instance sent it.
 UpdateListener = Callable[["Room", bytes, Connection | None, bool, "Identity | None"], None]
@@ -98,6 +101,9 @@ class Room:
         # Who announced each present awareness client id: a connection of ours, or the id (hex)
         # of the hub instance it is connected to. Nobody else may change it until it is removed.
         self._awareness_owner: dict[int, Connection | str] = {}
+        # When each present awareness client's state was last relayed to everyone: renewals
+        # (same state, newer clock) go to others only every RENEWAL_RELAY_S.
+        self._relayed_at: dict[int, float] = {}
         # Coalesces awareness bursts per client (server/core/throttle.py); None relays at once.
         self._throttle = throttle
         # Initial syncs: shared, streamed when large (server/core/initial_sync.py); the hub
@@ -274,10 +280,31 @@ class Room:
             raise
         if not changed:
             return  # echoes of what everyone already has die here
+        if applied.renewed:
+            changed = self._thin_renewals(conn, changed, applied.renewed, now)
         if self._throttle is not None:
             changed = self._throttle.admit(self, changed, conn, now)
         if changed:
             self._broadcast_awareness(changed, origin=conn)
+
+    def _thin_renewals(
+        self, conn: Connection, changed: list[AwarenessEntry], renewed: frozenset[int], now: float
+    ) -> list[AwarenessEntry]:
+        """Our client renews its presence every few seconds, as its heartbeat: the sender gets
+        each renewal back (its proof that the link lives), everyone else one every
+        RENEWAL_RELAY_S, well within the 30 s after which y-protocols drops a silent peer. A
+        peer that dies is removed by the server (server/core/liveness.py), not by others'
+        timers. Stock clients renew every 15 s: always relayed."""
+        held = [
+            e
+            for e in changed
+            if e.client_id in renewed
+            and now - self._relayed_at.get(e.client_id, -RENEWAL_RELAY_S) < RENEWAL_RELAY_S
+        ]
+        if not held:
+            return changed
+        conn.send(encode_awareness(encode_awareness_update(held)))
+        return [e for e in changed if e not in held]
 
     def withdraw_presence(self, conn: Connection) -> None:
         """Remove what a connection announced, for everyone, while it stays (it went silent:
@@ -343,5 +370,11 @@ class Room:
         frame = encode_awareness(encode_awareness_update(entries))
         for conn in self.connections:
             conn.send(frame)
+        now = time.monotonic()
+        for entry in entries:
+            if entry.state is None:
+                self._relayed_at.pop(entry.client_id, None)
+            else:
+                self._relayed_at[entry.client_id] = now
         if self._on_awareness is not None:
             self._on_awareness(self, entries, origin, remote)

@@ -92,6 +92,33 @@ def test_awareness_echo_is_not_relayed_again() -> None:
     assert len(queued(a)) == 1 and len(queued(b)) == 1
 
 
+def test_renewals_go_back_to_the_sender_and_to_others_only_every_ten_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("server.core.room.time.monotonic", lambda: clock[0])
+    room = Room("r", Document())
+    a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
+    room.join(a)
+    room.join(b)
+    room.receive(a, _awareness(AwarenessEntry(5, 1, '{"x":1}')))
+    a.flush()
+    b.flush()
+    relayed_to_b = []
+    for second in range(4, 25, 4):  # our client's heartbeat: the same state every 4 s
+        clock[0] = 1000.0 + second
+        room.receive(a, _awareness(AwarenessEntry(5, 1 + second, '{"x":1}')))
+        assert len(queued(a)) == 1  # the sender always hears its renewal back
+        a.flush()
+        if queued(b):
+            relayed_to_b.append(second)
+            b.flush()
+    assert relayed_to_b == [12, 24]  # at least 10 s apart, well inside y-protocols' 30 s
+    # A change of state is news: relayed at once.
+    room.receive(a, _awareness(AwarenessEntry(5, 30, '{"x":2}')))
+    assert len(queued(b)) == 1
+
+
 def test_a_connection_cannot_change_awareness_it_does_not_own() -> None:
     room = Room("r", Document())
     a, b = Connection(RecordingChannel()), Connection(RecordingChannel())
@@ -334,3 +361,32 @@ def test_the_size_limit_counts_what_yrs_holds_back() -> None:
     _, small = edit(3, "z" * 300)
     with pytest.raises(LimitExceeded):  # 300 more fit what encode() shows, not the 600 held
         room.receive(conn, encode_sync_update(small))
+
+
+def test_clients_that_have_everything_share_one_sync_answer() -> None:
+    # Our client confirms its edits with a sync step 1, each time with its own newer state
+    # vector: every such answer is the same delete set, encoded once per version.
+    room = Room("r", Document())
+    writer = Connection(RecordingChannel())
+    room.join(writer)
+    base, update = edit(1, "abc")
+    room.receive(writer, encode_sync_update(update))
+    ahead = Doc()
+    ahead.apply_update(base.get_update())
+    ahead.get("other", type=Text).insert(0, "unsent")  # a client id the server never saw
+    first = room.sync.answer(ahead.get_state()).final()
+    second = room.sync.answer(base.get_state()).final()
+    assert first is second
+    fresh = Doc()
+    fresh.apply_update(_step2_update(first))
+    assert str(fresh.get("t", type=Text)) == ""  # no content: the answer is the delete set
+    # A client that lacks something still gets it.
+    behind = room.sync.answer(Doc().get_state()).final()
+    fresh.apply_update(_step2_update(behind))
+    assert str(fresh.get("t", type=Text)) == "abc"
+
+
+def _step2_update(frame: bytes) -> bytes:
+    message = parse_message(frame, 1 << 20)
+    assert isinstance(message, SyncStep2)
+    return message.update

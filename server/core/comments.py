@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crdt import jobs
 from crdt.comments import AnchorError, new_thread_id, parse_anchor, place, quotes, remove
@@ -30,6 +30,7 @@ from crdt.sanitize import clean_text
 from server.core.identity import Identity, Role
 from server.core.limits import LimitExceeded
 from server.core.names import clean_name
+from server.core.offload import OffloadFailed
 from server.core.timestamps import iso
 from server.errors import BadRequest, NotFound, Refused, TooLarge
 from server.stores.threads import Author, Reply, Thread
@@ -46,6 +47,7 @@ MAX_THREADS = 1_000  # per document
 MAX_REPLIES = 500  # per thread
 
 Publish = Callable[[str, Mapping[str, Any]], None]
+T = TypeVar("T")
 
 
 class NotAllowed(Refused):
@@ -138,9 +140,15 @@ class Comments:
             raise TooLarge(f"a document holds at most {MAX_THREADS} comment threads")
         room = await self._open(doc)
         thread_id = new_thread_id()
-        # From here to apply_update nothing awaits: the anchor is resolved on the state it marks.
         try:
-            placed = place(room.document, thread_id, parsed)
+            if room.size < self._hub.offload.threshold:
+                # Nothing awaits until it is applied: the anchor is resolved on the state it marks.
+                placed = place(room.document, thread_id, parsed)
+            else:
+                # A copy of the whole document: in the worker. Edits that land meanwhile are
+                # concurrent with the mark, as any editor's are with another's formatting.
+                placed = await self._offloaded(room, jobs.place_comment, thread_id, parsed)
+                room = await self._open(doc)
         except AnchorError as exc:
             raise BadRequest(f"anchor: {exc}") from None
         self._apply(room, placed.update, by)
@@ -263,11 +271,17 @@ class Comments:
             if room.is_open:
                 return room
 
+    async def _offloaded(self, room: Room, job: Callable[..., T], *args: Any) -> T:
+        parts = room.sync.parts()
+        return await self._hub.offload.run(sum(map(len, parts)), job, parts, *args)
+
     def _apply(self, room: Room, update: bytes, by: Identity) -> None:
         try:
-            room.apply_update(update, origin=None, author=by)
+            applied = room.apply_update(update, origin=None, author=by)
         except LimitExceeded as exc:
             raise TooLarge(str(exc)) from None
+        if not applied:  # the document was deleted (and begun again) while it was computed
+            raise NotFound(f"the document {room.name!r} was deleted")
 
     async def _unmark(self, doc: str, thread: str, by: Identity) -> None:
         """Take a thread's mark off the body. A mark that cannot go (a body no editor could
@@ -275,10 +289,14 @@ class Comments:
         readers ignore it."""
         room = await self._open(doc)
         try:
-            update = remove(room.document, thread)
+            if room.size < self._hub.offload.threshold:
+                update = remove(room.document, thread)
+            else:
+                update = await self._offloaded(room, jobs.remove_comment, thread)
+                room = await self._open(doc)
             if update is not None:
                 room.apply_update(update, origin=None, author=by)
-        except (UpdateRejected, LimitExceeded) as exc:
+        except (UpdateRejected, LimitExceeded, OffloadFailed) as exc:
             log.warning("event=comment_mark_kept doc=%s thread=%s error=%s", doc, thread, exc)
 
     def _announce(self, doc: str, event: str, thread: str, author: Author) -> None:

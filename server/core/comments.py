@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -45,6 +45,8 @@ log = logging.getLogger("tandem.comments")
 MAX_BODY = 10_000  # characters of a comment, after cleaning
 MAX_THREADS = 1_000  # per document
 MAX_REPLIES = 500  # per thread
+# The stored JSON of a document's threads together: what every reader of them loads.
+MAX_COMMENT_BYTES = 16 * 1024 * 1024
 
 Publish = Callable[[str, Mapping[str, Any]], None]
 T = TypeVar("T")
@@ -136,8 +138,11 @@ class Comments:
         author = author_of(by, name)
         await self._require(doc)
         store = self._hub.store
-        if len(await store.threads(doc)) >= MAX_THREADS:
+        kept = await store.threads(doc)
+        if len(kept) >= MAX_THREADS:
             raise TooLarge(f"a document holds at most {MAX_THREADS} comment threads")
+        others = _stored_bytes(kept)
+        _fits(others, Thread("x" * 12, author, text, 0.0))
         room = await self._open(doc)
         thread_id = new_thread_id()
         try:
@@ -154,6 +159,7 @@ class Comments:
         self._apply(room, placed.update, by)
         thread = Thread(thread_id, author, text, time.time(), quote=placed.quote)
         try:
+            _fits(others, thread)  # the quote of a long range counts too
             await store.add_thread(doc, thread)
         except BaseException:
             await self._unmark(doc, thread_id, by)  # no mark without its thread
@@ -167,12 +173,13 @@ class Comments:
         text = clean_body(body)
         author = author_of(by, name)
         await self._require(doc)
+        others = await self._others(doc, thread)
 
         def add(kept: Thread) -> Thread:
             if len(kept.replies) >= MAX_REPLIES:
                 raise TooLarge(f"a thread holds at most {MAX_REPLIES} replies")
             reply = Reply(new_thread_id(), author, text, time.time())
-            return replace(kept, replies=(*kept.replies, reply))
+            return _fits(others, replace(kept, replies=(*kept.replies, reply)))
 
         changed = await self._change(doc, thread, add)
         self._announce(doc, "replied", thread, author)
@@ -204,17 +211,18 @@ class Comments:
         text = clean_body(body)
         if reply is not None and not isinstance(reply, str):
             raise BadRequest("reply must be a reply's id")
+        others = await self._others(doc, thread)
 
         def edit(kept: Thread) -> Thread:
             if reply is None:
                 _own(kept.author, by, "edit this comment")
-                return replace(kept, body=text, edited=time.time())
+                return _fits(others, replace(kept, body=text, edited=time.time()), kept)
             replies = list(kept.replies)
             for index, old in enumerate(replies):
                 if old.id == reply:
                     _own(old.author, by, "edit this reply")
                     replies[index] = replace(old, body=text, edited=time.time())
-                    return replace(kept, replies=tuple(replies))
+                    return _fits(others, replace(kept, replies=tuple(replies)), kept)
             raise NotFound(f"no reply {reply!r} in thread {thread!r}")
 
         changed = await self._change(doc, thread, edit)
@@ -249,6 +257,10 @@ class Comments:
         if changed is None:
             raise NotFound(f"no comment thread {thread!r} in {doc!r}")
         return changed
+
+    async def _others(self, doc: str, thread: str) -> int:
+        """The stored bytes of the document's threads other than `thread`."""
+        return _stored_bytes(t for t in await self._hub.store.threads(doc) if t.id != thread)
 
     async def _answer(self, doc: str, thread: Thread) -> dict[str, Any]:
         return thread_json(thread, await self._quotes(doc))
@@ -315,3 +327,20 @@ class Comments:
 def _own(author: Author, by: Identity, what: str) -> None:
     if author.user != by.user:
         raise NotAllowed(f"only its author may {what}")
+
+
+def _stored_bytes(threads: Iterable[Thread]) -> int:
+    return sum(len(thread.dumps().encode()) for thread in threads)
+
+
+def _fits(others: int, thread: Thread, before: Thread | None = None) -> Thread:
+    """`thread`, or TooLarge when the document's threads would pass MAX_COMMENT_BYTES with it
+    (a change that does not grow a thread always fits: a shorter edit is never refused)."""
+    size = len(thread.dumps().encode())
+    if others + size > MAX_COMMENT_BYTES and (
+        before is None or size > len(before.dumps().encode())
+    ):
+        raise TooLarge(
+            f"a document's comments hold at most {MAX_COMMENT_BYTES // (1024 * 1024)} MiB of text"
+        )
+    return thread

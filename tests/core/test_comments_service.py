@@ -100,3 +100,27 @@ async def test_a_thread_the_store_refuses_leaves_no_mark() -> None:
         with pytest.raises(StoreError):
             await comments.create("notes", by=BEN, body="?", anchor={"quote": "Ship"})
         assert quotes(hub.rooms["notes"].document.content) == {}
+
+
+async def test_the_text_of_a_documents_threads_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 threads of 500 replies of 10,000 characters would be 5 GB a commenter could make
+    every reader of the document load: their stored text together is bounded (413)."""
+    monkeypatch.setattr(service, "MAX_COMMENT_BYTES", 3_000)
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="a b c", by=ANA)
+        first = await comments.create("notes", by=BEN, body="x" * 1_000, anchor={"quote": "a"})
+        await comments.reply("notes", first["id"], by=ANA, body="é" * 400)
+        with pytest.raises(TooLarge):
+            await comments.reply("notes", first["id"], by=ANA, body="y" * 1_500)
+        with pytest.raises(TooLarge):
+            await comments.create("notes", by=BEN, body="z" * 1_500, anchor={"quote": "b"})
+        with pytest.raises(TooLarge):
+            await comments.change("notes", first["id"], by=BEN, body="w" * 2_000)
+        assert quotes(hub.rooms["notes"].document.content) == {first["id"]: "a"}
+        # What fits still goes in, and a shorter edit always does
+        await comments.reply("notes", first["id"], by=BEN, body="ok")
+        await comments.change("notes", first["id"], by=BEN, body="short now")
+        await comments.create("notes", by=BEN, body="y" * 1_000, anchor={"quote": "c"})
+        assert len(await comments.list("notes")) == 2

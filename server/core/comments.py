@@ -164,6 +164,11 @@ class Comments:
         except BaseException:
             await self._unmark(doc, thread_id, by)  # no mark without its thread
             raise
+        if self._hub.rooms.get(doc) is not room and await store.info(doc) is None:
+            # Deleted while the thread was written: it goes too (a new document of the name
+            # must not inherit it).
+            await store.delete_thread(doc, thread_id)
+            raise NotFound(f"the document {doc!r} was deleted")
         self._announce(doc, "created", thread_id, author)
         return thread_json(thread, {thread_id: placed.quote})
 

@@ -124,3 +124,28 @@ async def test_the_text_of_a_documents_threads_is_bounded(monkeypatch: pytest.Mo
         await comments.change("notes", first["id"], by=BEN, body="short now")
         await comments.create("notes", by=BEN, body="y" * 1_000, anchor={"quote": "c"})
         assert len(await comments.list("notes")) == 2
+
+
+class _DeletedMeanwhile(MemoryStore):
+    """The document is deleted while its new thread is being written."""
+
+    hub: Hub
+
+    async def add_thread(self, doc: str, thread: Thread) -> None:
+        await self.hub.delete(doc)
+        await super().add_thread(doc, thread)
+
+
+async def test_a_thread_whose_document_was_deleted_meanwhile_is_not_kept() -> None:
+    store = _DeletedMeanwhile()
+    hub = Hub(Config(flush_interval=0.01), store)
+    store.hub = hub
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="Ship it.", by=ANA)
+        with pytest.raises(NotFound):
+            await comments.create("notes", by=BEN, body="?", anchor={"quote": "Ship"})
+        assert await store.threads("notes") == []
+        # A new document of that name does not inherit the thread
+        await hub.documents.replace("notes", text="Ship it.", by=ANA)
+        assert await comments.list("notes") == []

@@ -8,16 +8,21 @@ what resolving the anchor costs when done in this process, whatever the machine'
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from crdt.comments import Quote, place, quotes, remove
+import pytest
+
+from crdt.comments import Quote, parse_anchor, place, quotes, remove
+from crdt.lib0 import Encoder
 from crdt.split import split_update
 from server.config import Config
 from server.core.comments import Comments
 from server.core.hub import Hub
 from server.core.identity import Identity, Role
+from server.errors import BadRequest
 from server.stores.memory import MemoryStore
 from tests.bench.large_costs import build_document
 
@@ -81,3 +86,22 @@ async def test_a_comment_on_a_large_document_does_not_hold_the_event_loop() -> N
             await comments.delete("big", thread["id"], by=BEN)
         assert quotes(hub.rooms["big"].document.content) == {}
         assert stalls.worst < removing / 4, (stalls.worst, removing)
+
+        # Refusals and relative positions come back from the worker as they would from here
+        with pytest.raises(BadRequest, match="not in the document"):
+            await comments.create("big", by=BEN, body="?", anchor={"quote": "absent words"})
+        state = room.document.state()
+        client = max(state, key=state.__getitem__)  # the builder's (marks are short)
+        positions = {"from": _position(client, 12), "to": _position(client, 20)}
+        here = place(room.document, "probe", parse_anchor(positions)).quote
+        there = await comments.create("big", by=BEN, body="This?", anchor=positions)
+        assert there["quote"] == here and len(here) == 8
+        assert quotes(hub.rooms["big"].document.content) == {there["id"]: here}
+
+
+def _position(client: int, clock: int) -> str:
+    """A Yjs relative position before item (client, clock), assoc 0, in base64."""
+    encoder = Encoder()
+    for number in (0, client, clock, 0):
+        encoder.write_var_uint(number)
+    return base64.b64encode(encoder.to_bytes()).decode()

@@ -45,8 +45,8 @@ log = logging.getLogger("tandem.comments")
 MAX_BODY = 10_000  # characters of a comment, after cleaning
 MAX_THREADS = 1_000  # per document
 MAX_REPLIES = 500  # per thread
-# The stored JSON of a document's threads together: what every reader of them loads.
-MAX_COMMENT_BYTES = 16 * 1024 * 1024
+# Characters of a document's threads together (bodies, replies, quotes): what every reader loads.
+MAX_COMMENT_TEXT = 10_000_000
 
 Publish = Callable[[str, Mapping[str, Any]], None]
 T = TypeVar("T")
@@ -141,7 +141,7 @@ class Comments:
         kept = await store.threads(doc)
         if len(kept) >= MAX_THREADS:
             raise TooLarge(f"a document holds at most {MAX_THREADS} comment threads")
-        others = _stored_bytes(kept)
+        others = _stored_text(kept)
         _fits(others, Thread("x" * 12, author, text, 0.0))
         room = await self._open(doc)
         thread_id = new_thread_id()
@@ -264,8 +264,8 @@ class Comments:
         return changed
 
     async def _others(self, doc: str, thread: str) -> int:
-        """The stored bytes of the document's threads other than `thread`."""
-        return _stored_bytes(t for t in await self._hub.store.threads(doc) if t.id != thread)
+        """The characters of the document's threads other than `thread`."""
+        return _stored_text(t for t in await self._hub.store.threads(doc) if t.id != thread)
 
     async def _answer(self, doc: str, thread: Thread) -> dict[str, Any]:
         return thread_json(thread, await self._quotes(doc))
@@ -334,18 +334,20 @@ def _own(author: Author, by: Identity, what: str) -> None:
         raise NotAllowed(f"only its author may {what}")
 
 
-def _stored_bytes(threads: Iterable[Thread]) -> int:
-    return sum(len(thread.dumps().encode()) for thread in threads)
+def _text_size(thread: Thread) -> int:
+    return len(thread.body) + len(thread.quote) + sum(len(r.body) for r in thread.replies)
+
+
+def _stored_text(threads: Iterable[Thread]) -> int:
+    return sum(_text_size(thread) for thread in threads)
 
 
 def _fits(others: int, thread: Thread, before: Thread | None = None) -> Thread:
-    """`thread`, or TooLarge when the document's threads would pass MAX_COMMENT_BYTES with it
+    """`thread`, or TooLarge when the document's threads would pass MAX_COMMENT_TEXT with it
     (a change that does not grow a thread always fits: a shorter edit is never refused)."""
-    size = len(thread.dumps().encode())
-    if others + size > MAX_COMMENT_BYTES and (
-        before is None or size > len(before.dumps().encode())
-    ):
+    size = _text_size(thread)
+    if others + size > MAX_COMMENT_TEXT and (before is None or size > _text_size(before)):
         raise TooLarge(
-            f"a document's comments hold at most {MAX_COMMENT_BYTES // (1024 * 1024)} MiB of text"
+            f"a document's comments hold at most {MAX_COMMENT_TEXT:,} characters together"
         )
     return thread

@@ -104,8 +104,8 @@ async def test_a_thread_the_store_refuses_leaves_no_mark() -> None:
 
 async def test_the_text_of_a_documents_threads_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """1,000 threads of 500 replies of 10,000 characters would be 5 GB a commenter could make
-    every reader of the document load: their stored text together is bounded (413)."""
-    monkeypatch.setattr(service, "MAX_COMMENT_BYTES", 3_000)
+    every reader of the document load: their text together is bounded (413)."""
+    monkeypatch.setattr(service, "MAX_COMMENT_TEXT", 3_000)
     hub = Hub(Config(flush_interval=0.01), MemoryStore())
     comments = Comments(hub, _Published())
     async with hub.running():
@@ -113,11 +113,11 @@ async def test_the_text_of_a_documents_threads_is_bounded(monkeypatch: pytest.Mo
         first = await comments.create("notes", by=BEN, body="x" * 1_000, anchor={"quote": "a"})
         await comments.reply("notes", first["id"], by=ANA, body="é" * 400)
         with pytest.raises(TooLarge):
-            await comments.reply("notes", first["id"], by=ANA, body="y" * 1_500)
+            await comments.reply("notes", first["id"], by=ANA, body="y" * 1_600)
         with pytest.raises(TooLarge):
-            await comments.create("notes", by=BEN, body="z" * 1_500, anchor={"quote": "b"})
+            await comments.create("notes", by=BEN, body="z" * 1_600, anchor={"quote": "b"})
         with pytest.raises(TooLarge):
-            await comments.change("notes", first["id"], by=BEN, body="w" * 2_000)
+            await comments.change("notes", first["id"], by=BEN, body="w" * 2_700)
         assert quotes(hub.rooms["notes"].document.content) == {first["id"]: "a"}
         # What fits still goes in, and a shorter edit always does
         await comments.reply("notes", first["id"], by=BEN, body="ok")

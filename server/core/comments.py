@@ -210,28 +210,44 @@ class Comments:
         if resolved is not None:
             if not isinstance(resolved, bool):
                 raise BadRequest("resolved must be true or false")
-            changed = await self._change(doc, thread, lambda t: replace(t, resolved=resolved))
-            self._announce(doc, "resolved" if resolved else "reopened", thread, author)
+            was: list[bool] = []  # the last call is the change the store kept
+
+            def resolve(kept: Thread) -> Thread:
+                was.append(kept.resolved)
+                return replace(kept, resolved=resolved)
+
+            changed = await self._change(doc, thread, resolve)
+            if was[-1] != resolved:  # resolving a resolved thread tells nobody
+                self._announce(doc, "resolved" if resolved else "reopened", thread, author)
             return await self._answer(doc, changed)
         text = clean_body(body)
         if reply is not None and not isinstance(reply, str):
             raise BadRequest("reply must be a reply's id")
         others = await self._others(doc, thread)
 
+        same: list[bool] = []  # the last call is the change the store kept
+
         def edit(kept: Thread) -> Thread:
             if reply is None:
                 _own(kept.author, by, "edit this comment")
+                same.append(kept.body == text)
+                if same[-1]:
+                    return kept
                 return _fits(others, replace(kept, body=text, edited=time.time()), kept)
             replies = list(kept.replies)
             for index, old in enumerate(replies):
                 if old.id == reply:
                     _own(old.author, by, "edit this reply")
+                    same.append(old.body == text)
+                    if same[-1]:
+                        return kept
                     replies[index] = replace(old, body=text, edited=time.time())
                     return _fits(others, replace(kept, replies=tuple(replies)), kept)
             raise NotFound(f"no reply {reply!r} in thread {thread!r}")
 
         changed = await self._change(doc, thread, edit)
-        self._announce(doc, "edited", thread, author)
+        if not same[-1]:  # the body it has already: not an edit
+            self._announce(doc, "edited", thread, author)
         return await self._answer(doc, changed)
 
     async def delete(self, doc: str, thread: str, *, by: Identity, name: object = None) -> None:

@@ -149,3 +149,27 @@ async def test_a_thread_whose_document_was_deleted_meanwhile_is_not_kept() -> No
         # A new document of that name does not inherit the thread
         await hub.documents.replace("notes", text="Ship it.", by=ANA)
         assert await comments.list("notes") == []
+
+
+async def test_a_change_that_changes_nothing_tells_nobody() -> None:
+    """Resolving a resolved thread, or setting a body to what it is, is no event (a commenter
+    repeating it in a loop would flood every subscriber and webhook, pushing real events out
+    of the webhooks' bounded queues)."""
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    published = _Published()
+    comments = Comments(hub, published)
+    async with hub.running():
+        await hub.documents.replace("notes", text="a b c", by=ANA)
+        thread = await comments.create("notes", by=BEN, body="Why?", anchor={"quote": "a"})
+        replied = await comments.reply("notes", thread["id"], by=BEN, body="Oh.")
+        (reply,) = replied["replies"]
+        for _ in range(3):
+            resolved = await comments.change("notes", thread["id"], by=ANA, resolved=True)
+            same = await comments.change("notes", thread["id"], by=BEN, body=" Why? ")
+            again = await comments.change(
+                "notes", thread["id"], by=BEN, body="Oh.", reply=reply["id"]
+            )
+        assert resolved["resolved"] is True
+        assert same["edited"] is None and again["replies"][0]["edited"] is None
+        await comments.change("notes", thread["id"], by=ANA, resolved=False)
+        assert [p["event"] for _, p in published] == ["created", "replied", "resolved", "reopened"]

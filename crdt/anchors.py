@@ -251,12 +251,16 @@ def _offset(data: bytes, copy: Doc[Any], plain: str) -> int:
 
     pycrdt gives an item's position in UTF-16 units (Yjs' clocks), and a type's end in UTF-8
     bytes: docs/pycrdt-pitfalls.md#relative-positions-in-xml-text."""
-    kind, _, _, assoc = _read_position(data)
+    kind, client, clock, assoc = _read_position(data)
     if kind == 2:
         return 0 if assoc < 0 else len(plain.encode())
+    full = Encoder()  # with its assoc, which Yjs may leave out (read as 0) and pycrdt needs
+    for number in (kind, client, clock):
+        full.write_var_uint(number)
+    full.write_var_int(assoc)
     try:
         with copy.transaction() as txn:
-            units = StickyIndex.decode(data).get_index(txn)
+            units = StickyIndex.decode(full.to_bytes()).get_index(txn)
     except _PASS_THROUGH:
         raise
     except BaseException:

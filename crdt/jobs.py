@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from crdt.comments import quotes
+from crdt.comments import Anchor, Placed, place, quotes, remove
 from crdt.document import Document
 from crdt.history import diff_documents
 from crdt.html import prosemirror_to_html
@@ -106,3 +106,13 @@ def record_version(previous: bytes | None, diff: bytes) -> tuple[bytes, bytes, i
 def comment_quotes(parts: Parts) -> dict[str, str]:
     """Per comment thread anchored in the body, the text its mark covers (crdt.comments)."""
     return quotes(load(parts).content)
+
+
+def place_comment(parts: Parts, thread: str, anchor: Anchor) -> Placed:
+    """The update that puts thread's comment mark over the anchor's text (crdt.comments)."""
+    return place(load(parts), thread, anchor)
+
+
+def remove_comment(parts: Parts, thread: str) -> bytes | None:
+    """The update that takes thread's comment mark off the body; None when it has none."""
+    return remove(load(parts), thread)

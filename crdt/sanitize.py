@@ -83,4 +83,11 @@ def clean_text(raw: str) -> str:
             kept.append("\n")
         elif category not in {"Cc", "Cf", "Cs", "Co", "Cn"}:
             kept.append(char)
-    return "".join(kept).strip()
+    # Blanks and joiners around it go (a joiner there joins nothing: joiners alone are empty).
+    joined = "".join(kept)
+    start, end = 0, len(joined)
+    while start < end and (joined[start].isspace() or joined[start] in _JOINERS):
+        start += 1
+    while end > start and (joined[end - 1].isspace() or joined[end - 1] in _JOINERS):
+        end -= 1
+    return joined[start:end]

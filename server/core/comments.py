@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crdt import jobs
 from crdt.comments import AnchorError, new_thread_id, parse_anchor, place, quotes, remove
@@ -30,6 +30,7 @@ from crdt.sanitize import clean_text
 from server.core.identity import Identity, Role
 from server.core.limits import LimitExceeded
 from server.core.names import clean_name
+from server.core.offload import OffloadFailed
 from server.core.timestamps import iso
 from server.errors import BadRequest, NotFound, Refused, TooLarge
 from server.stores.threads import Author, Reply, Thread
@@ -44,8 +45,11 @@ log = logging.getLogger("tandem.comments")
 MAX_BODY = 10_000  # characters of a comment, after cleaning
 MAX_THREADS = 1_000  # per document
 MAX_REPLIES = 500  # per thread
+# Characters of a document's threads together (bodies, replies, quotes): what every reader loads.
+MAX_COMMENT_TEXT = 10_000_000
 
 Publish = Callable[[str, Mapping[str, Any]], None]
+T = TypeVar("T")
 
 
 class NotAllowed(Refused):
@@ -134,22 +138,37 @@ class Comments:
         author = author_of(by, name)
         await self._require(doc)
         store = self._hub.store
-        if len(await store.threads(doc)) >= MAX_THREADS:
+        kept = await store.threads(doc)
+        if len(kept) >= MAX_THREADS:
             raise TooLarge(f"a document holds at most {MAX_THREADS} comment threads")
+        others = _stored_text(kept)
+        _fits(others, Thread("x" * 12, author, text, 0.0))
         room = await self._open(doc)
         thread_id = new_thread_id()
-        # From here to apply_update nothing awaits: the anchor is resolved on the state it marks.
         try:
-            placed = place(room.document, thread_id, parsed)
+            if room.size < self._hub.offload.threshold:
+                # Nothing awaits until it is applied: the anchor is resolved on the state it marks.
+                placed = place(room.document, thread_id, parsed)
+            else:
+                # A copy of the whole document: in the worker. Edits that land meanwhile are
+                # concurrent with the mark, as any editor's are with another's formatting.
+                placed = await self._offloaded(room, jobs.place_comment, thread_id, parsed)
+                room = await self._open(doc)
         except AnchorError as exc:
             raise BadRequest(f"anchor: {exc}") from None
         self._apply(room, placed.update, by)
         thread = Thread(thread_id, author, text, time.time(), quote=placed.quote)
         try:
+            _fits(others, thread)  # the quote of a long range counts too
             await store.add_thread(doc, thread)
         except BaseException:
             await self._unmark(doc, thread_id, by)  # no mark without its thread
             raise
+        if self._hub.rooms.get(doc) is not room and await store.info(doc) is None:
+            # Deleted while the thread was written: it goes too (a new document of the name
+            # must not inherit it).
+            await store.delete_thread(doc, thread_id)
+            raise NotFound(f"the document {doc!r} was deleted")
         self._announce(doc, "created", thread_id, author)
         return thread_json(thread, {thread_id: placed.quote})
 
@@ -159,12 +178,13 @@ class Comments:
         text = clean_body(body)
         author = author_of(by, name)
         await self._require(doc)
+        others = await self._others(doc, thread)
 
         def add(kept: Thread) -> Thread:
             if len(kept.replies) >= MAX_REPLIES:
                 raise TooLarge(f"a thread holds at most {MAX_REPLIES} replies")
             reply = Reply(new_thread_id(), author, text, time.time())
-            return replace(kept, replies=(*kept.replies, reply))
+            return _fits(others, replace(kept, replies=(*kept.replies, reply)))
 
         changed = await self._change(doc, thread, add)
         self._announce(doc, "replied", thread, author)
@@ -190,27 +210,44 @@ class Comments:
         if resolved is not None:
             if not isinstance(resolved, bool):
                 raise BadRequest("resolved must be true or false")
-            changed = await self._change(doc, thread, lambda t: replace(t, resolved=resolved))
-            self._announce(doc, "resolved" if resolved else "reopened", thread, author)
+            was: list[bool] = []  # the last call is the change the store kept
+
+            def resolve(kept: Thread) -> Thread:
+                was.append(kept.resolved)
+                return replace(kept, resolved=resolved)
+
+            changed = await self._change(doc, thread, resolve)
+            if was[-1] != resolved:  # resolving a resolved thread tells nobody
+                self._announce(doc, "resolved" if resolved else "reopened", thread, author)
             return await self._answer(doc, changed)
         text = clean_body(body)
         if reply is not None and not isinstance(reply, str):
             raise BadRequest("reply must be a reply's id")
+        others = await self._others(doc, thread)
+
+        same: list[bool] = []  # the last call is the change the store kept
 
         def edit(kept: Thread) -> Thread:
             if reply is None:
                 _own(kept.author, by, "edit this comment")
-                return replace(kept, body=text, edited=time.time())
+                same.append(kept.body == text)
+                if same[-1]:
+                    return kept
+                return _fits(others, replace(kept, body=text, edited=time.time()), kept)
             replies = list(kept.replies)
             for index, old in enumerate(replies):
                 if old.id == reply:
                     _own(old.author, by, "edit this reply")
+                    same.append(old.body == text)
+                    if same[-1]:
+                        return kept
                     replies[index] = replace(old, body=text, edited=time.time())
-                    return replace(kept, replies=tuple(replies))
+                    return _fits(others, replace(kept, replies=tuple(replies)), kept)
             raise NotFound(f"no reply {reply!r} in thread {thread!r}")
 
         changed = await self._change(doc, thread, edit)
-        self._announce(doc, "edited", thread, author)
+        if not same[-1]:  # the body it has already: not an edit
+            self._announce(doc, "edited", thread, author)
         return await self._answer(doc, changed)
 
     async def delete(self, doc: str, thread: str, *, by: Identity, name: object = None) -> None:
@@ -242,6 +279,10 @@ class Comments:
             raise NotFound(f"no comment thread {thread!r} in {doc!r}")
         return changed
 
+    async def _others(self, doc: str, thread: str) -> int:
+        """The characters of the document's threads other than `thread`."""
+        return _stored_text(t for t in await self._hub.store.threads(doc) if t.id != thread)
+
     async def _answer(self, doc: str, thread: Thread) -> dict[str, Any]:
         return thread_json(thread, await self._quotes(doc))
 
@@ -263,11 +304,17 @@ class Comments:
             if room.is_open:
                 return room
 
+    async def _offloaded(self, room: Room, job: Callable[..., T], *args: Any) -> T:
+        parts = room.sync.parts()
+        return await self._hub.offload.run(sum(map(len, parts)), job, parts, *args)
+
     def _apply(self, room: Room, update: bytes, by: Identity) -> None:
         try:
-            room.apply_update(update, origin=None, author=by)
+            applied = room.apply_update(update, origin=None, author=by)
         except LimitExceeded as exc:
             raise TooLarge(str(exc)) from None
+        if not applied:  # the document was deleted (and begun again) while it was computed
+            raise NotFound(f"the document {room.name!r} was deleted")
 
     async def _unmark(self, doc: str, thread: str, by: Identity) -> None:
         """Take a thread's mark off the body. A mark that cannot go (a body no editor could
@@ -275,10 +322,14 @@ class Comments:
         readers ignore it."""
         room = await self._open(doc)
         try:
-            update = remove(room.document, thread)
+            if room.size < self._hub.offload.threshold:
+                update = remove(room.document, thread)
+            else:
+                update = await self._offloaded(room, jobs.remove_comment, thread)
+                room = await self._open(doc)
             if update is not None:
                 room.apply_update(update, origin=None, author=by)
-        except (UpdateRejected, LimitExceeded) as exc:
+        except (UpdateRejected, LimitExceeded, OffloadFailed) as exc:
             log.warning("event=comment_mark_kept doc=%s thread=%s error=%s", doc, thread, exc)
 
     def _announce(self, doc: str, event: str, thread: str, author: Author) -> None:
@@ -297,3 +348,22 @@ class Comments:
 def _own(author: Author, by: Identity, what: str) -> None:
     if author.user != by.user:
         raise NotAllowed(f"only its author may {what}")
+
+
+def _text_size(thread: Thread) -> int:
+    return len(thread.body) + len(thread.quote) + sum(len(r.body) for r in thread.replies)
+
+
+def _stored_text(threads: Iterable[Thread]) -> int:
+    return sum(_text_size(thread) for thread in threads)
+
+
+def _fits(others: int, thread: Thread, before: Thread | None = None) -> Thread:
+    """`thread`, or TooLarge when the document's threads would pass MAX_COMMENT_TEXT with it
+    (a change that does not grow a thread always fits: a shorter edit is never refused)."""
+    size = _text_size(thread)
+    if others + size > MAX_COMMENT_TEXT and (before is None or size > _text_size(before)):
+        raise TooLarge(
+            f"a document's comments hold at most {MAX_COMMENT_TEXT:,} characters together"
+        )
+    return thread

@@ -38,12 +38,14 @@ class Inbox:
         *,
         on_hello: Callable[[], None],
         on_changed: Callable[[str], None],
+        on_title: Callable[[str], None],
     ) -> None:
         self.instance = instance
         self.presence = presence
         self.subscribers = subscribers
         self._on_hello = on_hello  # another instance asks for this one's snapshot
         self._on_changed = on_changed  # another instance notified a `changed` of a document
+        self._on_title = on_title  # another instance notified a `title` of a document
         self._heard: dict[str, float] = {}  # instance -> monotonic time of its last message
 
     def deliver(self, message: Message) -> None:
@@ -85,6 +87,8 @@ class Inbox:
                 raise ValueError("not a notification")
             if event["type"] == "changed" and sender != self.instance:
                 self._on_changed(event["doc"])
+            elif event["type"] == "title" and sender != self.instance:
+                self._on_title(event["doc"])
             self.subscribers.send(event)
         else:
             raise ValueError(f"unknown op {op!r}")

@@ -35,6 +35,7 @@ from server.events.changes import ChangeNotifier
 from server.events.inbox import NOTIFICATION_TYPES, Inbox
 from server.events.presence import PresenceTable
 from server.events.subscribers import Subscriber, Subscribers
+from server.events.titles import TitleNotifier
 from server.events.webhooks import Webhooks
 from server.ops.metrics import Metrics
 
@@ -53,12 +54,14 @@ class Events(HubListener):
         self.subscribers = Subscribers(self.presence, metrics)
         self.announcer = Announcer(self.instance, bus.publish)
         self.changes = ChangeNotifier(config.changed_interval, self.publish)
+        self.titles = TitleNotifier(config.changed_interval, self.publish)
         self.inbox = Inbox(
             self.instance,
             self.presence,
             self.subscribers,
             on_hello=self.announcer.publish_snapshot,
             on_changed=self.changes.heard,
+            on_title=self.titles.heard,
         )
 
     # -- the public side ---------------------------------------------------------------------
@@ -75,6 +78,11 @@ class Events(HubListener):
         if self.webhooks is not None and kind in WEBHOOK_TYPES:
             self.webhooks.offer(event)
         self.bus.publish({"op": "notify", "from": self.instance, "event": event})
+
+    def titled(self, doc: str, payload: Mapping[str, Any]) -> None:
+        """Announce a rename (`{"type": "title", …}`) like `publish`, but at most one per
+        document per `changed_interval` here: the first at once, the latest when it ends."""
+        self.titles.titled(doc, payload)
 
     def people(self, doc: str) -> list[dict[str, Any]]:
         """The presence list of a document across instances (for the REST API)."""
@@ -127,6 +135,7 @@ class Events(HubListener):
         except asyncio.CancelledError:  # the hub is stopping: no timer outlives it
             self.announcer.stop()
             self.changes.stop()
+            self.titles.stop()
             raise
 
     async def _beat(self) -> None:

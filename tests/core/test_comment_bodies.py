@@ -14,6 +14,7 @@ from server.core.comments import MAX_BODY, author_of, clean_body
 from server.core.identity import ANONYMOUS, Identity, Role
 from server.errors import BadRequest
 
+JOINERS = "\u200c\u200d"
 ANA = Identity(user="ana", name="Ana", role=Role.COMMENT, anonymous=False)
 
 
@@ -25,6 +26,7 @@ def test_a_body_is_clean_text_or_refused(raw: str) -> None:
         return
     body.encode("utf-8")  # no lone surrogates
     assert 1 <= len(body) <= MAX_BODY and body == body.strip()
+    assert body[0] not in JOINERS and body[-1] not in JOINERS  # a joiner joins nothing there
     for char in body:
         category = unicodedata.category(char)
         assert char in "\n\t\u200c\u200d" or category not in {"Cc", "Cf", "Cs", "Co", "Cn"}
@@ -42,7 +44,8 @@ def test_bodies_keep_lines_emoji_and_markup_as_text() -> None:
     raw = " Family: 👨\u200d👩\u200d👧\r\n<b>not bold</b>\u202e\x07\ud800 \n"
     assert clean_body(raw) == "Family: 👨\u200d👩\u200d👧\n<b>not bold</b>"
     assert len(clean_body("x" * MAX_BODY)) == MAX_BODY
-    for bad in ("", " \n\t ", "\x00\x01", "x" * (MAX_BODY + 1)):
+    assert clean_body("\u200d x \u200c\n") == "x"
+    for bad in ("", " \n\t ", "\x00\x01", "x" * (MAX_BODY + 1), "\u200d", "\u200c \u200d\n\u200d"):
         with pytest.raises(BadRequest):
             clean_body(bad)
 

@@ -100,3 +100,76 @@ async def test_a_thread_the_store_refuses_leaves_no_mark() -> None:
         with pytest.raises(StoreError):
             await comments.create("notes", by=BEN, body="?", anchor={"quote": "Ship"})
         assert quotes(hub.rooms["notes"].document.content) == {}
+
+
+async def test_the_text_of_a_documents_threads_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 threads of 500 replies of 10,000 characters would be 5 GB a commenter could make
+    every reader of the document load: their text together is bounded (413)."""
+    monkeypatch.setattr(service, "MAX_COMMENT_TEXT", 3_000)
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="a b c", by=ANA)
+        first = await comments.create("notes", by=BEN, body="x" * 1_000, anchor={"quote": "a"})
+        await comments.reply("notes", first["id"], by=ANA, body="é" * 400)
+        with pytest.raises(TooLarge):
+            await comments.reply("notes", first["id"], by=ANA, body="y" * 1_600)
+        with pytest.raises(TooLarge):
+            await comments.create("notes", by=BEN, body="z" * 1_600, anchor={"quote": "b"})
+        with pytest.raises(TooLarge):
+            await comments.change("notes", first["id"], by=BEN, body="w" * 2_700)
+        assert quotes(hub.rooms["notes"].document.content) == {first["id"]: "a"}
+        # What fits still goes in, and a shorter edit always does
+        await comments.reply("notes", first["id"], by=BEN, body="ok")
+        await comments.change("notes", first["id"], by=BEN, body="short now")
+        await comments.create("notes", by=BEN, body="y" * 1_000, anchor={"quote": "c"})
+        assert len(await comments.list("notes")) == 2
+
+
+class _DeletedMeanwhile(MemoryStore):
+    """The document is deleted while its new thread is being written."""
+
+    hub: Hub
+
+    async def add_thread(self, doc: str, thread: Thread) -> None:
+        await self.hub.delete(doc)
+        await super().add_thread(doc, thread)
+
+
+async def test_a_thread_whose_document_was_deleted_meanwhile_is_not_kept() -> None:
+    store = _DeletedMeanwhile()
+    hub = Hub(Config(flush_interval=0.01), store)
+    store.hub = hub
+    comments = Comments(hub, _Published())
+    async with hub.running():
+        await hub.documents.replace("notes", text="Ship it.", by=ANA)
+        with pytest.raises(NotFound):
+            await comments.create("notes", by=BEN, body="?", anchor={"quote": "Ship"})
+        assert await store.threads("notes") == []
+        # A new document of that name does not inherit the thread
+        await hub.documents.replace("notes", text="Ship it.", by=ANA)
+        assert await comments.list("notes") == []
+
+
+async def test_a_change_that_changes_nothing_tells_nobody() -> None:
+    """Resolving a resolved thread, or setting a body to what it is, is no event (a commenter
+    repeating it in a loop would flood every subscriber and webhook, pushing real events out
+    of the webhooks' bounded queues)."""
+    hub = Hub(Config(flush_interval=0.01), MemoryStore())
+    published = _Published()
+    comments = Comments(hub, published)
+    async with hub.running():
+        await hub.documents.replace("notes", text="a b c", by=ANA)
+        thread = await comments.create("notes", by=BEN, body="Why?", anchor={"quote": "a"})
+        replied = await comments.reply("notes", thread["id"], by=BEN, body="Oh.")
+        (reply,) = replied["replies"]
+        for _ in range(3):
+            resolved = await comments.change("notes", thread["id"], by=ANA, resolved=True)
+            same = await comments.change("notes", thread["id"], by=BEN, body=" Why? ")
+            again = await comments.change(
+                "notes", thread["id"], by=BEN, body="Oh.", reply=reply["id"]
+            )
+        assert resolved["resolved"] is True
+        assert same["edited"] is None and again["replies"][0]["edited"] is None
+        await comments.change("notes", thread["id"], by=ANA, resolved=False)
+        assert [p["event"] for _, p in published] == ["created", "replied", "resolved", "reopened"]

@@ -265,3 +265,12 @@ def test_quotes_count_occurrences_across_blocks_and_stay_inside_one() -> None:
         place(document, "d", Quote("fox\n\n- two"))  # never across blocks
     with pytest.raises(AnchorError, match="occurs 5 times"):
         place(document, "d", Quote("o", 9))
+
+
+def test_positions_without_their_assoc_are_read_as_yjs_reads_them() -> None:
+    # Y.decodeRelativePosition reads a missing assoc as 0 (older Yjs did not write it)
+    document, made = _yjs_doc(["hello wörld"], [[0, 6, 9]])
+    anchor = _positions(made, 0)
+    assert anchor.start[-1] == anchor.end[-1] == 0  # assoc 0 is one byte
+    short = Positions(anchor.start[:-1], anchor.end[:-1])
+    assert place(document, "t1", short).quote == place(document, "t2", anchor).quote == "wör"

@@ -91,7 +91,7 @@ async def patch_doc(request: Request) -> Response:
     if before is None or before.title != title:
         events: Events = request.app.state.events
         name = identity.name
-        events.publish(doc, {"type": "title", "title": title, "by": identity.user, "name": name})
+        events.titled(doc, {"type": "title", "title": title, "by": identity.user, "name": name})
     return JSONResponse(_metadata(request, doc, info))
 
 

@@ -6,8 +6,9 @@ A hub runs in this process (SQLite in a temporary directory, or a redis-server s
 free port). A document of N MB in y-prosemirror's shape is sent to it as ~1 MB updates from one
 connection; then each operation below is timed, with a probe that measures the longest stretch
 the event loop could not run a callback (the target: about 50 ms for a 50 MB document):
-ingest, version recording, compaction, unload and load, a streamed join, rendering, and a
-catch-up from the store. Nothing is asserted: it prints the figures.
+ingest, version recording, compaction, unload and load, a streamed join, rendering, placing and
+removing a comment's mark, and a catch-up from the store. Nothing is asserted: it prints the
+figures.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from crdt.split import split_update
 from server.app import create_app
 from server.config import Config
 from server.core.connection import Connection
+from server.core.identity import Identity, Role
 from server.core.persistence import compact
 from tests.support.channels import RecordingChannel
 
@@ -182,6 +184,19 @@ async def main() -> None:
                 await hub.offload.run(sum(map(len, parts)), jobs.render, parts, "text")
 
             await timed("render as text (open room)", render_text)
+
+            comments = app.state.comments
+            commenter = Identity(user="ben", name="Ben", role=Role.COMMENT, anonymous=False)
+            thread = await timed(
+                "comment on a quote (mark placed)",
+                lambda: comments.create(
+                    "big", by=commenter, body="Which one?", anchor={"quote": "dolor"}
+                ),
+            )
+            await timed(
+                "delete the comment (mark removed)",
+                lambda: comments.delete("big", thread["id"], by=commenter),
+            )
 
             async def stream_join() -> None:
                 joiner = Connection(RecordingChannel(), spawn=asyncio.create_task)

@@ -1,4 +1,4 @@
-// Real Yjs and y-prosemirror for tests/crdt/test_comments.py: one JSON command on stdin, one
+// Real Yjs and y-prosemirror for tests/crdt/test_comment_anchors.py: one JSON command on stdin, one
 // JSON answer on stdout.
 //   {"op": "hash", "ids": [...]}  -> y-prosemirror's attribute keys of comment marks
 //   {"op": "doc", "paragraphs": [...], "ranges": [[p, from, to], ...]}

@@ -21,12 +21,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crdt import jobs
 from crdt.comments import AnchorError, new_thread_id, parse_anchor, place, quotes, remove
 from crdt.errors import UpdateRejected
 from crdt.sanitize import clean_text
+from server.core.host import DocumentHost
 from server.core.identity import Identity, Role
 from server.core.limits import LimitExceeded
 from server.core.names import clean_name
@@ -36,9 +37,7 @@ from server.errors import BadRequest, NotFound, Refused, TooLarge
 from server.stores.threads import Author, Reply, Thread
 
 if TYPE_CHECKING:
-    from server.core.offload import Offload
     from server.core.room import Room
-    from server.stores.base import Store
 
 log = logging.getLogger("tandem.comments")
 
@@ -56,16 +55,6 @@ class NotAllowed(Refused):
     """403: the caller may comment, but not do this to that thread."""
 
     status = 403
-
-
-class _Hub(Protocol):
-    rooms: dict[str, Room]
-    store: Store
-    offload: Offload
-
-    async def open_room(self, doc: str) -> Room: ...
-
-    async def document_parts(self, doc: str) -> list[bytes]: ...
 
 
 def clean_body(raw: object) -> str:
@@ -113,7 +102,7 @@ def thread_json(thread: Thread, now: dict[str, str]) -> dict[str, Any]:
 
 
 class Comments:
-    def __init__(self, hub: _Hub, publish: Publish) -> None:
+    def __init__(self, hub: DocumentHost, publish: Publish) -> None:
         self._hub = hub
         self._publish = publish
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from crdt import jobs
 from crdt.content import ContentError, parse, validate
@@ -30,14 +30,13 @@ from crdt.edit import append_update, replace_update
 from crdt.merge import merge_blocks
 from crdt.render import to_prosemirror
 from server.core.docids import check_doc_id
+from server.core.host import DocumentHost
 from server.core.identity import Identity
 from server.core.limits import LimitExceeded
 from server.errors import BadRequest, NotFound, Refused, TooLarge
 
 if TYPE_CHECKING:
-    from server.core.offload import Offload
     from server.core.room import Room
-    from server.stores.base import Store
 
 Node = dict[str, Any]
 # The contents read lately that a replace may name as its base: a few per document, bounded in
@@ -51,18 +50,6 @@ LOSSY = frozenset({"markdown", "text"})
 
 class UnknownBase(Refused):
     status = 412
-
-
-class _Hub(Protocol):
-    """What of the hub this uses (the hub owns this service: no import of it here)."""
-
-    rooms: dict[str, Room]
-    store: Store
-    offload: Offload
-
-    async def open_room(self, doc: str) -> Room: ...
-
-    async def document_parts(self, doc: str) -> list[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +79,7 @@ def _canonical(body: Node) -> str:
 
 
 class Documents:
-    def __init__(self, hub: _Hub) -> None:
+    def __init__(self, hub: DocumentHost) -> None:
         self._hub = hub
         self._bases: OrderedDict[str, OrderedDict[str, str]] = OrderedDict()  # doc -> tag -> JSON
         self._chars = 0

@@ -26,12 +26,13 @@ from urllib.parse import unquote_plus, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Config
 from server.core.closecodes import CloseCode
 from server.ops.metrics import Metrics
+from server.security import cors
 from server.transport.forwarded import TrustedProxies
 
 log = logging.getLogger("tandem.security")
@@ -141,15 +142,26 @@ class SecurityMiddleware:
             return
         headers = Headers(scope=scope)
         host = headers.get("host", "")
+        origin = headers.get("origin")
+        # Past _refusal, an API request's origin is one the guard lets in: it may read the answer.
+        cross = origin if origin is not None and cors.is_api(scope) else None
+        if cross is not None and cors.is_preflight(scope, headers):
+            response = Response(status_code=204)
+            if self._origin_allowed(cross, host, _web_scheme(scope)):
+                cors.allow(response.headers, cross, preflight=True)
+            await response(scope, receive, self._with_headers(scope, host, send))
+            return
+        if cross is not None and not self._origin_allowed(cross, host, _web_scheme(scope)):
+            cross = None  # a safe method from elsewhere: answered, but not readable there
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             self.metrics.limits.labels(limit="body").inc()
             response = JSONResponse(
                 {"error": f"request body over {self.max_body} bytes"}, status_code=413
             )
-            await response(scope, receive, self._with_headers(scope, host, send))
+            await response(scope, receive, self._with_headers(scope, host, send, cross))
             return
-        await self.app(scope, self._bounded(receive), self._with_headers(scope, host, send))
+        await self.app(scope, self._bounded(receive), self._with_headers(scope, host, send, cross))
 
     def _refusal(self, scope: Scope) -> tuple[str, str] | None:
         """(limit, reason) when the Host or Origin header is refused, else None."""
@@ -216,7 +228,9 @@ class SecurityMiddleware:
 
         return bounded_receive
 
-    def _with_headers(self, scope: Scope, host: str, send: Send) -> Send:
+    def _with_headers(
+        self, scope: Scope, host: str, send: Send, cross_origin: str | None = None
+    ) -> Send:
         frameable = scope["path"].startswith(EMBED_PREFIX)
         hsts = scope.get("scheme") == "https"
 
@@ -225,6 +239,8 @@ class SecurityMiddleware:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
+                if cross_origin is not None:
+                    cors.allow(headers, cross_origin)
                 if hsts:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
                 if headers.get("content-type", "").startswith("text/html"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -224,3 +225,45 @@ async def test_the_widget_keeps_a_copy_unless_told_nostore(
     # On the host page's origin, named after the Tandem server and the document.
     await eventually(names, lambda now: f"tandem:{server.url}:kept-widget" in now, what="a copy")
     assert not any(name.endswith(":unkept-widget") for name in await names())
+
+
+async def test_the_widget_on_another_origin_shows_and_takes_comments(
+    server: TandemProcess, site: tuple[str, Path], pages: Pages
+) -> None:
+    url, root = site
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        put = await http.put(
+            "/api/docs/wiki-comments",
+            content="The plan is to ship on Friday.",
+            headers={"Content-Type": "text/plain"},
+        )
+        assert put.status_code == 200
+        posted = await http.post(
+            "/api/docs/wiki-comments/comments",
+            json={"body": "Which Friday?", "anchor": {"quote": "Friday"}},
+        )
+        assert posted.status_code == 201
+    (root / "commented.html").write_text(
+        host_page(
+            server.url, f'<tandem-editor server="{server.url}" doc="wiki-comments"></tandem-editor>'
+        )
+    )
+    visitor = await pages.new("visitor")
+    await visitor.goto(f"{url}/commented.html")
+    thread = visitor.locator(f"{WIDGET} [aria-label=Comments] .tandem-thread[data-thread]")
+    await thread.wait_for()
+    assert "Which Friday?" in await thread.inner_text()
+    await visitor.locator(f"{WIDGET} .tandem-comment").wait_for()  # the highlight
+    # The page of the other origin writes too: a reply through the API, with CORS.
+    await thread.click()
+    reply = visitor.locator(f"{WIDGET}").get_by_role("textbox", name="Reply")
+    await reply.fill("The 12th.")
+    await reply.press("Enter")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await eventually(
+            lambda: http.get("/api/docs/wiki-comments/comments"),
+            lambda r: "The 12th." in r.text,
+            what="the widget's reply on the server",
+        )
+    await screenshot(visitor, "widget-comments-cross-origin")
+    assert not pages.errors, pages.errors

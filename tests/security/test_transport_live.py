@@ -72,6 +72,37 @@ async def test_allow_origin_refuses_pages_of_other_origins(tmp_path) -> None:
             assert get.status_code == 200  # reads are not cross-site writes (and CORS hides them)
 
 
+async def test_allowed_origins_may_read_and_call_the_api_and_others_may_not(tmp_path) -> None:
+    """CORS for the pages the guard lets in (a widget on another site reads comments with its
+    token); a refused origin gets no CORS headers, so its page cannot read the answers."""
+    async with serving(tmp_path, "--allow-origin", "https://app.example") as server:
+        comments = f"{server.url}/api/docs/cors/comments"
+        ask = {"Access-Control-Request-Method": "POST"}
+        ask["Access-Control-Request-Headers"] = "authorization, content-type"
+        async with httpx.AsyncClient() as http:
+            preflight = await http.options(
+                comments, headers={"Origin": "https://app.example", **ask}
+            )
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+            assert "POST" in preflight.headers["access-control-allow-methods"]
+            assert "Authorization" in preflight.headers["access-control-allow-headers"]
+            read = await http.get(comments, headers={"Origin": "https://app.example"})
+            assert read.headers["access-control-allow-origin"] == "https://app.example"
+            assert (
+                "Origin" in read.headers["vary"]
+                and "ETag" in read.headers["access-control-expose-headers"]
+            )
+            refused = await http.options(
+                comments, headers={"Origin": "https://evil.example", **ask}
+            )
+            assert "access-control-allow-origin" not in refused.headers
+            elsewhere = await http.get(comments, headers={"Origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in elsewhere.headers
+            page = await http.get(f"{server.url}/d/cors", headers={"Origin": "https://app.example"})
+            assert "access-control-allow-origin" not in page.headers  # the API only
+
+
 async def test_open_hub_takes_only_its_own_origin_and_loopback_hosts(tmp_path) -> None:
     async with serving(tmp_path) as server:
         url = f"{server.ws_url}/doc"

@@ -12,10 +12,9 @@
 //             so unsent edits survive closing the page; README, Offline)
 // Properties: `getToken` (async () => token) is asked for a fresh token when the server ends the
 // session with 4401 (the token expired or was revoked); a fresh token with another role (read
-// instead of write, or back) rebuilds the editor for it. On a page of the service's own origin
-// (/embed) the Comments panel sits beside the document (below it when the widget is narrow); a
-// page of another origin cannot read the comments API (no CORS), so there it has none. `client` is the TandemClient (state,
-// presence, the Yjs document).
+// instead of write, or back) rebuilds the editor for it. The Comments panel sits beside the
+// document (below it when the widget is narrow). `client` is the TandemClient (state, presence,
+// the Yjs document).
 // Events: 'tandem-state' (detail: {state, unsynced}), 'tandem-presence' (detail: {people}).
 import cssText from 'tandem:widget-css'
 import { TandemClient } from '../lib/client.js'
@@ -109,13 +108,13 @@ export class TandemEditorElement extends HTMLElement {
     const side = h('div', { class: 'tandem-widget-comments' })
     const status = createStatus(client, role === 'comment' && !viewer ? { readonlyLabel: 'Connected · comments only' } : {})
     const presence = createPresence()
-    // The threads come from the service's HTTP API, which a page of another origin cannot read
-    // (the API sends no CORS headers): there the widget is the editor alone, as before.
-    const withComments = new URL(client.server).origin === window.location.origin
-    const canComment = withComments && !viewer && role !== 'read'
+    // The threads come from the service's HTTP API, which answers with CORS headers the pages
+    // of every origin its guard lets in (the same rule as the socket's): the panel asks for them
+    // once the socket is in, so a refused page asks nothing.
+    const canComment = !viewer && role !== 'read'
     const frame = h('div', { class: 'tandem-widget' + (readonly ? ' is-readonly' : ''), part: 'frame' },
       readonly && !canComment ? null : toolbarMount,
-      h('div', { class: 'tandem-widget-body' + (withComments ? ' has-comments' : '') }, mount, withComments ? side : null),
+      h('div', { class: 'tandem-widget-body has-comments' }, mount, side),
       h('div', { class: 'tandem-widget-footer' }, status.el, presence.el))
     root.replaceChildren(frame)
     this._editor = createEditor({
@@ -133,7 +132,7 @@ export class TandemEditorElement extends HTMLElement {
       }
     })
     const editor = this._editor
-    if (withComments) this._startComments(client, editor, side, { role, token, viewer, doc })
+    this._startComments(client, editor, side, { role, token, viewer, doc })
 
     const announce = () => this.dispatchEvent(new CustomEvent('tandem-state', { detail: { state: client.state, unsynced: client.unsynced } }))
     client.on('state', announce)
@@ -150,7 +149,7 @@ export class TandemEditorElement extends HTMLElement {
       // a viewer or an editor, as that token says.
       const role = tokenClaims(fresh)?.role || 'write'
       const viewer = this.hasAttribute('readonly') || !canEditWith(fresh)
-      const commenter = withComments && !this.hasAttribute('readonly') && role !== 'read'
+      const commenter = !this.hasAttribute('readonly') && role !== 'read'
       if (this.client === client && (viewer !== readonly || commenter !== canComment)) this.setAttribute('token', fresh)
     })
     client.on('presence', (people) => {

@@ -214,7 +214,7 @@ client.on('state', (state) => {
 function showDeleted () {
   const said = reachedServer
     ? 'This document was deleted while you had it open: what is on this page is all that is left of it, and no edit reaches the server any more.'
-    : 'This document was deleted. The copy this browser kept of it has been removed.'
+    : 'This document was deleted. What is on this page was this browser\'s copy of it: it is no longer kept, and no edit reaches the server.'
   notice.replaceChildren(h('span', { class: 'notice-text' }, said))
   if (readonly) return
   const create = h('button', { type: 'button', class: 'tandem-button is-primary notice-action' }, 'Create a new document with this name')

@@ -90,6 +90,9 @@ async def test_a_copy_kept_while_the_document_was_deleted_does_not_bring_it_back
         assert gone.status_code == 404 and "deleted" in gone.json()["error"]
     assert doc not in await _listed(server)
     await screenshot(back, "deleted-reopened")
+    await back.set_viewport_size({"width": 390, "height": 800})
+    await back.emulate_media(color_scheme="dark")
+    await screenshot(back, "deleted-reopened-390-dark")
 
     await notice.get_by_role("button", name=CREATE).click()
     await back.wait_for_selector(f"{STATUS}[data-state=connected]")

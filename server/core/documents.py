@@ -88,6 +88,8 @@ class Documents:
         """The current content in one of crdt.jobs.FORMATS; NotFound if there is none."""
         hub = self._hub
         if doc not in hub.rooms and await hub.store.info(check_doc_id(doc)) is None:
+            if await hub.store.deleted_at(doc) is not None:
+                raise NotFound(f"document {doc!r} was deleted")
             raise NotFound(f"no document {doc!r}")
         parts = await hub.document_parts(doc)
         media, data, body = await hub.offload.run(sum(map(len, parts)), jobs.content, parts, fmt)
@@ -108,8 +110,10 @@ class Documents:
     async def write(
         self, doc: str, kind: str, body: str, *, by: Identity, append: bool, base: str | None
     ) -> Change:
-        """What the HTTP routes call: `body` of a kind in crdt.content.KINDS."""
+        """What the HTTP routes call: `body` of a kind in crdt.content.KINDS. An intentional
+        creation: a deleted document's tombstone goes, the name is free again."""
         target = _parsed(kind, body)
+        await self._hub.store.undelete(check_doc_id(doc))
         return await self._write(doc, target, by, append=append, base=base, lossy=kind in LOSSY)
 
     async def _write(

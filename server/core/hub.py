@@ -31,10 +31,23 @@ from server.core.persistence import Persister
 from server.core.room import Room, RoomState
 from server.core.services import SLOW_SHUTDOWN_SECONDS, log_pending_tasks, supervised
 from server.core.throttle import AwarenessThrottle
+from server.errors import TandemError
 from server.ops.metrics import Metrics
 from server.stores.base import Store
 
 log = logging.getLogger("tandem.hub")
+
+
+class DocumentDeleted(TandemError):
+    """A join of a document an admin deleted (and nobody created again): 4404, as its open
+    editors were closed, and nothing of it is opened or stored."""
+
+    close_code = CloseCode.NOT_FOUND
+    reason = "document deleted"
+
+    def __init__(self, doc: str) -> None:
+        super().__init__(f"document {doc!r} was deleted")
+        self.doc = doc
 
 
 class Hub:
@@ -136,6 +149,10 @@ class Hub:
     # -- rooms ------------------------------------------------------------------------------
 
     async def join(self, doc: str, conn: Connection) -> Room:
+        """Admit a connection to the document's room, opening it if needed; a deleted document
+        (its tombstone in the store, shared by every hub) is refused: DocumentDeleted."""
+        if doc not in self.rooms and await self.store.deleted_at(doc) is not None:
+            raise DocumentDeleted(doc)
         while True:
             room = await self.open_room(doc)
             if room.state is RoomState.OPEN:  # else it was unloaded while we waited: reopen

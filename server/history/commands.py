@@ -157,6 +157,7 @@ def import_content(args: argparse.Namespace) -> int:
         raise TandemError(f"{path}: {exc}") from None
 
     async def work(store: Store) -> int:
+        await store.undelete(doc)  # an import creates it: a deleted one's name is free again
         stored = await store.load(doc)
         update = replace_update(Document.load(None, stored.parts), target)
         if update is not None:

@@ -11,6 +11,10 @@ its metadata; every so often a full-state checkpoint bounds the cost of rebuildi
 A document's title is metadata of its live record (null until someone names it): setting one
 creates the record of a document that has none yet, so a document named before anyone typed in
 it is listed; deleting the document deletes its title.
+Deleting leaves a tombstone: the document id and the time of deletion, so that a client that
+still holds a copy cannot bring the document back by syncing it (README, Offline). Tombstones
+are tiny and kept until an intentional creation (`undelete`: a content write, a title, an
+import) frees the name again; a second delete moves the time forward.
 Comment threads are per document (server/stores/threads.py), kept until they or the document
 are deleted; a change to one is a function of the thread, applied atomically (so that two
 hubs' replies to one thread both land).
@@ -153,7 +157,14 @@ class Store(Protocol):
     async def info(self, doc: str) -> DocInfo | None: ...
 
     async def delete(self, doc: str) -> bool:
-        """Remove the document: live state, history and comment threads."""
+        """Remove the document: live state, history and comment threads; leave a tombstone
+        (the time of deletion) in the same transaction, whether or not it existed."""
+
+    async def deleted_at(self, doc: str) -> float | None:
+        """When the document was deleted (Unix time), or None: never, or created again since."""
+
+    async def undelete(self, doc: str) -> None:
+        """Remove the document's tombstone (before an intentional creation of it)."""
 
     async def set_title(self, doc: str, title: str | None) -> DocInfo:
         """Give the document this title (None clears it), creating its record if it has none

@@ -40,6 +40,7 @@ class MemoryStore:
         self._history: dict[str, _History] = {}
         self._revocations: dict[str, Revocation] = {}
         self._threads: dict[str, dict[str, Thread]] = {}
+        self._tombstones: dict[str, float] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -100,7 +101,14 @@ class MemoryStore:
     async def delete(self, doc: str) -> bool:
         had_history = self._history.pop(doc, None) is not None
         self._threads.pop(doc, None)
+        self._tombstones[doc] = time.time()
         return self._docs.pop(doc, None) is not None or had_history
+
+    async def deleted_at(self, doc: str) -> float | None:
+        return self._tombstones.get(doc)
+
+    async def undelete(self, doc: str) -> None:
+        self._tombstones.pop(doc, None)
 
     async def set_title(self, doc: str, title: str | None) -> DocInfo:
         now = time.time()

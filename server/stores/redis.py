@@ -38,7 +38,7 @@ from server.stores.base import (
     TailStats,
     VersionInfo,
 )
-from server.stores.redis_scripts import SCRIPTS, doc_keys, history_keys
+from server.stores.redis_scripts import SCRIPTS, doc_keys, history_keys, tombstone_key
 from server.stores.redis_threads import COMPARE_AND_SET, RedisThreads, threads_key
 
 T = TypeVar("T")
@@ -190,12 +190,22 @@ class RedisStore(RedisThreads):
         return _doc_info(doc, raw)
 
     async def delete(self, doc: str) -> bool:
-        """The live state and the history."""
+        """The live state, the history and the threads; the tombstone is set in the same
+        script (one hash tag: one slot)."""
         meta, tail, snapshot = doc_keys(doc)
-        keys = [meta, tail, snapshot, *history_keys(doc), threads_key(doc)]
-        existed = await self._script("delete", keys)
+        keys = [tombstone_key(doc), meta, tail, snapshot, *history_keys(doc), threads_key(doc)]
+        existed = await self._script("delete", keys, [repr(time.time())])
         await self._call("delete", lambda client: client.srem(INDEX_KEY, doc))  # type: ignore[arg-type]
         return bool(existed)
+
+    async def deleted_at(self, doc: str) -> float | None:
+        key = tombstone_key(doc)
+        raw = await self._call("deleted_at", lambda client: client.get(key))
+        return None if raw is None else float(raw)
+
+    async def undelete(self, doc: str) -> None:
+        key = tombstone_key(doc)
+        await self._call("undelete", lambda client: client.delete(key))
 
     # -- history ----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ History (versions) is kept apart, so compaction never touches it:
 - `tandem:{doc}:v:meta`, `:v:diff`, `:v:sv`  lists, entry n-1 is version n (metadata JSON, the
   update from version n-1, the state vector at n);
 - `tandem:{doc}:v:cp` (hash version -> full state) and `:v:cpi` (sorted set of those versions).
+`tandem:{doc}:deleted` the time the document was deleted (its tombstone), until it is created
+again.
 Comment threads: `tandem:{doc}:comments`, a hash thread id -> thread JSON
 (server/stores/redis_threads.py).
 `tandem:docs` is the set of document ids; `tandem:revocations` a hash of revoked users (user ->
@@ -87,9 +89,11 @@ local m = redis.call('HMGET', KEYS[1], 'created_at', 'updated_at', 'snapshot_siz
 return {m[1], m[2], m[3], m[4], redis.call('LLEN', KEYS[2]), m[5]}
 """
 
+# KEYS tombstone, then every key of the document; ARGV now
 _DELETE = """
-local existed = redis.call('EXISTS', KEYS[1], KEYS[4])
-redis.call('DEL', unpack(KEYS))
+local existed = redis.call('EXISTS', KEYS[2], KEYS[5])
+redis.call('DEL', unpack(KEYS, 2))
+redis.call('SET', KEYS[1], ARGV[1])
 return existed
 """
 
@@ -162,6 +166,11 @@ return kept
 def doc_keys(doc: str) -> tuple[str, str, str]:
     """A document's live state: meta, tail, snapshot."""
     return doc_key(doc, "meta"), doc_key(doc, "tail"), doc_key(doc, "snapshot")
+
+
+def tombstone_key(doc: str) -> str:
+    """A deleted document's tombstone: the time of deletion."""
+    return doc_key(doc, "deleted")
 
 
 def history_keys(doc: str) -> tuple[str, str, str, str, str]:

@@ -186,10 +186,26 @@ class SQLiteStore(SQLiteThreads):
             deleted |= db.execute("DELETE FROM versions WHERE doc = ?", (doc,)).rowcount > 0
             db.execute("DELETE FROM checkpoints WHERE doc = ?", (doc,))
             delete_threads(db, doc)
+            db.execute(
+                "INSERT INTO tombstones (doc, deleted_at) VALUES (?, ?)"
+                " ON CONFLICT (doc) DO UPDATE SET deleted_at = excluded.deleted_at",
+                (doc, time.time()),
+            )
             db.execute("COMMIT")
             return deleted
 
         return await self._run(write)
+
+    async def deleted_at(self, doc: str) -> float | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT deleted_at FROM tombstones WHERE doc = ?", (doc,)
+            ).fetchone()
+        )
+        return None if row is None else float(row[0])
+
+    async def undelete(self, doc: str) -> None:
+        await self._run(lambda db: db.execute("DELETE FROM tombstones WHERE doc = ?", (doc,)))
 
     async def set_title(self, doc: str, title: str | None) -> DocInfo:
         def write(db: sqlite3.Connection) -> DocInfo:

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     state BLOB NOT NULL,
     PRIMARY KEY (doc, version)
 ) WITHOUT ROWID;
+-- Deleted documents (until created again): a client's old copy must not bring one back.
+CREATE TABLE IF NOT EXISTS tombstones (
+    doc TEXT PRIMARY KEY,
+    deleted_at REAL NOT NULL
+) WITHOUT ROWID;
 -- Per user: tokens issued before issued_before are refused, until keep_until.
 CREATE TABLE IF NOT EXISTS revocations (
     user_id TEXT PRIMARY KEY,

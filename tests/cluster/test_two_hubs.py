@@ -87,19 +87,28 @@ async def test_a_document_deleted_on_one_hub_is_gone_from_both(
             )
             assert status["closes"][0]["code"] == 4404
             assert not status["connected"]
+        # Only its tombstone is left (a copy held somewhere must not bring it back).
+        tombstone = ["tandem:{doomed}:deleted"]
         await eventually(
-            lambda: stored_keys(redis_url, "doomed"), lambda keys: not keys, what="store empty"
+            lambda: stored_keys(redis_url, "doomed"),
+            lambda keys: keys == tombstone,
+            what="store empty but for the tombstone",
         )
         # Nothing comes back: not a flush, not the unconfirmed-updates safety net, not a version.
         await throughout(
             lambda: stored_keys(redis_url, "doomed"),
-            lambda keys: not keys,
+            lambda keys: keys == tombstone,
             duration=CONFIRM_TIMEOUT + 1.5,
             what="the store stays empty",
         )
         for hub in (one, two):
             response = await http.get(f"{hub.url}/api/docs/doomed", headers=bearer("boss"))
             assert response.status_code == 404, f"{hub.url} still has it"
+    # The tombstone is in the shared store: a join on the other hub is refused as well.
+    late = await yjs_clients(two.ws_url, "doomed", params={"token": token("cy")}, waitSync=False)
+    status = await eventually(lambda: late.call("status"), lambda s: s["closes"], what="refused")
+    assert status["closes"][0] == {"code": 4404, "reason": "document deleted"}
+    assert await stored_keys(redis_url, "doomed") == ["tandem:{doomed}:deleted"]
     assert "event=document_deleted_elsewhere doc=doomed" in two.output()
 
 

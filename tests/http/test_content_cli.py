@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from server.stores import open_store
 from tests.support.tandem import ROOT, TandemProcess
 from tests.support.yjs import YjsClient
 
@@ -78,3 +79,29 @@ async def test_import_through_a_running_server_reaches_its_editors(
         assert code == 2 and "invalid document id" in err
     finally:
         await editor.close()
+
+
+async def test_import_into_the_store_creates_a_deleted_document_again(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    source = tmp_path / "again.md"
+    source.write_text(MARKDOWN)
+    code, _, err = await _tandem("import", "again", str(source), "--store", store)
+    assert code == 0, err
+    backend = open_store(store)  # what DELETE /api/docs/again does to the store
+    await backend.open()
+    try:
+        assert await backend.delete("again")
+    finally:
+        await backend.close()
+    code, _, err = await _tandem("import", "again", str(source), "--store", store)
+    assert code == 0, err
+    server = TandemProcess("--port", "0", "--store", store)
+    await server.start()
+    try:
+        client = await YjsClient.connected(server.ws_url, "again")  # not refused: 4404 is gone
+        try:
+            assert "Imported" in await client.call("xml")
+        finally:
+            await client.close()
+    finally:
+        assert await server.stop() == 0

@@ -200,12 +200,37 @@ client.on('notification', (event) => {
 })
 
 const notice = document.getElementById('notice')
+let reachedServer = false // this page was synced with the server before the state below
 client.on('state', (state) => {
+  if (state === 'connected') reachedServer = true
   if (state === 'unauthorized' && client.token) notice.textContent = 'Your access link has expired. Ask for a new link to keep editing; what you typed is still on this page.'
   else if (state === 'forbidden') notice.textContent = 'This link does not give access to this document.'
-  else if (state === 'deleted') notice.textContent = 'This document was deleted while you had it open: what is on this page is all that is left of it, and no edit reaches the server any more.'
+  else if (state === 'deleted') showDeleted()
   else if (!needsToken) notice.textContent = ''
 })
+
+// Deleted by an admin: the copy this browser kept is gone (the client dropped it), and the
+// server refuses the name until someone creates it on purpose. A writer may do that here.
+function showDeleted () {
+  const said = reachedServer
+    ? 'This document was deleted while you had it open: what is on this page is all that is left of it, and no edit reaches the server any more.'
+    : 'This document was deleted. What is on this page was this browser\'s copy of it: it is no longer kept, and no edit reaches the server.'
+  notice.replaceChildren(h('span', { class: 'notice-text' }, said))
+  if (readonly) return
+  const create = h('button', { type: 'button', class: 'tandem-button is-primary notice-action' }, 'Create a new document with this name')
+  create.addEventListener('click', async () => {
+    create.disabled = true
+    try {
+      // Naming it creates it (an empty document) and frees the name: README, Offline.
+      await request(`/api/docs/${encodeURIComponent(doc)}`, { method: 'PATCH', body: JSON.stringify({ title: null }) })
+      window.location.reload()
+    } catch (err) {
+      create.disabled = false
+      notice.append(h('span', { class: 'notice-error', role: 'alert' }, ` Could not create it: ${err.message}`))
+    }
+  })
+  notice.append(' ', create)
+}
 
 async function main () {
   keepPageForOffline()

@@ -65,6 +65,8 @@ async def get_doc(request: Request) -> Response:
         return await _content(hub, doc, fmt, "download" in request.query_params)
     info = await hub.store.info(doc)
     if info is None and doc not in hub.rooms:
+        if await hub.store.deleted_at(doc) is not None:
+            raise NotFound(f"document {doc!r} was deleted")
         raise NotFound(f"no document {doc!r}")
     return JSONResponse(_metadata(request, doc, info))
 
@@ -87,6 +89,7 @@ async def patch_doc(request: Request) -> Response:
     except TitleTooLong as exc:
         raise BadRequest(str(exc)) from None
     before = await hub.store.info(doc)
+    await hub.store.undelete(doc)  # naming it creates it: a deleted one's name is free again
     info = await hub.store.set_title(doc, title)
     if before is None or before.title != title:
         events: Events = request.app.state.events

@@ -15,7 +15,7 @@ from crdt.errors import CrdtError, ProtocolError
 from server.core.closecodes import CloseCode
 from server.core.connection import Connection
 from server.core.docids import is_valid_doc_id
-from server.core.hub import Hub
+from server.core.hub import DocumentDeleted, Hub
 from server.core.identity import Identity, Role
 from server.core.limits import ConnectionLimiter, LimitExceeded, MessageRates
 from server.core.liveness import promised_heartbeat
@@ -164,6 +164,10 @@ async def _join(hub: Hub, doc: str, conn: Connection) -> Room | None:
         hub.metrics.limits.labels(limit=exc.limit).inc()
         hub.metrics.closes.labels(code=str(exc.close_code)).inc()
         log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
+        conn.close(exc.close_code, exc.reason)
+    except DocumentDeleted as exc:
+        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
+        log.info("event=refused doc=%s conn=%s reason=deleted", doc, conn.id)
         conn.close(exc.close_code, exc.reason)
     except StoreError as exc:
         log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)

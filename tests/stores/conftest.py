@@ -10,17 +10,28 @@ import pytest
 from server.stores import Store, open_store
 
 
+def _url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    kind = request.param
+    if kind in {"redis", "redis-cluster"}:
+        url: str = request.getfixturevalue("redis_url" if kind == "redis" else "redis_cluster_url")
+        return url
+    return {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path / 'contract.db'}"}[kind]
+
+
 @pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-    elif request.param == "redis-cluster":
-        url = request.getfixturevalue("redis_cluster_url")
-    else:
-        url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path / 'contract.db'}"}[
-            request.param
-        ]
-    backend = open_store(url)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _url(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+def lasting_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The stores that keep documents when they close (memory, by design, does not)."""
+    return _url(request, tmp_path)
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    backend = open_store(store_url)
     await backend.open()
     yield backend
     await backend.close()

@@ -16,6 +16,7 @@ from crdt.errors import CrdtError, ProtocolError, UpdateGap, UpdateRejected
 from crdt.protocol import encode_state_vector, parse_state_vector
 from crdt.render import to_text
 from crdt.update import read_update
+from tests.support.mutations import Edit, byte_edits, mutate
 
 FIXTURES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "yjs_fixtures.json").read_text(encoding="utf-8")
@@ -220,44 +221,19 @@ ALL_FIXTURE_BYTES = [
     for scenario in SCENARIOS.values()
     for update in scenario["updates"]
 ]
-edit = st.tuples(
-    st.sampled_from(["flip", "set", "insert", "delete", "truncate"]),
-    st.integers(min_value=0, max_value=10_000),
-    st.integers(min_value=0, max_value=255),
-)
-
-
-def _mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:
-    buf = bytearray(data)
-    for op, pos, value in edits:
-        if op == "insert":
-            buf.insert(pos % (len(buf) + 1), value)
-        elif not buf:
-            continue
-        elif op == "truncate":
-            del buf[pos % len(buf) :]
-        elif op == "delete":
-            del buf[pos % len(buf)]
-        elif op == "flip":
-            buf[pos % len(buf)] ^= 1 << (value % 8)
-        else:
-            buf[pos % len(buf)] = value
-    return bytes(buf)
-
-
 _BASE = _doc_with_client_1_text().encode()
 
 
 @settings(max_examples=2000, deadline=None, database=None)
-@given(st.sampled_from(ALL_FIXTURE_BYTES), st.lists(edit, min_size=1, max_size=4))
+@given(st.sampled_from(ALL_FIXTURE_BYTES), byte_edits)
 def test_mutated_updates_raise_only_crdt_errors_and_rejections_leave_no_trace(
-    data: bytes, edits: list[tuple[str, int, int]]
+    data: bytes, edits: list[Edit]
 ) -> None:
     doc = Document()
     doc.apply(_BASE)
     before = _snapshot(doc)
     try:
-        doc.apply(_mutate(data, edits))
+        doc.apply(mutate(data, edits))
     except CrdtError:
         assert _snapshot(doc) == before
 

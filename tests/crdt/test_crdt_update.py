@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from crdt.errors import ProtocolError
 from crdt.lib0 import Encoder
 from crdt.update import read_update
+from tests.support.mutations import Edit, byte_edits, mutate
 
 FIXTURES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "yjs_fixtures.json").read_text(encoding="utf-8")
@@ -137,37 +138,9 @@ def test_any_nesting_is_bounded() -> None:
     assert read_update(data, max_depth=64).end_clocks == {1: 1}
 
 
-mutation = st.tuples(
-    st.sampled_from(["flip", "set", "insert", "delete", "truncate"]),
-    st.integers(min_value=0, max_value=10_000),
-    st.integers(min_value=0, max_value=255),
-)
-
-
-def mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:
-    buf = bytearray(data)
-    for op, pos, value in edits:
-        i = pos % (len(buf) + 1)
-        if op == "insert":
-            buf.insert(i, value)
-        elif not buf:
-            continue
-        elif op == "truncate":
-            del buf[i:]
-        elif op == "delete":
-            del buf[i % len(buf)]
-        elif op == "flip":
-            buf[i % len(buf)] ^= 1 << (value % 8)
-        else:
-            buf[i % len(buf)] = value
-    return bytes(buf)
-
-
 @settings(max_examples=2000, deadline=None, database=None)
-@given(st.sampled_from(ALL_BYTES), st.lists(mutation, min_size=1, max_size=4))
-def test_mutated_updates_only_raise_protocol_error(
-    data: bytes, edits: list[tuple[str, int, int]]
-) -> None:
+@given(st.sampled_from(ALL_BYTES), byte_edits)
+def test_mutated_updates_only_raise_protocol_error(data: bytes, edits: list[Edit]) -> None:
     try:
         info = read_update(mutate(data, edits))
     except ProtocolError:

@@ -86,8 +86,11 @@ class Liveness:
                     conn.id,
                     now - conn.heard,
                 )
-                room.withdraw_presence(conn)
-                self._on_silent(room, conn)
+                try:
+                    room.withdraw_presence(conn)
+                    self._on_silent(room, conn)
+                except Exception:  # one room's failure must not stop the sweep of the others
+                    log.exception("event=peer_silent_failed doc=%s conn=%s", room.name, conn.id)
 
     async def run(self) -> None:
         """The hub service: sweep ten times per timeout (a peer goes within 1.1 x timeout)."""

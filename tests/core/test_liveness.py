@@ -91,3 +91,24 @@ def test_heartbeat_values() -> None:
     assert promised_heartbeat(None, 10.0) == 0.0
     assert promised_heartbeat("nan", 10.0) == 0.0
     assert promised_heartbeat("-1", 10.0) == 0.0
+
+
+def test_a_room_that_fails_does_not_stop_the_sweep_of_the_others() -> None:
+    broken, _, _, _, _, _ = _setup()
+    other, theirs, _, _, _, _ = _setup()
+
+    def fails(conn: Connection) -> None:
+        raise RuntimeError("broken room")
+
+    broken.withdraw_presence = fails  # type: ignore[method-assign]
+    heard: list[str] = []
+    liveness = Liveness(
+        10.0,
+        lambda: [broken, other],
+        on_silent=lambda r, c: heard.append(r.name + ":" + c.id),
+        on_returned=lambda r, c: None,
+    )
+    other.name = "other"
+    liveness.sweep(time.monotonic() + 60.0)
+    assert heard == [f"other:{theirs.id}"]
+    assert {e.client_id for e in other.awareness.states()} == {2}

@@ -124,8 +124,10 @@ class _HtmlReader(html.parser.HTMLParser):
             if kind == schema.HEADING:
                 node["attrs"] = {"level": int(tag[1])}
             if kind == schema.ORDERED_LIST:
-                start = dict(attrs).get("start") or "1"
-                node["attrs"] = {"order": int(start) if start.isdigit() else 1}
+                # ASCII digits only ("²".isdigit() is true), and below validate's 10**9 bound.
+                start = (dict(attrs).get("start") or "").strip()
+                ok = start.isascii() and start.isdigit() and len(start) <= 9
+                node["attrs"] = {"order": int(start) if ok else 1}
             if kind == schema.LIST_ITEM and self.stack[-1]["type"] not in schema.LISTS:
                 self.handle_starttag("ul", [])
             self.stack[-1]["content"].append(node)

@@ -208,3 +208,18 @@ def test_a_heading_changing_level_keeps_its_element_and_text() -> None:
     _put(document, "## Title here\n\n5. three\n")
     assert document.content.children[0] == heading
     assert document.content.children[0].children[0] == text
+
+
+@pytest.mark.parametrize(
+    ("start", "order"),
+    [("7", 7), ("\u00b2", 1), ("\u0663", 1), ("9" * 400, 1), ("999999999", 999999999), ("", 1)],
+)
+def test_an_html_list_start_becomes_an_order_validate_accepts(start: str, order: int) -> None:
+    # Unicode digits pass str.isdigit but not int(); a huge one overflows the float Yjs keeps.
+    doc = parse("html", f'<ol start="{start}"><li>one</li></ol>')
+    assert doc["content"][0]["attrs"] == {"order": order}
+    live = Document()
+    update = replace_update(live, doc)
+    assert update is not None
+    live.apply(update)
+    assert to_prosemirror(live.content)["content"][0]["attrs"] == {"order": order}

@@ -28,6 +28,7 @@ from pycrdt import Doc, StickyIndex, XmlElement, XmlFragment, XmlText
 from crdt.document import CONTENT, Document
 from crdt.errors import CrdtError, ProtocolError
 from crdt.lib0 import Decoder, Encoder
+from crdt.sanitize import is_utf8_text
 
 MAX_QUOTE = 10_000  # characters of a quote anchor
 MAX_OCCURRENCE = 100_000
@@ -65,7 +66,7 @@ def parse_anchor(raw: object) -> Anchor:
         text, occurrence = raw["quote"], raw.get("occurrence", 1)
         if not isinstance(text, str) or not text or len(text) > MAX_QUOTE:
             raise AnchorError(f"quote must be a string of 1 to {MAX_QUOTE} characters")
-        if "\x00" in text or not _is_text(text):
+        if "\x00" in text or not is_utf8_text(text):
             raise AnchorError("quote must be text")
         if isinstance(occurrence, bool) or not isinstance(occurrence, int):
             raise AnchorError("occurrence must be a whole number")
@@ -75,14 +76,6 @@ def parse_anchor(raw: object) -> Anchor:
     if set(raw) != {"from", "to"}:
         raise AnchorError('anchor must be {"quote": "…", "occurrence": n} or {"from": …, "to": …}')
     return Positions(_position_bytes(raw["from"], "from"), _position_bytes(raw["to"], "to"))
-
-
-def _is_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
 
 
 def _position_bytes(value: object, name: str) -> bytes:

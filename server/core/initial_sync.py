@@ -112,13 +112,15 @@ class InitialSync:
         Clients that have everything the document has (our own client confirming its edits
         with a sync step 1, each time with a new state vector of its own) all get the same
         answer, the delete set alone: computed once per version for all of them."""
+        cache = self._step2_cache
+        if cache is not None and cache[0] == (self.version, state_vector):
+            return cache[1]
         ours = self.document.state_vector()
         if _covers(state_vector, ours):
             state_vector = ours
+            if cache is not None and cache[0] == (self.version, ours):
+                return cache[1]
         key = (self.version, state_vector)
-        cache = self._step2_cache
-        if cache is not None and cache[0] == key:
-            return cache[1]
         frame = encode_sync_step2(self.document.diff(state_vector))
         self._step2_cache = (key, frame)
         return frame

@@ -28,7 +28,6 @@ from server.stores.base import (
     VersionInfo,
 )
 from server.stores.sqlite_schema import create_schema
-from server.stores.sqlite_threads import SCHEMA as THREADS_SCHEMA
 from server.stores.sqlite_threads import SQLiteThreads, delete_threads
 
 T = TypeVar("T")
@@ -62,7 +61,6 @@ class SQLiteStore(SQLiteThreads):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             create_schema(db)
-            db.executescript(THREADS_SCHEMA)
             return db
 
         try:

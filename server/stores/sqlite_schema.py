@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS tombstones (
     doc TEXT PRIMARY KEY,
     deleted_at REAL NOT NULL
 ) WITHOUT ROWID;
+-- Comment threads (server/stores/sqlite_threads.py): one row per thread, its JSON.
+CREATE TABLE IF NOT EXISTS comment_threads (
+    doc TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (doc, id)
+) WITHOUT ROWID;
 -- Per user: tokens issued before issued_before are refused, until keep_until.
 CREATE TABLE IF NOT EXISTS revocations (
     user_id TEXT PRIMARY KEY,

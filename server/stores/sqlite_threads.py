@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from server.stores.threads import Thread
-
-T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS comment_threads (
-    doc TEXT NOT NULL,
-    id TEXT NOT NULL,
-    created REAL NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (doc, id)
-) WITHOUT ROWID;
-"""
 
 
 def delete_threads(db: sqlite3.Connection, doc: str) -> None:

@@ -12,6 +12,9 @@ import * as Y from 'yjs'
 import { toBase64 } from 'lib0/buffer'
 import { schema } from './schema.js'
 
+/** The comment shortcut, as the keymap names keys (toolbar title, shortcut help, the panel). */
+export const COMMENT_SHORTCUT = 'Mod-Alt-m'
+
 const type = schema.marks.comment
 export const commentsKey = new PluginKey('tandem-comments')
 

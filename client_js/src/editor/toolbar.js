@@ -7,6 +7,7 @@ import { h, icon } from '../ui/dom.js'
 import {
   blockTypeAt, inside, insertRule, markActive, setBlock, shortcutLabel, toggleBlockquote, toggleList
 } from './commands.js'
+import { COMMENT_SHORTCUT } from './comments.js'
 import { schema } from './schema.js'
 
 const { marks, nodes } = schema
@@ -56,7 +57,7 @@ export function createToolbar (view, { openLink, openHelp, comment = null, comme
   const sep = () => h('span', { class: 'tandem-tool-sep', role: 'separator', 'aria-orientation': 'vertical' })
   const mark = (type) => ({ active: (state) => markActive(state, type) })
   // A comment is about some text: the button waits for a selection.
-  const commentButton = () => comment && button('comment', 'Comment', 'Mod-Alt-m', () => { comment(); return true },
+  const commentButton = () => comment && button('comment', 'Comment', COMMENT_SHORTCUT, () => { comment(); return true },
     { enabled: (state) => !state.selection.empty, keepFocus: true }) // the composer takes it
   const el = commentOnly
     ? h('div', { class: 'tandem-toolbar', role: 'toolbar', 'aria-label': 'Commenting' }, commentButton())

@@ -9,7 +9,7 @@
 // constructed stylesheet (CSSOM, which a strict Content-Security-Policy allows). Everything a
 // person wrote goes into the DOM as text.
 import { shortcutLabel } from '../editor/commands.js'
-import { anchors, pendingRange, selectionAnchor, setPending, threadsAt } from '../editor/comments.js'
+import { COMMENT_SHORTCUT, anchors, pendingRange, selectionAnchor, setPending, threadsAt } from '../editor/comments.js'
 import { colorFor, initials } from '../lib/identity.js'
 import { ago } from '../lib/time.js'
 import { h, setColor } from './dom.js'
@@ -24,7 +24,7 @@ export function commentRights (role, { viewer = false } = {}) {
   return { comment: write, admin: !viewer && role === 'admin' }
 }
 
-/** Whether a keydown is the comment shortcut (Ctrl/⌘+Alt+M, whatever Alt makes of the M). */
+/** Whether a keydown is COMMENT_SHORTCUT (matched by key code: whatever Alt makes of the M). */
 export function isCommentShortcut (event) {
   return (event.ctrlKey || event.metaKey) && event.altKey && !event.shiftKey && event.code === 'KeyM'
 }
@@ -70,7 +70,7 @@ export function createComments ({ client, view, role, me, viewer = false, styleR
   // ---- the panel ----
   const count = h('span', { class: 'tandem-comments-count' })
   const hint = rights.comment
-    ? `No comments yet. Select some text and choose Comment (${shortcutLabel('Mod-Alt-m')}).`
+    ? `No comments yet. Select some text and choose Comment (${shortcutLabel(COMMENT_SHORTCUT)}).`
     : 'No comments yet.'
   const empty = h('p', { class: 'tandem-comments-empty' }, hint)
   const error = h('p', { class: 'tandem-comments-error', role: 'alert' })

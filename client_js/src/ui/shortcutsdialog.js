@@ -2,6 +2,7 @@
 // from the keymap's own table (editor/commands.js), and the markdown shortcuts. A modal <dialog>:
 // the focus stays inside, Escape or Close shuts it, and `done` gives the focus back.
 import { MARKDOWN_SHORTCUTS, keyBindings, shortcutLabel } from '../editor/commands.js'
+import { COMMENT_SHORTCUT } from '../editor/comments.js'
 import { h } from './dom.js'
 
 const keysOf = (names) => names.flatMap((name, i) => [i ? h('span', { class: 'tandem-keys-or' }, ' or ') : null,
@@ -15,7 +16,7 @@ export function showShortcuts (host, done) {
   }
   groups.get('Editing').push(['Close a link’s popover', [h('kbd', {}, 'Esc')]])
   // Outside the keymap (ui/comments.js owns it: it works in a read-only body too).
-  groups.get('Editing').push(['Comment on the selection', keysOf(['Mod-Alt-m'])])
+  groups.get('Editing').push(['Comment on the selection', keysOf([COMMENT_SHORTCUT])])
   groups.set('Typed at the start of a line', MARKDOWN_SHORTCUTS.map(([typed, label]) => [label,
     [h('kbd', {}, typed.trim()), typed.endsWith(' ') ? h('span', { class: 'tandem-keys-or' }, ' then Space') : null]]))
   const sections = [...groups].map(([group, rows]) => h('section', { class: 'tandem-shortcuts-group' },

@@ -100,7 +100,9 @@ def _service_worker() -> str:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     source = (TEMPLATES / "sw.js").read_text(encoding="utf-8")
-    return source.replace("__VERSION__", digest.hexdigest()[:16])
+    return source.replace("__VERSION__", digest.hexdigest()[:16]).replace(
+        "__DOC_ID__", DOC_ID_PATTERN
+    )
 
 
 async def service_worker(request: Request) -> Response:

@@ -160,14 +160,11 @@ async def _join(hub: Hub, doc: str, conn: Connection) -> Room | None:
     """The room, or None when the join was refused (the connection is closing with why)."""
     try:
         return await hub.join(doc, conn)
-    except LimitExceeded as exc:
-        hub.metrics.limits.labels(limit=exc.limit).inc()
+    except (LimitExceeded, DocumentDeleted) as exc:
+        if isinstance(exc, LimitExceeded):
+            hub.metrics.limits.labels(limit=exc.limit).inc()
         hub.metrics.closes.labels(code=str(exc.close_code)).inc()
         log.warning("event=refused doc=%s conn=%s reason=%r", doc, conn.id, exc.reason)
-        conn.close(exc.close_code, exc.reason)
-    except DocumentDeleted as exc:
-        hub.metrics.closes.labels(code=str(exc.close_code)).inc()
-        log.info("event=refused doc=%s conn=%s reason=deleted", doc, conn.id)
         conn.close(exc.close_code, exc.reason)
     except StoreError as exc:
         log.error("event=room_load_failed doc=%s conn=%s error=%s", doc, conn.id, exc)

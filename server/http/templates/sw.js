@@ -11,7 +11,7 @@ const VERSION = '__VERSION__'
 const CACHE = 'tandem-shell-' + VERSION
 const BASE = new URL(self.registration.scope).pathname.replace(/\/+$/, '')
 const SHELL = ['/static/editor.js', '/static/embed.js', '/static/tandem.css', '/static/favicon.svg']
-const PAGE = /^\/(d|embed)\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+const PAGE = new RegExp('^/(d|embed)/(?:__DOC_ID__)$')  // the server's one doc-id rule
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((path) => BASE + path))).then(() => self.skipWaiting()))
